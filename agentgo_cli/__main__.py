@@ -1,0 +1,3 @@
+from agentgo_cli.cli.app import main
+
+main()

@@ -1,0 +1,71 @@
+"""Rendering and the error boundary shared by every command."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+
+from agentgo_cli.errors import AgentGoError
+
+__all__ = ["OutputFormat", "abort", "handle_errors", "print_json"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class OutputFormat(StrEnum):
+    """How a command prints its data."""
+
+    text = "text"
+    json = "json"
+
+
+def print_json(data: Any) -> None:
+    """Print data as indented JSON on stdout."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def abort(message: str, code: int) -> typer.Exit:
+    """Print a one-line error on stderr and return the Exit to raise."""
+    typer.secho(f"error: {message}", fg="red", err=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn AgentGoErrors into a message and an exit code; tracebacks only with AGENTGO_DEBUG."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except AgentGoError as exc:
+            if os.environ.get("AGENTGO_DEBUG") == "1":
+                raise
+            raise abort(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.secho("interrupted", fg="red", err=True)
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # the last line of defence: no traceback for users
+            if os.environ.get("AGENTGO_DEBUG") == "1":
+                raise
+            name = type(exc).__name__
+            raise abort(
+                f"internal error: {name}: {exc} (set AGENTGO_DEBUG=1 for a traceback, and "
+                "please report it)",
+                1,
+            ) from None
+
+    return wrapper
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

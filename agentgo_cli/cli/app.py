@@ -1,0 +1,57 @@
+"""The root ``agentgo`` command. Keep imports here light: ``agentgo --help`` must start fast."""
+
+from __future__ import annotations
+
+import typer
+
+from agentgo_cli import __version__
+from agentgo_cli.cli import completion, init, schema, validate
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="agentgo",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentgo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    profile: str = typer.Option(
+        None,
+        "--profile",
+        "-p",
+        envvar="AGENTGO_PROFILE",
+        help="Config profile to use (default: 'profile:' in agentgo.yaml).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Run teams of AI agents from declarative YAML manifests, durably.
+
+    Exit codes: 0 ok, 1 invalid manifest or failed job, 2 usage or config error,
+    3 not found, 4 denied.
+    """
+    ctx.obj = {"profile": profile}
+
+
+validate.register(app)
+init.register(app)
+app.add_typer(schema.app, name="schema")
+completion.register(app)
+
+
+def main() -> None:
+    """Entry point of the installed ``agentgo`` command."""
+    app(prog_name="agentgo")

@@ -1,0 +1,57 @@
+"""agentgo schema: export and show the JSON Schemas of the manifest kinds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agentgo_cli.cli._output import handle_errors
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Export and show the JSON Schemas of the manifest kinds.", no_args_is_help=True
+)
+
+
+@app.command("export")
+@handle_errors
+def export(
+    folder: Path = typer.Argument(Path("schemas"), help="Folder to write <kind>.schema.json into."),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 1 if a file differs from the models."
+    ),
+) -> None:
+    """Write one JSON Schema per manifest kind (and the config file) into a folder."""
+    from agentgo_cli.manifests.schema import SCHEMA_NAMES, export_schemas, schema_text
+
+    if check:
+        stale = [
+            name
+            for name in SCHEMA_NAMES
+            if not (folder / f"{name}.schema.json").is_file()
+            or (folder / f"{name}.schema.json").read_text(encoding="utf-8") != schema_text(name)
+        ]
+        for name in stale:
+            typer.echo(f"{folder / f'{name}.schema.json'}: out of date")
+        if stale:
+            typer.secho("run 'agentgo schema export' to update", fg="red", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{len(SCHEMA_NAMES)} schemas up to date in {folder}")
+        return
+    for path in export_schemas(folder):
+        typer.echo(f"wrote {path}")
+
+
+@app.command("show")
+@handle_errors
+def show(
+    kind: str = typer.Argument(
+        ..., help="agent, tool, capability, team, workflow or config (any case)."
+    ),
+) -> None:
+    """Print the JSON Schema of a manifest kind."""
+    from agentgo_cli.manifests.schema import schema_text
+
+    typer.echo(schema_text(kind), nl=False)

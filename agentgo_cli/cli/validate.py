@@ -1,0 +1,102 @@
+"""agentgo validate: check manifests against their schemas and against each other."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import typer
+
+from agentgo_cli.cli._output import handle_errors
+from agentgo_cli.errors import EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from agentgo_cli.errors import ManifestError
+    from agentgo_cli.manifests.manifest_set import ManifestSet
+
+__all__ = ["register"]
+
+
+class ValidateFormat(StrEnum):
+    """Output of agentgo validate."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def _summary(mset: ManifestSet, errors: list[ManifestError]) -> str:
+    counts = mset.counts()
+    kinds = ", ".join(f"{n} {k}" for k, n in counts.items()) or "no manifests"
+    files = len(mset.files)
+    err = len(errors)
+    state = "valid" if not err else "invalid"
+    return f"{state}: {files} file{'s' * (files != 1)}, {kinds}; {err} error{'s' * (err != 1)}"
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _render(mset: ManifestSet, fmt: ValidateFormat) -> None:
+    errors = mset.sorted_errors()
+    if fmt is ValidateFormat.json:
+        data = {
+            "valid": not errors,
+            "files": len(mset.files),
+            "documents": mset.documents,
+            "manifests": mset.counts(),
+            "errors": [e.to_dict() for e in errors],
+        }
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    for e in errors:
+        if fmt is ValidateFormat.github:
+            body = f"{e.path}: {e.message}" if e.path else e.message
+            typer.echo(
+                f"::error file={_gh_escape(e.file, True)},line={e.line},col={e.col},"
+                f"title=agentgo validate::{_gh_escape(body)}"
+            )
+        else:
+            typer.echo(str(e))
+    summary = _summary(mset, errors)
+    if fmt is ValidateFormat.github:
+        typer.echo(summary)
+    else:
+        typer.secho(summary, fg="green" if not errors else "red")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the validate command to the root app."""
+
+    @app.command()
+    @handle_errors
+    def validate(
+        ctx: typer.Context,
+        paths: list[str] = typer.Argument(
+            None,
+            help="Manifest files or folders (read recursively). Default: the active "
+            "profile's 'manifests:' paths.",
+            show_default=False,
+        ),
+        output: ValidateFormat = typer.Option(
+            ValidateFormat.text,
+            "--output",
+            "-o",
+            help="text, json, or github (workflow-command annotations for CI).",
+        ),
+    ) -> None:
+        """Validate manifests against their schemas and against each other.
+
+        Exit 0 when all are valid, 1 when any is invalid, 2 for a usage error.
+        """
+        from agentgo_cli.backend import LocalBackend
+
+        backend = LocalBackend(profile=ctx.obj.get("profile") if ctx.obj else None)
+        mset = backend.validate(paths or [])
+        _render(mset, output)
+        raise typer.Exit(EXIT_OK if mset.valid else EXIT_FAILED)

@@ -1,0 +1,110 @@
+"""Find and read agentgo.yaml, pick the active profile, and resolve secret references."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentgo_cli.errors import ConfigError, ManifestError
+
+if TYPE_CHECKING:
+    from agentgo_cli.manifests.models import ConfigFile, Profile
+
+__all__ = ["LoadedConfig", "find_config_file", "load_config", "resolve_secret"]
+
+_SECRET_RE = re.compile(r"\$\{(env|file):([^}]*)\}")
+
+
+@dataclass
+class LoadedConfig:
+    """The parsed config file (None when there is none) and the active profile's name."""
+
+    path: Path | None
+    data: ConfigFile | None
+    profile_name: str | None
+    errors: list[ManifestError]
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.data.features) if self.data else []
+
+    def manifest_paths(self) -> list[Path]:
+        """The active profile's ``manifests:`` paths, relative to the config file's folder."""
+        profile = self.profile()
+        if profile is None or self.path is None:
+            return []
+        base = self.path.parent
+        return [(base / p) if not Path(p).is_absolute() else Path(p) for p in profile.manifests]
+
+    def profile(self) -> Profile | None:
+        if self.data is None or self.profile_name is None:
+            return None
+        return self.data.profiles.get(self.profile_name)
+
+
+def find_config_file(cwd: Path | None = None) -> Path | None:
+    """agentgo.yaml (or .yml) in the working folder, else $XDG_CONFIG_HOME/agentgo/config.yaml."""
+    cwd = cwd or Path.cwd()
+    for name in ("agentgo.yaml", "agentgo.yml"):
+        if (cwd / name).is_file():
+            return cwd / name
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    candidate = Path(xdg) / "agentgo" / "config.yaml"
+    return candidate if candidate.is_file() else None
+
+
+def load_config(profile: str | None = None, path: Path | None = None) -> LoadedConfig:
+    """Read the config file; a missing file is fine, a broken one is reported in ``errors``.
+
+    Raises ConfigError when a profile is asked for that the file does not define.
+    """
+    from agentgo_cli.manifests.loader import display_path, load_text
+    from agentgo_cli.manifests.manifest_set import check_config
+
+    path = path or find_config_file()
+    wanted = profile or os.environ.get("AGENTGO_PROFILE") or None
+    if path is None:
+        if wanted:
+            raise ConfigError(
+                f"profile '{wanted}' asked for, but there is no agentgo.yaml here "
+                "(run 'agentgo init' to create one)"
+            )
+        return LoadedConfig(None, None, None, [])
+    shown = display_path(path)
+    try:
+        loaded = load_text(path.read_bytes(), shown)
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
+    errors = list(loaded.errors)
+    data = None
+    if not errors and loaded.documents:
+        data, errors = check_config(loaded.documents[0])
+    name = wanted or (data.profile if data is not None else None)
+    if data is not None and name and name not in data.profiles:
+        from agentgo_cli.manifests._text import did_you_mean
+
+        raise ConfigError(
+            f"unknown profile '{name}'{did_you_mean(name, data.profiles)} "
+            f"(defined in {shown}: {', '.join(data.profiles) or 'none'})"
+        )
+    return LoadedConfig(path, data, name, errors)
+
+
+def resolve_secret(value: str) -> str:
+    """Replace ${env:NAME} and ${file:/path} references; raise ConfigError if one is missing."""
+
+    def _one(m: re.Match[str]) -> str:
+        source, arg = m.group(1), m.group(2)
+        if source == "env":
+            if arg not in os.environ:
+                raise ConfigError(f"environment variable {arg} is not set")
+            return os.environ[arg]
+        try:
+            return Path(arg).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read secret file {arg}: {exc.strerror}") from None
+
+    return _SECRET_RE.sub(_one, value)

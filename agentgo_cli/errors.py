@@ -1,0 +1,140 @@
+"""The one exception tree of AgentGo.
+
+AgentGoError                       anything AgentGo reports to a user; carries an exit code
+ ├── UsageError                    bad arguments or options on the command line (exit 2)
+ ├── ConfigError                   agentgo.yaml or a profile is missing or wrong (exit 2)
+ ├── NotFoundError                 a named thing (job, intent, kind) does not exist (exit 3)
+ ├── ManifestError(file, line, col, path)
+ │                                 one problem in one manifest, with its position (exit 1)
+ │    └── ManifestSetError         a manifest set holds one or more ManifestErrors (exit 1)
+ ├── StoreError                    the job store failed or holds inconsistent records (exit 1)
+ ├── StepError                     a workflow step failed (exit 1)
+ ├── CallError(code)               an A2A call was refused or failed (exit by code)
+ ├── ProviderError                 an LLM provider failed after the reliability layer (exit 1)
+ └── SandboxError                  a tool container could not be run (exit 1)
+
+Errors become exit codes only at the CLI boundary (agentgo_cli/cli/_output.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "EXIT_DENIED",
+    "EXIT_FAILED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "AgentGoError",
+    "CallError",
+    "ConfigError",
+    "ManifestError",
+    "ManifestSetError",
+    "NotFoundError",
+    "ProviderError",
+    "SandboxError",
+    "StepError",
+    "StoreError",
+    "UsageError",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_DENIED = 4
+
+
+class AgentGoError(Exception):
+    """Base of every error AgentGo reports to a user."""
+
+    exit_code: int = EXIT_FAILED
+
+
+class UsageError(AgentGoError):
+    """Raised when command-line arguments or options are wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(AgentGoError):
+    """Raised when agentgo.yaml, a profile or a secret reference is missing or invalid."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotFoundError(AgentGoError):
+    """Raised when a named thing (job, intent, schema kind) does not exist."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+@dataclass(eq=True)
+class ManifestError(AgentGoError):
+    """Raised for one problem in one manifest, located by file, line, column and field path."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+    code: str = "invalid"
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.col, self.path, self.message))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "path": self.path,
+            "message": self.message,
+            "code": self.code,
+        }
+
+
+class ManifestSetError(AgentGoError):
+    """Raised when a manifest set cannot be used because some of its manifests are invalid."""
+
+    def __init__(self, errors: list[ManifestError]) -> None:
+        self.errors = errors
+        first = str(errors[0]) if errors else "invalid manifest set"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+class StoreError(AgentGoError):
+    """Raised when the job store fails or holds records that contradict each other."""
+
+
+class StepError(AgentGoError):
+    """Raised when a workflow step fails; the job records the same message."""
+
+
+class CallError(AgentGoError):
+    """Raised when an A2A call is refused (not found, invalid input, denied, quota, ...)."""
+
+    _EXIT_BY_CODE = {"not_found": EXIT_NOT_FOUND, "denied": EXIT_DENIED}
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.exit_code = self._EXIT_BY_CODE.get(code, EXIT_FAILED)
+        super().__init__(message)
+
+
+class ProviderError(AgentGoError):
+    """Raised when an LLM provider call fails after retries, breaker and failover."""
+
+
+class SandboxError(AgentGoError):
+    """Raised when a sandboxed tool container cannot be created, run or cleaned up."""

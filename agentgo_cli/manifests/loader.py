@@ -1,0 +1,283 @@
+"""Load YAML files and folders into plain data, keeping the line and column of every node.
+
+PyYAML (with libyaml when present) composes each document into nodes; we turn nodes into
+plain Python values ourselves so that we can record positions, reject duplicate keys and
+refuse YAML features that have no JSON meaning. Nothing here raises on bad input: problems
+come back as ManifestErrors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from agentgo_cli.errors import ManifestError
+
+__all__ = ["Document", "LoadResult", "Pos", "iter_yaml_files", "load_paths", "load_text"]
+
+Pos = tuple[int, int]
+"""A 1-based (line, column)."""
+
+PathKey = tuple[str | int, ...]
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAX_DEPTH = 100
+_STR = "tag:yaml.org,2002:str"
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:null": _CONSTRUCTOR.construct_yaml_null,
+    "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
+}
+_TEXT_TAGS = {_STR, "tag:yaml.org,2002:timestamp"}
+
+
+@dataclass
+class Document:
+    """One YAML document with the position of each value and each mapping key."""
+
+    file: str
+    index: int
+    data: Any = None
+    pos: dict[PathKey, Pos] = field(default_factory=dict)
+    key_pos: dict[PathKey, Pos] = field(default_factory=dict)
+
+    def at(self, path: PathKey) -> Pos:
+        """Position of the value at ``path``, or of its nearest ancestor that has one."""
+        while path not in self.pos and path:
+            path = path[:-1]
+        return self.pos.get(path, (1, 1))
+
+    def key_at(self, path: PathKey) -> Pos:
+        """Position of the key that holds ``path`` (for unknown and duplicate fields)."""
+        return self.key_pos.get(path) or self.at(path)
+
+    def error(self, path: PathKey, message: str, code: str, *, key: bool = False) -> ManifestError:
+        line, col = self.key_at(path) if key else self.at(path)
+        return ManifestError(self.file, line, col, format_path(path), message, code)
+
+
+@dataclass
+class LoadResult:
+    """What loading produced: documents, errors, and which files were read."""
+
+    documents: list[Document] = field(default_factory=list)
+    errors: list[ManifestError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """Render ('spec', 'steps', 2, 'agent') as 'spec.steps[2].agent'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            out += "[" + json.dumps(part, ensure_ascii=False) + "]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+class _Converter:
+    """Turns composed nodes into values, filling position maps and collecting errors."""
+
+    def __init__(self, doc: Document, errors: list[ManifestError]) -> None:
+        self.doc = doc
+        self.errors = errors
+
+    def _err(self, node: Node, path: PathKey, message: str, code: str) -> None:
+        mark = node.start_mark
+        self.errors.append(
+            ManifestError(
+                self.doc.file, mark.line + 1, mark.column + 1, format_path(path), message, code
+            )
+        )
+
+    def convert(self, node: Node, path: PathKey, depth: int = 0) -> Any:
+        mark = node.start_mark
+        self.doc.pos[path] = (mark.line + 1, mark.column + 1)
+        if depth > _MAX_DEPTH:
+            self._err(node, path, f"nested more than {_MAX_DEPTH} levels deep", "yaml-depth")
+            return None
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path)
+        if isinstance(node, SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                self._err(node, path, f"unsupported YAML tag '{node.tag}'", "yaml-tag")
+            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path, depth)
+        self._err(node, path, "unsupported YAML node", "yaml-tag")  # pragma: no cover
+        return None
+
+    def _scalar(self, node: ScalarNode, path: PathKey) -> Any:
+        tag = node.tag
+        if tag in _TEXT_TAGS:
+            return node.value
+        build = _SCALAR_TAGS.get(tag)
+        if build is not None:
+            try:
+                return build(node)
+            except (yaml.YAMLError, ValueError):
+                self._err(node, path, f"invalid {tag.rsplit(':', 1)[-1]} '{node.value}'", "yaml")
+                return node.value
+        self._err(node, path, f"unsupported YAML tag '{tag}'", "yaml-tag")
+        return node.value
+
+    def _key(self, node: Node, path: PathKey) -> str | None:
+        if not isinstance(node, ScalarNode):
+            self._err(node, path, "a mapping key must be a plain scalar", "yaml-key")
+            return None
+        # Keys are always text: `on:` or `1:` must not turn into True or 1.
+        return str(node.value)
+
+    def _mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
+        if node.tag != "tag:yaml.org,2002:map":
+            self._err(node, path, f"unsupported YAML tag '{node.tag}'", "yaml-tag")
+        out: dict[str, Any] = {}
+        own_keys: dict[str, Pos] = {}
+        merged: list[tuple[Node, Node]] = []
+        own: list[tuple[Node, Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for src in sources:
+                    if isinstance(src, MappingNode):
+                        merged.extend(src.value)
+                    else:
+                        self._err(src, path, "a merge key '<<' needs a mapping", "yaml-merge")
+            else:
+                own.append((key_node, value_node))
+        for key_node, value_node in merged:
+            key = self._key(key_node, path)
+            if key is not None and key not in out:
+                out[key] = self.convert(value_node, (*path, key), depth + 1)
+                self._note_key(key_node, (*path, key))
+        for key_node, value_node in own:
+            key = self._key(key_node, path)
+            if key is None:
+                continue
+            kpath = (*path, key)
+            if key in own_keys:
+                line, _ = own_keys[key]
+                self._err(
+                    key_node,
+                    kpath,
+                    f"duplicate key '{key}' (first defined at line {line})",
+                    "duplicate-key",
+                )
+                continue
+            own_keys[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.convert(value_node, kpath, depth + 1)
+            self._note_key(key_node, kpath)
+        return out
+
+    def _note_key(self, key_node: Node, kpath: PathKey) -> None:
+        mark = key_node.start_mark
+        self.doc.key_pos[kpath] = (mark.line + 1, mark.column + 1)
+
+
+def load_text(text: str | bytes, file: str) -> LoadResult:
+    """Parse every document of one YAML text; errors carry ``file`` and positions."""
+    result = LoadResult(files=[file])
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            result.errors.append(
+                ManifestError(file, 1, 1, "", f"not UTF-8 text: {exc.reason}", "encoding")
+            )
+            return result
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        result.errors.append(ManifestError(file, line, 1, "", "NUL byte in YAML text", "yaml"))
+        return result
+    loader = _Loader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node said there was one
+                break
+            doc = Document(file=file, index=index)
+            index += 1
+            if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+                continue  # an empty document, e.g. after a trailing '---'
+            doc.data = _Converter(doc, result.errors).convert(node, ())
+            result.documents.append(doc)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        if exc.context and "found" not in (exc.context or ""):
+            problem = f"{problem} ({exc.context})"
+        result.errors.append(
+            ManifestError(file, line, col, "", f"YAML syntax error: {problem}", "yaml-syntax")
+        )
+    except yaml.YAMLError as exc:
+        result.errors.append(ManifestError(file, 1, 1, "", f"YAML error: {exc}", "yaml-syntax"))
+    except RecursionError:
+        result.errors.append(ManifestError(file, 1, 1, "", "YAML nested too deeply", "yaml-depth"))
+    finally:
+        loader.dispose()
+    return result
+
+
+def iter_yaml_files(root: Path) -> Iterator[Path]:
+    """Yield the .yaml/.yml files under a folder, sorted, skipping hidden folders."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def display_path(path: Path) -> str:
+    """A path as a user should read it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def load_paths(paths: Iterable[str | Path]) -> LoadResult:
+    """Load files and folders (recursively); a missing path is an error, not an exception."""
+    result = LoadResult()
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            result.errors.append(
+                ManifestError(str(raw), 1, 1, "", "no such file or folder", "not-found")
+            )
+            continue
+        files = iter_yaml_files(path) if path.is_dir() else iter([path])
+        for file in files:
+            real = file.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            shown = display_path(file)
+            try:
+                data = file.read_bytes()
+            except OSError as exc:
+                result.errors.append(
+                    ManifestError(shown, 1, 1, "", f"cannot read: {exc.strerror}", "io")
+                )
+                continue
+            one = load_text(data, shown)
+            result.documents.extend(one.documents)
+            result.errors.extend(one.errors)
+            result.files.append(shown)
+    return result

@@ -1,0 +1,155 @@
+"""A manifest set: every manifest one command sees, validated and cross-referenced."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from agentgo_cli.errors import ManifestError
+from agentgo_cli.manifests._errors import errors_from_validation
+from agentgo_cli.manifests._text import did_you_mean, quote_list, type_name
+from agentgo_cli.manifests.loader import Document, load_paths
+from agentgo_cli.manifests.models import API_VERSION, KINDS, ConfigFile, Manifest
+
+__all__ = ["CONFIG_NAMES", "Entry", "ManifestSet", "check_config", "check_document", "load_set"]
+
+CONFIG_NAMES = ("agentgo.yaml", "agentgo.yml")
+"""File names read as the config file rather than as manifests."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A valid manifest and the document it came from (for positions)."""
+
+    manifest: Manifest
+    doc: Document
+
+
+@dataclass
+class ManifestSet:
+    """Valid manifests by kind and name, the errors found, and what was read."""
+
+    entries: list[Entry] = field(default_factory=list)
+    errors: list[ManifestError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    documents: int = 0
+    config: ConfigFile | None = None
+    config_files: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def of_kind(self, kind: str) -> dict[str, Entry]:
+        """The first manifest of each name of a kind (duplicates are reported as errors)."""
+        out: dict[str, Entry] = {}
+        for entry in self.entries:
+            if entry.manifest.kind == kind:
+                out.setdefault(entry.manifest.name, entry)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """How many valid-or-not manifests of each kind were read."""
+        counter = Counter(e.manifest.kind for e in self.entries)
+        return {k: counter[k] for k in KINDS if counter[k]}
+
+    def sorted_errors(self) -> list[ManifestError]:
+        """Errors in file order, then line and column, without repeats."""
+        unique = dict.fromkeys(self.errors)
+        return sorted(unique, key=lambda e: (e.file, e.line, e.col, e.path, e.message))
+
+
+def check_document(doc: Document) -> tuple[Manifest | None, list[ManifestError]]:
+    """Validate one document's envelope and spec against its kind's model."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return None, [
+            doc.error(
+                (),
+                "a manifest must be a mapping with apiVersion, kind, metadata and spec, "
+                f"got {type_name(data)}",
+                "type",
+            )
+        ]
+    errors: list[ManifestError] = []
+    api = data.get("apiVersion")
+    if "apiVersion" not in data:
+        errors.append(
+            doc.error(
+                (),
+                f"missing required field 'apiVersion' (expected '{API_VERSION}')",
+                "missing-field",
+            )
+        )
+    elif api != API_VERSION:
+        errors.append(
+            doc.error(
+                ("apiVersion",),
+                f"unsupported apiVersion {api!r}; expected '{API_VERSION}'",
+                "api-version",
+            )
+        )
+    kind = data.get("kind")
+    if "kind" not in data:
+        errors.append(
+            doc.error((), f"missing required field 'kind' ({quote_list(KINDS)})", "missing-field")
+        )
+    elif not isinstance(kind, str) or kind not in KINDS:
+        errors.append(
+            doc.error(
+                ("kind",),
+                f"unknown kind {kind!r}{did_you_mean(str(kind), KINDS)}; "
+                f"expected {quote_list(KINDS)}",
+                "enum",
+            )
+        )
+    if errors:
+        return None, errors
+    assert isinstance(kind, str)
+    model = KINDS[kind]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, errors_from_validation(doc, model, exc)
+
+
+def check_config(doc: Document) -> tuple[ConfigFile | None, list[ManifestError]]:
+    """Validate a config file document."""
+    if not isinstance(doc.data, dict):
+        return None, [doc.error((), f"expected a mapping, got {type_name(doc.data)}", "type")]
+    try:
+        return ConfigFile.model_validate(doc.data), []
+    except ValidationError as exc:
+        return None, errors_from_validation(doc, ConfigFile, exc)
+
+
+def load_set(
+    paths: Iterable[str | Path],
+    *,
+    config: ConfigFile | None = None,
+    cross_check: bool = True,
+) -> ManifestSet:
+    """Load, validate and cross-check a manifest set; nothing raises for bad input."""
+    loaded = load_paths(paths)
+    result = ManifestSet(errors=list(loaded.errors), files=loaded.files, config=config)
+    for doc in loaded.documents:
+        result.documents += 1
+        if Path(doc.file).name in CONFIG_NAMES:
+            parsed, errors = check_config(doc)
+            result.config_files.append(doc.file)
+            if parsed is not None and result.config is None:
+                result.config = parsed
+        else:
+            manifest, errors = check_document(doc)
+            if manifest is not None:
+                result.entries.append(Entry(manifest, doc))
+        result.errors.extend(errors)
+    if cross_check:
+        from agentgo_cli.manifests.checks import cross_check as run_checks
+
+        result.errors.extend(run_checks(result))
+    return result

@@ -1,0 +1,82 @@
+"""The agentgo.yaml config file: profiles, feature flags and provider settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic_core import PydanticCustomError
+
+from agentgo_cli.manifests._text import did_you_mean
+from agentgo_cli.manifests.models.common import Spec
+from agentgo_cli.manifests.types import PROVIDERS, OneOf, SecretRef
+
+__all__ = ["FEATURES", "ConfigFile", "Profile", "ProviderSettings"]
+
+FEATURES = ("contract-net", "swarm")
+
+
+class Profile(Spec):
+    """Where commands run: an embedded store, or a remote server."""
+
+    store: str | None = Field(
+        default=None,
+        pattern=r"^(sqlite:///.+|postgres(ql)?://.+)$",
+        description="'sqlite:///path' or 'postgresql://…'",
+    )
+    synchronous: Annotated[str, OneOf(("normal", "full"), "SQLite synchronous mode")] = "normal"
+    manifests: list[str] = Field(default_factory=list, description="Folders and files to load.")
+    server: str | None = Field(default=None, pattern=r"^https?://.+$")
+    token: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _store_or_server(self) -> Profile:
+        if self.store and self.server:
+            raise PydanticCustomError(
+                "profile_target", "a profile takes 'store' or 'server', not both"
+            )
+        return self
+
+
+class ProviderSettings(Spec):
+    """Settings of one LLM provider."""
+
+    api_key: SecretRef | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://.+$")
+    timeout: PositiveFloat | None = None
+    max_retries: PositiveInt | None = None
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Per model: {input: usd/Mtok, output: usd/Mtok}."
+    )
+
+
+class ConfigFile(Spec):
+    """The whole agentgo.yaml."""
+
+    profile: str | None = Field(default=None, description="Active profile by default.")
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    features: list[Annotated[str, OneOf(FEATURES, "feature")]] = Field(default_factory=list)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_providers(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("providers"), dict):
+            for name in data["providers"]:
+                if name not in PROVIDERS:
+                    raise PydanticCustomError(
+                        "unknown_provider",
+                        "unknown provider '{name}'{hint} under providers",
+                        {"name": str(name), "hint": did_you_mean(str(name), PROVIDERS)},
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _active_profile(self) -> ConfigFile:
+        if self.profile is not None and self.profile not in self.profiles:
+            raise PydanticCustomError(
+                "unknown_profile",
+                "profile '{name}' is not defined under profiles{hint}",
+                {"name": self.profile, "hint": did_you_mean(self.profile, self.profiles)},
+            )
+        return self

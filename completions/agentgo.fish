@@ -1,0 +1,1 @@
+complete --command agentgo --no-files --arguments "(env _AGENTGO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) agentgo)" --condition "env _AGENTGO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) agentgo"
