@@ -1,0 +1,42 @@
+"""agentgo init writes a project that validates, and never overwrites by surprise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentgo_cli.cli.app import app
+
+runner = CliRunner()
+
+
+def test_init_writes_a_valid_project(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = runner.invoke(app, ["init", "proj"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "wrote proj/agentgo.yaml",
+        "wrote proj/manifests/greeter.yaml",
+        "wrote proj/manifests/hello.yaml",
+        "next: cd proj && agentgo validate",
+    ]
+    monkeypatch.chdir(workdir / "proj")
+    check = runner.invoke(app, ["validate"], catch_exceptions=False)
+    assert check.exit_code == 0
+    assert check.stdout == "valid: 2 files, 1 Agent, 1 Workflow; 0 errors\n"
+
+
+def test_init_refuses_to_overwrite(workdir: Path) -> None:
+    (workdir / "agentgo.yaml").write_text("profile: mine\n")
+    result = runner.invoke(app, ["init"], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr == "error: would overwrite agentgo.yaml; pass --force to replace\n"
+    assert (workdir / "agentgo.yaml").read_text() == "profile: mine\n"
+
+
+def test_init_force_overwrites(workdir: Path) -> None:
+    (workdir / "agentgo.yaml").write_text("profile: mine\n")
+    result = runner.invoke(app, ["init", "--force"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert (workdir / "agentgo.yaml").read_text().startswith("# AgentGo configuration")
