@@ -17,8 +17,8 @@ __all__ = ["errors_from_validation"]
 
 _PATTERN_HELP = {
     NAME_PATTERN: "use lower-case letters, digits and '-', starting with a letter (at most 63)",
-    IDENTIFIER_PATTERN: "use letters, digits and '_', not starting with a digit (it is used "
-    "in expressions as steps.<id>)",
+    IDENTIFIER_PATTERN: "use letters, digits and '_', not starting with a digit, so that "
+    "expressions can read it (steps.<id>, inputs.<name>)",
     INTENT_PATTERN: "use dotted lower-case words, e.g. research.summarize",
 }
 
@@ -77,6 +77,8 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[PathKey, 
             if chosen is not None:
                 tp = chosen
                 continue
+            if isinstance(token, str) and "[" in token:
+                continue  # a pydantic branch label such as 'function-plain[...]'
             path.append(token)
             tp = None
             continue
@@ -151,7 +153,8 @@ def errors_from_validation(
                 doc.error(path, f"unknown field '{path[-1]}'{hint}", "unknown-field", key=True)
             )
             continue
-        path, last = _walk(model, loc)
+        is_key = bool(loc) and loc[-1] == "[key]"
+        path, last = _walk(model, loc[:-1] if is_key else loc)
         message, code = _message(err, last)
-        out.append(doc.error(path, message, code))
+        out.append(doc.error(path, message, code, key=is_key))
     return out

@@ -132,6 +132,8 @@ class _Checker:
     ) -> None:
         if name in known or name in extra:
             return
+        if name in self.mset.broken.get(kind.capitalize(), ()):
+            return  # declared, but invalid: its own errors are reported already
         self.err(
             doc,
             path,
@@ -184,6 +186,8 @@ class _Checker:
     def _call(self, doc: Document, path: PathKey, ref: str) -> None:
         name, _, wanted = ref.partition("@")
         versions = self.intents.get(name)
+        if versions is None and name in self.mset.broken.get("Intent", ()):
+            return
         if versions is None:
             self.err(
                 doc,

@@ -39,6 +39,10 @@ class ManifestSet:
     documents: int = 0
     config: ConfigFile | None = None
     config_files: list[str] = field(default_factory=list)
+    kinds_read: Counter[str] = field(default_factory=Counter)
+    broken: dict[str, set[str]] = field(default_factory=dict)
+    """Names declared by invalid manifests, by kind (and "Intent"), so that references to
+    them are not reported as unknown on top of the manifest's own errors."""
 
     @property
     def valid(self) -> bool:
@@ -53,9 +57,8 @@ class ManifestSet:
         return out
 
     def counts(self) -> dict[str, int]:
-        """How many valid-or-not manifests of each kind were read."""
-        counter = Counter(e.manifest.kind for e in self.entries)
-        return {k: counter[k] for k in KINDS if counter[k]}
+        """How many manifests of each kind were read, valid or not."""
+        return {k: self.kinds_read[k] for k in KINDS if self.kinds_read[k]}
 
     def sorted_errors(self) -> list[ManifestError]:
         """Errors in file order, then line and column, without repeats."""
@@ -145,11 +148,31 @@ def load_set(
                 result.config = parsed
         else:
             manifest, errors = check_document(doc)
+            kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
+            if isinstance(kind, str) and kind in KINDS:
+                result.kinds_read[kind] += 1
             if manifest is not None:
                 result.entries.append(Entry(manifest, doc))
+            else:
+                _note_broken(result.broken, doc.data)
         result.errors.extend(errors)
     if cross_check:
         from agentgo_cli.manifests.checks import cross_check as run_checks
 
         result.errors.extend(run_checks(result))
     return result
+
+
+def _note_broken(broken: dict[str, set[str]], data: object) -> None:
+    """Remember what an invalid manifest declares (its name, a card's intent names)."""
+    if not isinstance(data, dict):
+        return
+    kind, metadata, spec = data.get("kind"), data.get("metadata"), data.get("spec")
+    if isinstance(kind, str) and isinstance(metadata, dict):
+        name = metadata.get("name")
+        if isinstance(name, str):
+            broken.setdefault(kind, set()).add(name)
+    if kind == "Capability" and isinstance(spec, dict) and isinstance(spec.get("intents"), list):
+        for intent in spec["intents"]:
+            if isinstance(intent, dict) and isinstance(intent.get("name"), str):
+                broken.setdefault("Intent", set()).add(intent["name"])

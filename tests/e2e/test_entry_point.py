@@ -68,7 +68,7 @@ def test_garbage_gives_positioned_errors_and_no_traceback(tmp_path: Path) -> Non
         "b.yaml:3:7: spec: expected a mapping, got integer",
         "c.yml:1:1: a manifest must be a mapping with apiVersion, kind, metadata and spec, "
         "got list",
-        "invalid: 3 files, no manifests; 4 errors",
+        "invalid: 3 files, 1 Agent; 4 errors",
     ]
 
 

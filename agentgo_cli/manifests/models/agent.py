@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from agentgo_cli.manifests.models.common import Budget, JsonSchemaDoc, Manifest, Spec
@@ -76,10 +84,27 @@ class Usage(Spec):
     output_tokens: NonNegativeInt = 0
 
 
+def _model_tag(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "ModelRef"
+    return "ModelSpec" if isinstance(value, dict) else None
+
+
+ModelField = Annotated[
+    Annotated[ModelRef, Tag("ModelRef")] | Annotated[ModelSpec, Tag("ModelSpec")],
+    Discriminator(
+        _model_tag,
+        custom_error_type="model_field",
+        custom_error_message="expected a model reference such as 'openai:gpt-4o-mini', or a "
+        "mapping with 'ref'",
+    ),
+]
+
+
 class AgentSpec(Spec):
     """What an agent is: model, instructions, tools, limits, and for scripted models a script."""
 
-    model: ModelRef | ModelSpec
+    model: ModelField
     instructions: str = ""
     tools: list[str] = Field(default_factory=list, description="Tool names or built-in tools.")
     max_turns: PositiveInt = Field(default=8, description="Model and tool round trips.")
