@@ -38,7 +38,8 @@ class LocalBackend:
         from agentgo_cli.manifests.manifest_set import load_set
 
         config = load_config(self.profile)
-        targets: list[str | Path] = list(paths) or list(config.manifest_paths())
+        # The manifest set is what was named plus the active profile's manifests (spec).
+        targets: list[str | Path] = [*paths, *config.manifest_paths()]
         if not targets:
             raise UsageError(
                 "nothing to validate: name files or folders, or list them under 'manifests:' "

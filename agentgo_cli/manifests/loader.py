@@ -259,7 +259,7 @@ def load_paths(paths: Iterable[str | Path]) -> LoadResult:
         path = Path(raw)
         if not path.exists():
             result.errors.append(
-                ManifestError(str(raw), 1, 1, "", "no such file or folder", "not-found")
+                ManifestError(display_path(path), 1, 1, "", "no such file or folder", "not-found")
             )
             continue
         files = iter_yaml_files(path) if path.is_dir() else iter([path])

@@ -166,3 +166,30 @@ def test_examples_validate() -> None:
     code, out, _ = invoke("validate", str(examples))
     assert code == 0, out
     assert out.startswith("valid: ")
+
+
+def test_named_paths_join_the_profile_manifests(write: Callable[[str, str], Path]) -> None:
+    write("agentgo.yaml", "profile: local\nprofiles:\n  local:\n    manifests: [./agents]\n")
+    write("agents/writer.yaml", AGENT)
+    write(
+        "flows/wf.yaml",
+        """
+        apiVersion: agentgo/v1
+        kind: Workflow
+        metadata: {name: wf}
+        spec:
+          steps:
+            - {id: draft, agent: writer}
+        """,
+    )
+    code, out, _ = invoke("validate", "flows")
+    assert code == 0, out
+    assert out == "valid: 2 files, 1 Agent, 1 Workflow; 0 errors\n"
+
+
+def test_profile_manifest_folder_missing_is_reported(write: Callable[[str, str], Path]) -> None:
+    write("agentgo.yaml", "profile: local\nprofiles:\n  local:\n    manifests: [./gone]\n")
+    write("m/agent.yaml", AGENT)
+    code, out, _ = invoke("validate", "m")
+    assert code == 1
+    assert out.splitlines()[0] == "gone:1:1: no such file or folder"
