@@ -72,7 +72,9 @@ def parse(source: str) -> nodes.Expr:
             )
     except TemplateSyntaxError as exc:
         raise ExpressionSyntaxError(
-            str(exc.message).replace("'end of template'", "end of expression")
+            str(exc.message)
+            .replace("'end of template'", "end of expression")
+            .replace("end of template", "end of expression")
         ) from None
     return expr
 

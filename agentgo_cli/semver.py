@@ -16,7 +16,9 @@ _VERSION_RE = re.compile(
 _RANGE_RE = re.compile(
     r"^(\^|~|>=|<=|>|<|=)?(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?(?:-([0-9A-Za-z.-]+))?$"
 )
-_RELEASE: tuple[tuple[int, int | str], ...] = ((1, 0),)
+_RELEASE: tuple[tuple[int, int | str], ...] = ((2, 0),)
+"""Sorts after every prerelease: identifiers are (0, number) or (1, text), so a number is
+never compared with a text, and numbers sort before texts as semver says."""
 
 
 class InvalidRange(ValueError):
@@ -26,7 +28,7 @@ class InvalidRange(ValueError):
 def _pre_key(pre: str | None) -> tuple[tuple[int, int | str], ...]:
     if not pre:
         return _RELEASE
-    return tuple((0, int(p)) if p.isdigit() else (0, p) for p in pre.split("."))
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split("."))
 
 
 def parse_version(text: str) -> Version:
@@ -38,7 +40,11 @@ def parse_version(text: str) -> Version:
 
 
 def parse_range(text: str) -> Callable[[Version], bool]:
-    """Parse a range into a predicate on versions; raise InvalidRange."""
+    """Parse a range into a predicate on versions; raise InvalidRange.
+
+    As with npm, a prerelease satisfies a range only if the range names a prerelease of the
+    same MAJOR.MINOR.PATCH: '^1' does not pick 1.5.0-beta, '>=1.5.0-beta.1' may.
+    """
     text = text.strip()
     if text in ("", "*", "x"):
         return lambda v: v[3] == _RELEASE
@@ -51,6 +57,10 @@ def parse_range(text: str) -> Callable[[Version], bool]:
     minor = None if minor_s in wild else int(minor_s)
     patch = None if patch_s in wild else int(patch_s)
     base: Version = (major, minor or 0, patch or 0, _pre_key(pre))
+
+    def allowed(v: Version) -> bool:
+        return v[3] == _RELEASE or (pre is not None and v[:3] == base[:3])
+
     if op == "^":
         if major > 0 or minor is None:
             upper: Version = (major + 1, 0, 0, ((0, 0),))
@@ -58,10 +68,10 @@ def parse_range(text: str) -> Callable[[Version], bool]:
             upper = (0, minor + 1, 0, ((0, 0),))
         else:
             upper = (0, 0, (patch or 0) + 1, ((0, 0),))
-        return lambda v: base <= v < upper
+        return lambda v: allowed(v) and base <= v < upper
     if op == "~" or (op in (None, "=") and (minor is None or patch is None)):
         upper = (major + 1, 0, 0, ((0, 0),)) if minor is None else (major, minor + 1, 0, ((0, 0),))
-        return lambda v: base <= v < upper
+        return lambda v: allowed(v) and base <= v < upper
     if op in (None, "="):
         return lambda v: v == base
     compare: dict[str, Callable[[Version], bool]] = {
@@ -70,7 +80,8 @@ def parse_range(text: str) -> Callable[[Version], bool]:
         ">": lambda v: v > base,
         "<": lambda v: v < base,
     }
-    return compare[op]
+    test = compare[op]
+    return lambda v: allowed(v) and test(v)
 
 
 def matches(version: str, range_text: str) -> bool:

@@ -19,6 +19,7 @@ from agentgo_cli.expr import (
     environment,
     find_expressions,
 )
+from agentgo_cli.manifests._schema_check import quick_valid
 from agentgo_cli.manifests._text import did_you_mean
 from agentgo_cli.manifests.loader import Document, PathKey
 from agentgo_cli.manifests.manifest_set import Entry, ManifestSet
@@ -232,7 +233,7 @@ class _Checker:
                 "duplicate-name",
             )
         if isinstance(m.spec.runtime, BuiltinRuntime):
-            name = m.spec.runtime.name or m.name
+            name = m.spec.runtime.name or m.spec.runtime.builtin_for(m.name)
             path: PathKey = (
                 ("spec", "runtime", "name") if m.spec.runtime.name else ("metadata", "name")
             )
@@ -433,7 +434,7 @@ class _Checker:
     # -- JSON Schemas ----------------------------------------------------------------------
 
     def _schema(self, doc: Document, path: PathKey, schema: Any) -> bool:
-        if schema is None:
+        if schema is None or quick_valid(schema):
             return True
         from jsonschema.exceptions import best_match
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from agentgo_cli.errors import ManifestError
@@ -31,6 +32,13 @@ PathKey = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAX_DEPTH = 100
+_MAX_COMPOSE_DEPTH = 1000
+"""Deeper text is refused before composing: libyaml composes recursively in C and would
+crash the process (around 20,000 levels) instead of raising."""
+_MAX_ALIAS_VALUES = 100_000
+"""How many values aliases may expand to in one document: stops "billion laughs" files and
+self-referencing anchors such as ``&a [*a, *a]``."""
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _STR = "tag:yaml.org,2002:str"
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _SCALAR_TAGS = {
@@ -92,9 +100,15 @@ def format_path(path: Iterable[str | int]) -> str:
 class _Converter:
     """Turns composed nodes into values, filling position maps and collecting errors."""
 
-    def __init__(self, doc: Document, errors: list[ManifestError]) -> None:
+    def __init__(self, doc: Document, errors: list[ManifestError], aliases: bool = True) -> None:
         self.doc = doc
         self.errors = errors
+        self.aliases = aliases
+        """Whether the text has anchors at all; without them no node is reached twice."""
+        self.seen: set[int] = set()
+        self.active: set[int] = set()
+        self.repeats = 0
+        self.too_deep = False
 
     def _err(self, node: Node, path: PathKey, message: str, code: str) -> None:
         mark = node.start_mark
@@ -105,11 +119,46 @@ class _Converter:
         )
 
     def convert(self, node: Node, path: PathKey, depth: int = 0) -> Any:
+        if self.aliases:
+            return self._tracked(node, path, depth)
+        mark = node.start_mark
+        self.doc.pos[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, ScalarNode):  # the common case, kept short
+            return node.value if node.tag == _STR else self._scalar(node, path)
+        if depth > _MAX_DEPTH:
+            return self._too_deep(node, path)
+        return self._convert(node, path, depth)
+
+    def _tracked(self, node: Node, path: PathKey, depth: int) -> Any:
+        """Convert with alias bookkeeping: a text with anchors may reach a node twice."""
+        key = id(node)
+        if key in self.active:
+            self._err(node, path, "an alias refers to a value that contains it", "yaml-alias")
+            return None
+        if key in self.seen:  # reached again through an alias
+            self.repeats += 1
+            if self.repeats > _MAX_ALIAS_VALUES:
+                if self.repeats == _MAX_ALIAS_VALUES + 1:
+                    message = f"aliases expand to more than {_MAX_ALIAS_VALUES} values"
+                    self._err(node, path, message, "yaml-alias")
+                return None
+        self.seen.add(key)
         mark = node.start_mark
         self.doc.pos[path] = (mark.line + 1, mark.column + 1)
         if depth > _MAX_DEPTH:
+            return self._too_deep(node, path)
+        self.active.add(key)
+        try:
+            return self._convert(node, path, depth)
+        finally:
+            self.active.discard(key)
+
+    def _too_deep(self, node: Node, path: PathKey) -> None:
+        if not self.too_deep:  # once: a wide value there would repeat it many times
+            self.too_deep = True
             self._err(node, path, f"nested more than {_MAX_DEPTH} levels deep", "yaml-depth")
-            return None
+
+    def _convert(self, node: Node, path: PathKey, depth: int) -> Any:
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         if isinstance(node, SequenceNode):
@@ -200,9 +249,17 @@ def load_text(text: str | bytes, file: str) -> LoadResult:
             )
             return result
     if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        result.errors.append(ManifestError(file, line, 1, "", "NUL byte in YAML text", "yaml"))
+        at = text.index("\x00")
+        line = text.count("\n", 0, at) + 1
+        col = at - text.rfind("\n", 0, at)
+        result.errors.append(ManifestError(file, line, col, "", "NUL byte in YAML text", "yaml"))
         return result
+    deep = _too_deep(text) if _may_nest_deeply(text) else None
+    if deep is not None:
+        message = f"nested more than {_MAX_DEPTH} levels deep"
+        result.errors.append(ManifestError(file, *deep, "", message, "yaml-depth"))
+        return result
+    aliases = "&" in text
     loader = _Loader(text)
     index = 0
     try:
@@ -214,16 +271,39 @@ def load_text(text: str | bytes, file: str) -> LoadResult:
             index += 1
             if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
                 continue  # an empty document, e.g. after a trailing '---'
-            doc.data = _Converter(doc, result.errors).convert(node, ())
+            doc.data = _Converter(doc, result.errors, aliases).convert(node, ())
             result.documents.append(doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        lines = _LINE_BREAK.split(text)
+        if line > len(lines):  # libyaml ends a text that has no final line break on a new line
+            line, col = len(lines), len(lines[-1]) + 1
         problem = exc.problem or "invalid YAML"
-        if exc.context and "found" not in (exc.context or ""):
+        first = "; first occurrence"
+        if exc.context and exc.context.endswith(first) and exc.context_mark:
+            # A duplicate anchor: the problem is only "second occurrence".
+            at = exc.context_mark.line + 1
+            problem = f"{exc.context.removesuffix(first)} (first defined at line {at})"
+        elif exc.context and "found" not in exc.context:
             problem = f"{problem} ({exc.context})"
         result.errors.append(
             ManifestError(file, line, col, "", f"YAML syntax error: {problem}", "yaml-syntax")
+        )
+    except yaml.reader.ReaderError as exc:
+        # libyaml gives a byte offset into the UTF-8 text, not a mark.
+        before = text.encode("utf-8")[: exc.position].decode("utf-8", "replace")
+        lines = _LINE_BREAK.split(before)
+        problem = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        result.errors.append(
+            ManifestError(
+                file,
+                len(lines),
+                len(lines[-1]) + 1,
+                "",
+                f"YAML syntax error: {problem}",
+                "yaml-syntax",
+            )
         )
     except yaml.YAMLError as exc:
         result.errors.append(ManifestError(file, 1, 1, "", f"YAML error: {exc}", "yaml-syntax"))
@@ -232,6 +312,40 @@ def load_text(text: str | bytes, file: str) -> LoadResult:
     finally:
         loader.dispose()
     return result
+
+
+_SAFE_COMPOSE_DEPTH = 8000
+"""libyaml composes 15,000 levels without trouble here; below this bound no pre-pass is needed."""
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """Cheap bound: each nesting level needs one of '[', '{', '-', ':' or '?' in the text.
+
+    Only a text that could nest past what the composer handles safely pays for the
+    event pass of ``_too_deep``; shallower texts are limited by the converter instead.
+    """
+    return sum(text.count(c) for c in "[{-:?") > _SAFE_COMPOSE_DEPTH
+
+
+def _too_deep(text: str) -> Pos | None:
+    """Where collections first nest deeper than the composer can safely go, if they do."""
+    parser = _Loader(text)
+    depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_COMPOSE_DEPTH:
+                    mark = event.start_mark
+                    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # composing reports it, with its position
+    finally:
+        parser.dispose()
+    return None
 
 
 def iter_yaml_files(root: Path) -> Iterator[Path]:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from agentgo_cli.manifests._text import did_you_mean
 from agentgo_cli.manifests.models.common import Spec
@@ -50,33 +57,36 @@ class ProviderSettings(Spec):
     )
 
 
+def _known_provider(name: str) -> str:
+    if name not in PROVIDERS:
+        raise PydanticCustomError(
+            "unknown_provider",
+            "unknown provider '{name}'{hint} under providers",
+            {"name": name, "hint": did_you_mean(name, PROVIDERS)},
+        )
+    return name
+
+
 class ConfigFile(Spec):
     """The whole agentgo.yaml."""
 
     profile: str | None = Field(default=None, description="Active profile by default.")
     profiles: dict[str, Profile] = Field(default_factory=dict)
     features: list[Annotated[str, OneOf(FEATURES, "feature")]] = Field(default_factory=list)
-    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_providers(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("providers"), dict):
-            for name in data["providers"]:
-                if name not in PROVIDERS:
-                    raise PydanticCustomError(
-                        "unknown_provider",
-                        "unknown provider '{name}'{hint} under providers",
-                        {"name": str(name), "hint": did_you_mean(str(name), PROVIDERS)},
-                    )
-        return data
+    providers: dict[Annotated[str, AfterValidator(_known_provider)], ProviderSettings] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="after")
     def _active_profile(self) -> ConfigFile:
         if self.profile is not None and self.profile not in self.profiles:
-            raise PydanticCustomError(
+            error = PydanticCustomError(
                 "unknown_profile",
                 "profile '{name}' is not defined under profiles{hint}",
                 {"name": self.profile, "hint": did_you_mean(self.profile, self.profiles)},
+            )
+            # Raised as a ValidationError so that the error points at the 'profile' field.
+            raise ValidationError.from_exception_data(
+                "ConfigFile", [InitErrorDetails(type=error, loc=("profile",), input=self.profile)]
             )
         return self

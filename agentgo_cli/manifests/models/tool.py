@@ -69,7 +69,15 @@ class BuiltinRuntime(Spec):
     """One of AgentGo's built-in tools."""
 
     type: Literal["builtin"]
-    name: str | None = Field(default=None, description="Built-in tool; defaults to the name.")
+    name: str | None = Field(
+        default=None,
+        description="Built-in tool, e.g. http_get; defaults to metadata.name with '-' as '_'.",
+    )
+
+    @staticmethod
+    def builtin_for(manifest_name: str) -> str:
+        """The built-in a Tool named e.g. 'http-get' stands for when runtime.name is not set."""
+        return manifest_name.replace("-", "_")
 
 
 _RUNTIMES: dict[str, type] = {
@@ -84,7 +92,7 @@ def _choose_runtime(value: dict[str, Any]) -> type:
     kind = value.get("type")
     if kind is None:
         raise PydanticCustomError(
-            "missing",
+            "runtime_type",
             "missing required field 'type' ({known})",
             {"known": quote_list(_RUNTIMES)},
         )
