@@ -32,7 +32,7 @@ from agentgo_cli.manifests.models import (
 )
 from agentgo_cli.manifests.models.team import FEATURE_PROTOCOLS
 from agentgo_cli.manifests.models.tool import BuiltinRuntime
-from agentgo_cli.semver import InvalidRange, best_match
+from agentgo_cli.semver import InvalidRange, best_match, parse_version
 
 __all__ = ["BUILTIN_TOOLS", "cross_check"]
 
@@ -184,11 +184,12 @@ class _Checker:
                     "1.0.0", (entry, ("metadata", "name"))
                 )
 
-    def _call(self, doc: Document, path: PathKey, ref: str) -> None:
+    def _call(self, doc: Document, path: PathKey, ref: str) -> dict[str, Any] | None:
+        """Check an intent reference; return the input schema of the version it resolves to."""
         name, _, wanted = ref.partition("@")
         versions = self.intents.get(name)
         if versions is None and name in self.mset.broken.get("Intent", ()):
-            return
+            return None
         if versions is None:
             self.err(
                 doc,
@@ -196,14 +197,14 @@ class _Checker:
                 f"unknown intent '{name}'{did_you_mean(name, self.intents)}",
                 "unknown-ref",
             )
-            return
-        if not wanted:
-            return
+            return None
         try:
-            found = best_match(versions, wanted)
+            found = best_match(versions, wanted or "*") or (
+                None if wanted else max(versions, key=parse_version)
+            )
         except InvalidRange as exc:
             self.err(doc, path, str(exc), "version-range")
-            return
+            return None
         if found is None:
             have = ", ".join(sorted(versions))
             self.err(
@@ -212,6 +213,27 @@ class _Checker:
                 f"no version of intent '{name}' matches '{wanted}' (have {have})",
                 "version-range",
             )
+            return None
+        entry, where = versions[found]
+        if isinstance(entry.manifest, CapabilityManifest) and isinstance(where[2], int):
+            return entry.manifest.spec.intents[where[2]].input
+        return None
+
+    def _arguments(
+        self, doc: Document, path: PathKey, given: Any, schema: dict[str, Any] | None, what: str
+    ) -> None:
+        """Report required arguments missing from a literal mapping (expressions are skipped)."""
+        if not isinstance(schema, dict) or not isinstance(schema.get("required"), list):
+            return
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            return
+        for name in schema["required"]:
+            if isinstance(name, str) and name not in given:
+                noun, _, owner = what.partition(" of ")
+                message = f"missing required {noun} '{name}' for {owner}"
+                self.err(doc, path, message, "missing-argument")
 
     # -- kinds -----------------------------------------------------------------------------
 
@@ -339,8 +361,17 @@ class _Checker:
                 self._ref(doc, (*path, key), "team", value, self.teams)
             elif key == "tool":
                 self._ref(doc, (*path, key), "tool", value, self.tools, BUILTIN_TOOLS)
+                if value in self.tools:
+                    tool = self.tools[value].manifest
+                    assert isinstance(tool, ToolManifest)
+                    where = (*path, "with") if "with" in step else (*path, key)
+                    self._arguments(
+                        doc, where, step.get("with"), tool.spec.input, f"argument of tool '{value}'"
+                    )
             else:
-                self._call(doc, (*path, key), value)
+                schema = self._call(doc, (*path, key), value)
+                where = (*path, "input") if "input" in step else (*path, key)
+                self._arguments(doc, where, step.get("input"), schema, f"input of intent '{value}'")
         for key, value in step.items():
             if key in _CONTAINER_KEYS:
                 continue
