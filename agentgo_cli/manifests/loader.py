@@ -145,7 +145,7 @@ class _Converter:
         self.seen.add(key)
         mark = node.start_mark
         self.doc.pos[path] = (mark.line + 1, mark.column + 1)
-        if depth > _MAX_DEPTH:
+        if depth > _MAX_DEPTH and not isinstance(node, ScalarNode):  # as convert() does
             return self._too_deep(node, path)
         self.active.add(key)
         try:
