@@ -11,7 +11,16 @@ from pydantic import BaseModel, ValidationError
 from agentgo_cli.errors import ManifestError
 from agentgo_cli.manifests._text import did_you_mean, type_name
 from agentgo_cli.manifests.loader import Document, PathKey
-from agentgo_cli.manifests.types import IDENTIFIER_PATTERN, INTENT_PATTERN, NAME_PATTERN
+from agentgo_cli.manifests.types import (
+    CALL_PATTERN,
+    ENTRYPOINT_PATTERN,
+    IDENTIFIER_PATTERN,
+    INTENT_PATTERN,
+    NAME_PATTERN,
+    STORE_PATTERN,
+    TARGET_PATTERN,
+    URL_PATTERN,
+)
 
 __all__ = ["errors_from_validation"]
 
@@ -20,6 +29,11 @@ _PATTERN_HELP = {
     IDENTIFIER_PATTERN: "use letters, digits and '_', not starting with a digit, so that "
     "expressions can read it (steps.<id>, inputs.<name>)",
     INTENT_PATTERN: "use dotted lower-case words, e.g. research.summarize",
+    CALL_PATTERN: "write an intent and an optional version range, e.g. research.summarize@^1",
+    TARGET_PATTERN: "write agent:<name> or team:<name>",
+    ENTRYPOINT_PATTERN: "write module.path:function, e.g. mypkg.tools:count_words",
+    STORE_PATTERN: "write sqlite:///path/to/file.db or postgresql://user@host:5432/db",
+    URL_PATTERN: "write an http:// or https:// URL",
 }
 
 _TYPE_ERRORS = {

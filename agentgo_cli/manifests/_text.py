@@ -11,7 +11,9 @@ __all__ = ["did_you_mean", "quote_list", "type_name"]
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return " (did you mean 'x'?)" for the closest choice, or an empty string."""
-    match = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+    options = sorted(set(choices))
+    folded = [c for c in options if c.casefold() == str(word).casefold()]
+    match = folded or difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 

@@ -248,6 +248,13 @@ def load_text(text: str | bytes, file: str) -> LoadResult:
                 ManifestError(file, 1, 1, "", f"not UTF-8 text: {exc.reason}", "encoding")
             )
             return result
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a str with lone surrogates, never a file's bytes
+        result.errors.append(
+            ManifestError(file, 1, 1, "", f"not UTF-8 text: {exc.reason}", "encoding")
+        )
+        return result
     if "\x00" in text:
         at = text.index("\x00")
         line = text.count("\n", 0, at) + 1
@@ -359,8 +366,13 @@ def iter_yaml_files(root: Path) -> Iterator[Path]:
 
 def display_path(path: Path) -> str:
     """A path as a user should read it: relative to the working folder when inside it."""
+    absolute = os.path.abspath(path)  # not resolve(): a symlink is shown as the user named it
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return (
+            os.path.relpath(absolute, os.getcwd())
+            if absolute.startswith(os.getcwd() + os.sep)
+            else str(path)
+        )
     except (ValueError, OSError):
         return str(path)
 

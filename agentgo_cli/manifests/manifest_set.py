@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -84,7 +86,8 @@ def check_document(doc: Document) -> tuple[Manifest | None, list[ManifestError]]
         errors.append(
             doc.error(
                 (),
-                f"missing required field 'apiVersion' (expected '{API_VERSION}')",
+                f"missing required field 'apiVersion' (expected '{API_VERSION}')"
+                + _misspelt("apiVersion", data),
                 "missing-field",
             )
         )
@@ -99,7 +102,11 @@ def check_document(doc: Document) -> tuple[Manifest | None, list[ManifestError]]
     kind = data.get("kind")
     if "kind" not in data:
         errors.append(
-            doc.error((), f"missing required field 'kind' ({quote_list(KINDS)})", "missing-field")
+            doc.error(
+                (),
+                f"missing required field 'kind' ({quote_list(KINDS)})" + _misspelt("kind", data),
+                "missing-field",
+            )
         )
     elif not isinstance(kind, str) or kind not in KINDS:
         errors.append(
@@ -118,6 +125,14 @@ def check_document(doc: Document) -> tuple[Manifest | None, list[ManifestError]]
         return model.model_validate(data), []
     except ValidationError as exc:
         return None, errors_from_validation(doc, model, exc)
+
+
+def _misspelt(field: str, data: dict[str, Any]) -> str:
+    """'; is 'apiversion' a misspelling of it?' when a key of the mapping looks like ``field``."""
+    keys = [str(k) for k in data if k != field]
+    close = [k for k in keys if k.casefold() == field.casefold()]
+    close = close or difflib.get_close_matches(field, keys, n=1, cutoff=0.75)
+    return f"; is '{close[0]}' a misspelling of it?" if close else ""
 
 
 def check_config(doc: Document) -> tuple[ConfigFile | None, list[ManifestError]]:

@@ -17,7 +17,12 @@ from pydantic_core import PydanticCustomError, core_schema
 from agentgo_cli.manifests._text import did_you_mean, quote_list, type_name
 
 __all__ = [
+    "CALL_PATTERN",
+    "ENTRYPOINT_PATTERN",
     "PROVIDERS",
+    "STORE_PATTERN",
+    "TARGET_PATTERN",
+    "URL_PATTERN",
     "Duration",
     "Expression",
     "Identifier",
@@ -41,6 +46,12 @@ Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 """A name used inside expressions (step ids, foreach variables): letters, digits and '_'."""
 
 INTENT_PATTERN = r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$"
+CALL_PATTERN = r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+(@[^@\s]+)?$"
+"""An intent and an optional version range: research.summarize, research.summarize@^1."""
+TARGET_PATTERN = r"^(agent|team):[a-z][a-z0-9-]{0,62}$"
+ENTRYPOINT_PATTERN = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$"
+STORE_PATTERN = r"^(sqlite:///.+|postgres(ql)?://.+)$"
+URL_PATTERN = r"^https?://.+$"
 IntentName = Annotated[str, StringConstraints(pattern=INTENT_PATTERN)]
 """A dotted intent name such as research.summarize."""
 
@@ -62,7 +73,7 @@ class _CheckedStr(str):
             return value
         if not isinstance(value, str):
             raise PydanticCustomError(
-                "string_type",
+                "checked_type",
                 "expected {what}, got {got}",
                 {"what": cls.json_description, "got": type_name(value)},
             )

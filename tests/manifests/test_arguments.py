@@ -62,3 +62,25 @@ def test_expressions_and_complete_literals_pass(workdir: Path) -> None:
     mset = validate_files({"m.yaml": SET + steps}, workdir)
     # 'a' has a card, so it has no synthetic a.run intent.
     assert error_lines(mset) == ["m.yaml:30:22: spec.steps[3].call: unknown intent 'a.run'"]
+
+
+def test_misspelt_envelope_fields_are_named(workdir: Path) -> None:
+    text = 'apiversion: agentgo/v1\nKind: Agent\nmetadata: {name: a}\nspec: {model: "scripted:x"}\n'
+    mset = validate_files({"m.yaml": text}, workdir)
+    assert error_lines(mset) == [
+        "m.yaml:1:1: missing required field 'apiVersion' (expected 'agentgo/v1'); "
+        "is 'apiversion' a misspelling of it?",
+        "m.yaml:1:1: missing required field 'kind' ('Agent', 'Tool', 'Capability', 'Team' or "
+        "'Workflow'); is 'Kind' a misspelling of it?",
+    ]
+
+
+def test_any_version_range_form_reaches_the_range_check(workdir: Path) -> None:
+    steps = """\
+    - {id: s1, call: "x.y@1.x", input: {topic: t}}
+    - {id: s2, call: "x.y@~~1", input: {topic: t}}
+"""
+    mset = validate_files({"m.yaml": SET + steps}, workdir)
+    assert error_lines(mset) == [
+        "m.yaml:28:22: spec.steps[1].call: invalid version range '~~1'",
+    ]

@@ -675,11 +675,11 @@ def test_missing_paths_are_errors_next_to_the_others(
     assert mset.counts() == {"Agent": 1}
 
 
-def test_a_broken_link_is_a_read_error_shown_at_its_target(workdir: Path) -> None:
+def test_a_broken_link_is_a_read_error_shown_as_named(workdir: Path) -> None:
     (workdir / "m").mkdir()
     os.symlink(workdir / "m" / "gone.yaml", workdir / "m" / "link.yaml")
     mset = load_set(["m"])
-    assert error_lines(mset) == ["m/gone.yaml:1:1: cannot read: No such file or directory"]
+    assert error_lines(mset) == ["m/link.yaml:1:1: cannot read: No such file or directory"]
     assert mset.files == []
 
 

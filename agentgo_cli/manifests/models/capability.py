@@ -8,7 +8,7 @@ from pydantic import Field, PositiveInt, model_validator
 from pydantic_core import PydanticCustomError
 
 from agentgo_cli.manifests.models.common import JsonSchemaDoc, Manifest, Spec
-from agentgo_cli.manifests.types import Duration, IntentName, OneOf, SemVer
+from agentgo_cli.manifests.types import TARGET_PATTERN, Duration, IntentName, OneOf, SemVer
 
 __all__ = ["AclRule", "CapabilityManifest", "CapabilitySpec", "Intent", "RateLimit"]
 
@@ -75,7 +75,7 @@ class Intent(Spec):
 class CapabilitySpec(Spec):
     """The target that serves the intents, and the intents."""
 
-    target: Annotated[str, Field(pattern=r"^(agent|team):[a-z][a-z0-9-]{0,62}$")] = Field(
+    target: Annotated[str, Field(pattern=TARGET_PATTERN)] = Field(
         description="'agent:<name>' or 'team:<name>'"
     )
     intents: list[Intent] = Field(min_length=1)

@@ -16,7 +16,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from agentgo_cli.manifests._text import did_you_mean
 from agentgo_cli.manifests.models.common import Spec
-from agentgo_cli.manifests.types import PROVIDERS, OneOf, SecretRef
+from agentgo_cli.manifests.types import PROVIDERS, STORE_PATTERN, URL_PATTERN, OneOf, SecretRef
 
 __all__ = ["FEATURES", "ConfigFile", "Profile", "ProviderSettings"]
 
@@ -28,12 +28,12 @@ class Profile(Spec):
 
     store: str | None = Field(
         default=None,
-        pattern=r"^(sqlite:///.+|postgres(ql)?://.+)$",
+        pattern=STORE_PATTERN,
         description="'sqlite:///path' or 'postgresql://…'",
     )
     synchronous: Annotated[str, OneOf(("normal", "full"), "SQLite synchronous mode")] = "normal"
     manifests: list[str] = Field(default_factory=list, description="Folders and files to load.")
-    server: str | None = Field(default=None, pattern=r"^https?://.+$")
+    server: str | None = Field(default=None, pattern=URL_PATTERN)
     token: SecretRef | None = None
 
     @model_validator(mode="after")
@@ -49,7 +49,7 @@ class ProviderSettings(Spec):
     """Settings of one LLM provider."""
 
     api_key: SecretRef | None = None
-    base_url: str | None = Field(default=None, pattern=r"^https?://.+$")
+    base_url: str | None = Field(default=None, pattern=URL_PATTERN)
     timeout: PositiveFloat | None = None
     max_retries: PositiveInt | None = None
     prices: dict[str, dict[str, float]] = Field(

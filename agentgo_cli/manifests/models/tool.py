@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from agentgo_cli.manifests._text import did_you_mean, quote_list
 from agentgo_cli.manifests.models._union import tagged_union
 from agentgo_cli.manifests.models.common import JsonSchemaDoc, Manifest, Spec
-from agentgo_cli.manifests.types import Duration, OneOf, Size
+from agentgo_cli.manifests.types import ENTRYPOINT_PATTERN, Duration, OneOf, Size
 
 __all__ = [
     "BuiltinRuntime",
@@ -48,9 +48,9 @@ class PythonRuntime(Spec):
     """Call a Python function 'module:function' with the input as keyword arguments."""
 
     type: Literal["python"]
-    entrypoint: Annotated[
-        str, Field(pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
-    ] = Field(description="'module.path:function'")
+    entrypoint: Annotated[str, Field(pattern=ENTRYPOINT_PATTERN)] = Field(
+        description="'module.path:function'"
+    )
     timeout: Duration | None = None
 
 

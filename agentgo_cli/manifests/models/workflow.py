@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from agentgo_cli.manifests._text import quote_list
 from agentgo_cli.manifests.models._union import tagged_union
 from agentgo_cli.manifests.models.common import Budget, JsonSchemaDoc, Manifest, Spec
-from agentgo_cli.manifests.types import Duration, ExprOr, Identifier, Name, OneOf
+from agentgo_cli.manifests.types import CALL_PATTERN, Duration, ExprOr, Identifier, Name, OneOf
 
 __all__ = [
     "STEP_KINDS",
@@ -34,11 +34,6 @@ Condition = Annotated[Any, ExprOr((bool,), "a boolean", {"type": "boolean"})]
 ListOrExpr = Annotated[Any, ExprOr((list,), "a list", {"type": "array"})]
 if TYPE_CHECKING:
     Step = Any
-
-CALL_PATTERN = (
-    r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+"
-    r"(@(\^|~|>=|<=|>|<|=)?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?)?$"
-)
 
 
 class Retry(Spec):
