@@ -345,7 +345,7 @@ def _tool(i: int, rnd: random.Random) -> dict[str, Any]:
         runtime = {"type": "builtin", "name": BUILTINS[i % len(BUILTINS)]}
     spec: dict[str, Any] = {
         "description": f"{verb.capitalize()} a text ({kind} runtime).",
-        "input": SCHEMAS[0] if kind != "builtin" else rnd.choice(SCHEMAS),
+        "input": SCHEMAS[0],  # workflow tool steps pass {text: ...}
         "output": rnd.choice(SCHEMAS),
         "runtime": runtime,
     }
