@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import NamedTuple
+
+from _common import clean_env, find_agentgo  # bench/ is on sys.path
 
 BUDGET_MS = 150.0
 REPO = Path(__file__).resolve().parent.parent
@@ -66,31 +66,6 @@ with contextlib.redirect_stdout(io.StringIO()):
     except SystemExit:
         pass
 """
-
-
-def find_agentgo() -> Path:
-    """The installed entry point: the project's .venv first, then next to this Python."""
-    for candidate in (
-        REPO / ".venv" / "bin" / "agentgo",
-        Path(sys.executable).parent / "agentgo",
-    ):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("agentgo")
-    if found is None:
-        sys.exit("bench/startup.py: cannot find the agentgo command; run `make` first")
-    return Path(found)
-
-
-def clean_env(home: Path) -> dict[str, str]:
-    """The environment for child processes: no AGENTGO_* settings, an empty config home."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGO_")}
-    env["XDG_CONFIG_HOME"] = str(home / ".config")
-    env["NO_COLOR"] = "1"
-    env["COLUMNS"] = "100"
-    env.pop("PYTHONPROFILEIMPORTTIME", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -197,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    agentgo = find_agentgo()
+    agentgo = find_agentgo("startup.py")
     ok = True
     with tempfile.TemporaryDirectory(prefix="agentgo-bench-") as tmp:
         home = Path(tmp)

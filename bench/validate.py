@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _common import clean_env, find_agentgo  # bench/ is on sys.path
+
+from agentgo_cli.manifests.checks import BUILTIN_TOOLS
 
 BUDGET_MS = 1000.0
 REPO = Path(__file__).resolve().parent.parent
@@ -153,16 +155,7 @@ MODELS = (
     "litellm:my-proxy-model",
     "ollama:llama3.2",
 )
-BUILTINS = (
-    "discover_agents",
-    "route_intent",
-    "call_agent",
-    "http_get",
-    "blackboard_read",
-    "blackboard_write",
-    "todo_claim",
-    "todo_complete",
-)
+BUILTINS = BUILTIN_TOOLS
 FILTERS = ("length", "lower", "tojson", "default('none')", "join(', ')", "upper", "trim")
 
 SCHEMAS: tuple[dict[str, Any], ...] = (
@@ -618,30 +611,6 @@ def write_set(gen: Generated, root: Path, seed: int = 1) -> int:
 # -- timing ------------------------------------------------------------------------------
 
 
-def find_agentgo() -> Path:
-    """The installed entry point: the project's .venv first, then next to this Python."""
-    for candidate in (
-        REPO / ".venv" / "bin" / "agentgo",
-        Path(sys.executable).parent / "agentgo",
-    ):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("agentgo")
-    if found is None:
-        sys.exit("bench/validate.py: cannot find the agentgo command; run `make` first")
-    return Path(found)
-
-
-def clean_env(home: Path) -> dict[str, str]:
-    """The environment for child processes: no AGENTGO_* settings, an empty config home."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGO_")}
-    env["XDG_CONFIG_HOME"] = str(home / ".config")
-    env["NO_COLOR"] = "1"
-    env["COLUMNS"] = "100"
-    env.pop("PYTHONPROFILEIMPORTTIME", None)
-    return env
-
-
 BREAKDOWN_CODE = r"""
 import json, sys, time
 from pathlib import Path
@@ -790,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1 or args.repeats < 1:
         parser.error("--runs and --repeats must be at least 1")
 
-    agentgo = find_agentgo()
+    agentgo = find_agentgo("validate.py")
     with tempfile.TemporaryDirectory(prefix="agentgo-bench-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()

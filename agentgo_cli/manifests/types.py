@@ -62,10 +62,15 @@ class _CheckedStr(str):
     json_pattern: ClassVar[str | None] = None
     json_description: ClassVar[str] = ""
     json_examples: ClassVar[list[str]] = []
+    invalid: ClassVar[tuple[str, str]] = ("", "")
+    """(error code, message template with {value}) for text that does not match json_pattern."""
 
     @classmethod
     def _parse(cls, value: str) -> _CheckedStr:
-        raise NotImplementedError
+        """Accept text matching ``json_pattern``; subclasses with more rules override this."""
+        if cls.json_pattern is None or not re.match(cls.json_pattern, value):
+            raise PydanticCustomError(cls.invalid[0], cls.invalid[1], {"value": value})
+        return cls(value)
 
     @classmethod
     def _validate(cls, value: Any) -> _CheckedStr:
@@ -109,23 +114,16 @@ class Duration(_CheckedStr):
     json_pattern = _DURATION_RE.pattern
     json_description = "a duration such as '250ms', '30s', '5m', '2h' or '1d'"
     json_examples = ["30s", "5m"]
+    invalid = (
+        "duration",
+        "invalid duration '{value}': write a number and a unit, e.g. 250ms, 30s, 5m, 2h, 1d",
+    )
 
     @property
     def seconds(self) -> float:
         m = _DURATION_RE.match(self)
         assert m is not None
         return float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-
-    @classmethod
-    def _parse(cls, value: str) -> Duration:
-        if not _DURATION_RE.match(value):
-            raise PydanticCustomError(
-                "duration",
-                "invalid duration '{value}': write a number and a unit, "
-                "e.g. 250ms, 30s, 5m, 2h, 1d",
-                {"value": value},
-            )
-        return cls(value)
 
 
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
@@ -148,22 +146,13 @@ class Size(_CheckedStr):
     json_pattern = _SIZE_RE.pattern
     json_description = "a size such as '128Mi' or '1Gi'"
     json_examples = ["128Mi", "1Gi"]
+    invalid = ("size", "invalid size '{value}': write a number and a unit, e.g. 128Mi, 1Gi")
 
     @property
     def bytes(self) -> int:
         m = _SIZE_RE.match(self)
         assert m is not None
         return int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
-
-    @classmethod
-    def _parse(cls, value: str) -> Size:
-        if not _SIZE_RE.match(value):
-            raise PydanticCustomError(
-                "size",
-                "invalid size '{value}': write a number and a unit, e.g. 128Mi, 1Gi",
-                {"value": value},
-            )
-        return cls(value)
 
 
 PROVIDERS = ("openai", "anthropic", "gemini", "litellm", "ollama", "scripted")
@@ -219,6 +208,7 @@ class SemVer(_CheckedStr):
     json_pattern = _SEMVER_RE.pattern
     json_description = "a semantic version such as '1.2.0'"
     json_examples = ["1.0.0", "1.2.0"]
+    invalid = ("semver", "invalid version '{value}': write MAJOR.MINOR.PATCH, e.g. 1.2.0")
 
     @property
     def parts(self) -> tuple[int, int, int]:
@@ -242,16 +232,6 @@ class SemVer(_CheckedStr):
                 {"value": value},
             )
         return super()._validate(value)
-
-    @classmethod
-    def _parse(cls, value: str) -> SemVer:
-        if not _SEMVER_RE.match(value):
-            raise PydanticCustomError(
-                "semver",
-                "invalid version '{value}': write MAJOR.MINOR.PATCH, e.g. 1.2.0",
-                {"value": value},
-            )
-        return cls(value)
 
 
 _EXPR_RE = re.compile(r"^\$\{\{(.*)\}\}$", re.DOTALL)
