@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["quick_valid"]
+__all__ = ["quick_instance_valid", "quick_valid"]
 
 _TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null"})
 _SUBSCHEMA = frozenset(
@@ -105,4 +105,87 @@ def quick_valid(schema: Any, depth: int = 0) -> bool:
             ok = True  # default, const, and keywords the meta-schema does not constrain
         if not ok:
             return False
+    return True
+
+
+_INSTANCE_KEYS = frozenset(
+    {
+        "type", "description", "title", "default", "examples", "items", "enum", "minimum",
+        "maximum", "minLength", "maxLength", "minItems", "maxItems", "format", "$comment",
+        "deprecated", "readOnly", "writeOnly", "properties", "required",
+    }
+)  # fmt: skip
+
+
+_LENGTHS: tuple[tuple[str, int, type[str] | type[list[Any]]], ...] = (
+    ("minLength", 1, str),
+    ("maxLength", -1, str),
+    ("minItems", 1, list),
+    ("maxItems", -1, list),
+)
+
+
+def _has_type(value: Any, name: str) -> bool:
+    if name == "string":
+        return isinstance(value, str)
+    if name == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if name == "number":
+        return _is_number(value)
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name == "array":
+        return isinstance(value, list)
+    if name == "object":
+        return isinstance(value, dict)
+    return name == "null" and value is None
+
+
+def quick_instance_valid(schema: Any, value: Any) -> bool:
+    """True only if ``value`` certainly validates against a simple, valid ``schema``.
+
+    Used for workflow input defaults, which are mostly plain typed values; anything else
+    (or any doubt) returns False and the caller asks jsonschema.
+    """
+    if schema is True:
+        return True
+    if not isinstance(schema, dict) or not schema.keys() <= _INSTANCE_KEYS:
+        return False
+    kind = schema.get("type")
+    if kind is not None:
+        kinds = kind if isinstance(kind, list) else [kind]
+        if not any(isinstance(k, str) and _has_type(value, k) for k in kinds):
+            return False
+    if "enum" in schema and not (
+        isinstance(schema["enum"], list)
+        and any(type(v) is type(value) and v == value for v in schema["enum"])
+    ):
+        return False
+    bounds = (("minimum", 1), ("maximum", -1))
+    for key, sign in bounds:
+        if key in schema:
+            limit = schema[key]
+            if not (_is_number(value) and _is_number(limit)) or sign * (value - limit) < 0:
+                return False
+    for key, sign, typ in _LENGTHS:
+        if key in schema:
+            limit = schema[key]
+            if not isinstance(value, typ) or not isinstance(limit, int):
+                return False
+            if sign * (len(value) - limit) < 0:
+                return False
+    if "items" in schema and isinstance(value, list):
+        return all(quick_instance_valid(schema["items"], v) for v in value)
+    if isinstance(value, dict):
+        required = schema.get("required", [])
+        properties = schema.get("properties", {})
+        if not isinstance(required, list) or not isinstance(properties, dict):
+            return False
+        if any(r not in value for r in required):
+            return False
+        return all(
+            quick_instance_valid(properties[k], v) for k, v in value.items() if k in properties
+        )
     return True

@@ -19,7 +19,7 @@ from agentgo_cli.expr import (
     environment,
     find_expressions,
 )
-from agentgo_cli.manifests._schema_check import quick_valid
+from agentgo_cli.manifests._schema_check import quick_instance_valid, quick_valid
 from agentgo_cli.manifests._text import did_you_mean
 from agentgo_cli.manifests.loader import Document, PathKey
 from agentgo_cli.manifests.manifest_set import Entry, ManifestSet
@@ -483,6 +483,8 @@ class _Checker:
         return False
 
     def _default(self, doc: Document, path: PathKey, schema: dict[str, Any]) -> None:
+        if quick_instance_valid(schema, schema["default"]):
+            return
         from jsonschema import Draft202012Validator
         from jsonschema.exceptions import best_match
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from agentgo_cli.manifests._schema_check import quick_valid
+from agentgo_cli.manifests._schema_check import quick_instance_valid, quick_valid
 
 META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
@@ -90,3 +90,54 @@ def test_common_schemas_take_the_fast_path(schema: Any) -> None:
 def test_invalid_schemas_are_left_to_jsonschema(schema: Any) -> None:
     assert not quick_valid(schema)
     assert not META.is_valid(schema)
+
+
+instances = st.recursive(
+    scalars | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner),
+    max_leaves=8,
+)
+simple_schemas = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["string", "integer", "number", "boolean", "array", "null"])
+        | st.lists(st.sampled_from(["string", "integer", "null"]), min_size=1, max_size=2),
+        "enum": st.lists(scalars, max_size=3),
+        "minimum": st.integers(-2, 2),
+        "maximum": st.floats(-2, 2, allow_nan=False),
+        "minLength": st.integers(0, 3),
+        "maxItems": st.integers(0, 2),
+        "items": st.fixed_dictionaries({"type": st.sampled_from(["string", "integer"])}),
+        "properties": st.dictionaries(
+            st.sampled_from(["", "a", "b"]),
+            st.fixed_dictionaries({"type": st.sampled_from(["string", "integer", "array"])}),
+            max_size=2,
+        ),
+        "required": st.lists(st.sampled_from(["", "a", "b"]), unique=True, max_size=2),
+        "description": st.text(max_size=3),
+    },
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(simple_schemas, instances)
+def test_quick_instance_valid_is_sound(schema: dict[str, Any], value: Any) -> None:
+    if META.is_valid(schema) and quick_instance_valid(schema, value):
+        assert Draft202012Validator(schema).is_valid(value), (schema, value)
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "fast"),
+    [
+        ({"type": "array", "items": {"type": "string"}}, ["a", "b"], True),
+        ({"type": "boolean"}, False, True),
+        ({"type": "integer", "minimum": 1}, 0, False),
+        ({"type": "string", "enum": ["a"]}, "b", False),
+        ({"type": "integer"}, True, False),
+        ({"type": "string", "pattern": "^a"}, "a", False),
+        ({"type": "object", "properties": {"id": {"type": "string"}}}, {"id": "x", "n": 1}, True),
+        ({"type": "object", "required": ["id"]}, {}, False),
+    ],
+)
+def test_quick_instance_valid_examples(schema: dict[str, Any], value: Any, fast: bool) -> None:
+    assert quick_instance_valid(schema, value) is fast
