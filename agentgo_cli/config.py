@@ -27,10 +27,6 @@ class LoadedConfig:
     profile_name: str | None
     errors: list[ManifestError]
 
-    @property
-    def features(self) -> list[str]:
-        return list(self.data.features) if self.data else []
-
     def manifest_paths(self) -> list[Path]:
         """The active profile's ``manifests:`` paths, relative to the config file's folder."""
         profile = self.profile()

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
-import sys
 from collections.abc import Callable
-from enum import StrEnum
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import typer
 
 from agentgo_cli.errors import AgentGoError
 
-__all__ = ["OutputFormat", "abort", "handle_errors", "print_json"]
+__all__ = ["abort", "handle_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class OutputFormat(StrEnum):
-    """How a command prints its data."""
-
-    text = "text"
-    json = "json"
-
-
-def print_json(data: Any) -> None:
-    """Print data as indented JSON on stdout."""
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def abort(message: str, code: int) -> typer.Exit:
@@ -65,7 +50,3 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             ) from None
 
     return wrapper
-
-
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()

@@ -1,0 +1,64 @@
+"""Config discovery, profile choice and secret references."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentgo_cli.config import find_config_file, load_config, resolve_secret
+from agentgo_cli.errors import ConfigError
+
+CONFIG = "profile: a\nprofiles:\n  a: {manifests: [./m]}\n  b: {manifests: [/abs/m]}\n"
+
+
+def test_working_folder_config_wins_over_xdg(write: Callable[[str, str], Path]) -> None:
+    xdg = write("xdg/agentgo/config.yaml", "profiles: {}\n")
+    assert find_config_file() is None or find_config_file() != xdg
+    local = write("agentgo.yml", CONFIG)
+    assert find_config_file() == local
+
+
+def test_xdg_config_is_used_when_there_is_no_local_one(
+    write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch, workdir: Path
+) -> None:
+    path = write("xdg/agentgo/config.yaml", CONFIG)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(workdir / "xdg"))
+    assert find_config_file() == path
+
+
+def test_profile_order_flag_then_env_then_file(
+    write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch, workdir: Path
+) -> None:
+    write("agentgo.yaml", CONFIG)
+    assert load_config().profile_name == "a"
+    assert load_config().manifest_paths() == [workdir / "m"]
+    monkeypatch.setenv("AGENTGO_PROFILE", "b")
+    assert load_config().profile_name == "b"
+    assert load_config().manifest_paths() == [Path("/abs/m")]
+    assert load_config("a").profile_name == "a"
+
+
+def test_profile_without_config_file_is_an_error(workdir: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config("prod")
+    assert str(exc.value) == (
+        "profile 'prod' asked for, but there is no agentgo.yaml here "
+        "(run 'agentgo init' to create one)"
+    )
+
+
+def test_secrets_resolve_from_env_and_file(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> None:
+    monkeypatch.setenv("TOKEN_A", "s3cret")
+    (workdir / "key.txt").write_text("from-file\n")
+    value = resolve_secret(f"Bearer ${{env:TOKEN_A}} ${{file:{workdir / 'key.txt'}}}")
+    assert value == "Bearer s3cret from-file"
+
+
+def test_missing_secret_names_the_variable_not_a_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    with pytest.raises(ConfigError) as exc:
+        resolve_secret("${env:NOT_SET_ANYWHERE}")
+    assert str(exc.value) == "environment variable NOT_SET_ANYWHERE is not set"
+    assert exc.value.exit_code == 2
