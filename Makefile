@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/agentgo validate manifests/examples
+	cd manifests/examples && ../../$(BIN)/agentgo run workflows/research-digest.yaml
+	cd manifests/examples && ../../$(BIN)/agentgo jobs list --limit 3
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,23 +1,34 @@
-"""``${{ expr }}`` expressions: finding, parsing and checking them (Jinja2 sandbox).
+"""``${{ expr }}`` expressions: finding, parsing, checking and evaluating them (Jinja2 sandbox).
 
 Validation parses each expression once and reports syntax errors, unknown names, unknown
 filters, private attributes and which ``steps.<id>`` and ``inputs.<name>`` it reads. The
-engine evaluates the same parsed expressions at run time.
+engine evaluates expressions at run time with ``evaluate`` and ``render``; each source is
+compiled once and the compiled callable is reused.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jinja2 import nodes
+    from jinja2.runtime import Context
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-__all__ = ["ExprInfo", "ExpressionSyntaxError", "analyze", "find_expressions"]
+__all__ = [
+    "ExprInfo",
+    "ExpressionError",
+    "ExpressionSyntaxError",
+    "analyze",
+    "evaluate",
+    "find_expressions",
+    "render",
+]
 
 _FIND_RE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
@@ -46,13 +57,48 @@ def find_expressions(text: str) -> Iterator[str]:
         yield m.group(1)
 
 
+_MAX_SIZE = 1_000_000
+"""Largest string or list ``*`` may build, and about the most bits ``**`` may produce: the
+sandbox stops escapes, this stops one expression from eating the memory of every job."""
+
+
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
     """The one sandboxed Jinja2 environment expressions are parsed and run in."""
     from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    class Sandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            # Manifest data is JSON: `steps.items.output` means the step named "items",
+            # not the dict method.
+            if type(obj) is dict and attribute in obj:
+                return obj[attribute]
+            return super().getattr(obj, attribute)
+
+        def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if (
+                        isinstance(seq, str | list | tuple)
+                        and isinstance(n, int)
+                        and len(seq) * n > _MAX_SIZE
+                    ):
+                        raise SecurityError("the result of '*' would be too large")
+            elif (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and abs(left) > 1
+                and right > 0
+                and left.bit_length() * right > _MAX_SIZE
+            ):
+                raise SecurityError("the result of '**' would be too large")
+            return super().call_binop(context, operator, left, right)
+
+    return Sandbox(undefined=StrictUndefined, autoescape=False)
 
 
 def parse(source: str) -> nodes.Expr:
@@ -155,3 +201,175 @@ def _note_steps(info: ExprInfo, expr: nodes.Node) -> None:
         outer = parents.get(id(node))
         fld = key_of(outer) if outer is not None and getattr(outer, "node", None) is node else None
         info.steps.append((step, fld))
+
+
+# -- evaluation ------------------------------------------------------------------------------
+
+
+class ExpressionError(ValueError):
+    """An expression that failed at run time: an undefined name, a forbidden access, a bad
+    operation; its text names the expression and the reason on one line."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source.strip()
+        self.reason = reason
+        inner = f" {self.source} " if self.source else " "
+        super().__init__(f"expression '${{{{{inner}}}}}' failed: {reason}")
+
+
+_PLAIN_REASONS = (ArithmeticError, TypeError, ValueError)
+"""Exceptions whose message reads well without the exception's name in front."""
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    run: Callable[[Mapping[str, Any]], Any]
+    deep: bool
+    """Whether the result may hold an Undefined inside a container (literals, calls, filters
+    can build one; a plain path such as steps.x.output can only yield scope data)."""
+    path: tuple[str, tuple[str | int, ...]] | None
+    """For a plain path, the name and keys, walked directly over dicts and lists: most
+    expressions are paths, and Jinja's evaluation costs far more than the walk."""
+
+
+@lru_cache(maxsize=8192)
+def _compile(source: str) -> _Compiled:
+    """Compile one source once."""
+    from jinja2 import nodes as n
+
+    parsed = parse(source)  # first, for the same syntax messages as validation
+    run = environment().compile_expression(source, undefined_to_none=False)
+    plain = all(
+        isinstance(node, n.Name | n.Getattr | n.Getitem | n.Const)
+        for node in [parsed, *parsed.find_all(n.Node)]
+    )
+    return _Compiled(run, not plain, _path_of(parsed))
+
+
+def _path_of(node: nodes.Node) -> tuple[str, tuple[str | int, ...]] | None:
+    """('steps', ('a', 'output')) for steps.a.output or steps["a"].output, else None."""
+    from jinja2 import nodes as n
+
+    keys: list[str | int] = []
+    while True:
+        if isinstance(node, n.Getattr):
+            keys.append(node.attr)
+        elif (
+            isinstance(node, n.Getitem)
+            and isinstance(node.arg, n.Const)
+            and type(node.arg.value) in (str, int)
+        ):
+            keys.append(node.arg.value)
+        elif isinstance(node, n.Name):
+            return node.name, tuple(reversed(keys))
+        else:
+            return None
+        node = node.node
+
+
+def _walk(path: tuple[str, tuple[str | int, ...]], scope: Mapping[str, Any]) -> Any:
+    """The value at a plain path, or _MISSING when Jinja must decide (and word the error)."""
+    name, keys = path
+    value = scope.get(name, _MISSING)
+    for key in keys:
+        if type(value) is dict:
+            if key not in value:
+                return _MISSING
+        elif type(value) is not list or type(key) is not int or not -len(value) <= key < len(value):
+            return _MISSING
+        value = value[key]
+    return value
+
+
+def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
+    """Evaluate one expression source (the text inside ``${{ }}``) to a native Python value.
+
+    Raise ExpressionError for anything that goes wrong: a syntax error, an undefined name or
+    attribute, an access the sandbox forbids, a failing operation.
+    """
+    from jinja2.exceptions import TemplateError, TemplateSyntaxError
+
+    try:
+        compiled = _compile(source)
+        if compiled.path is not None:
+            value = _walk(compiled.path, scope)
+            if value is not _MISSING:
+                return value
+        value = compiled.run(scope)
+        _check_defined(value, compiled.deep)
+    except ExpressionSyntaxError as exc:
+        raise ExpressionError(source, str(exc)) from None
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(source, str(exc.message)) from None
+    except TemplateError as exc:
+        raise ExpressionError(source, str(exc.message or type(exc).__name__)) from exc
+    except RecursionError:
+        raise ExpressionError(source, "nested too deeply") from None
+    except Exception as exc:
+        text, kind = str(exc), type(exc).__name__
+        reason = text if text and isinstance(exc, _PLAIN_REASONS) else f"{kind}: {text}"
+        raise ExpressionError(source, reason.removesuffix(": ")) from exc
+    if isinstance(value, str) and type(value) is not str:
+        return str(value)  # Markup from filters such as tojson
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _check_defined(value: Any, deep: bool) -> None:
+    """Raise UndefinedError for an undefined value (inside containers too when ``deep``)."""
+    from jinja2 import Undefined
+
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if deep:
+        if isinstance(value, dict):
+            for item in value.values():
+                _check_defined(item, True)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                _check_defined(item, True)
+
+
+def render(value: Any, scope: Mapping[str, Any]) -> Any:
+    """Evaluate the expressions in a manifest value; raise ExpressionError.
+
+    A string that is exactly one ``${{ expr }}`` takes the expression's native value; a
+    string with expressions among text gets each value interpolated as text (objects and
+    lists as JSON, booleans as ``true``/``false``, None as nothing); dicts and lists are
+    rendered item by item; anything else is returned as is.
+    """
+    if isinstance(value, str):
+        if "${{" not in value:
+            return value
+        whole = _whole_source(value)
+        if whole is not None:
+            return evaluate(whole, scope)
+        return _FIND_RE.sub(lambda m: _as_text(evaluate(m.group(1), scope)), value)
+    if isinstance(value, dict):
+        return {k: render(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, scope) for v in value]
+    return value
+
+
+def _whole_source(text: str) -> str | None:
+    """The source when ``text`` is exactly one ``${{ expr }}``, split as find_expressions
+    splits it (so the engine runs what validation checked)."""
+    text = text.strip()
+    m = _FIND_RE.match(text)
+    if m is None or m.end() != len(text) or "${{" in m.group(1):
+        return None
+    return m.group(1)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from agentgo_cli.errors import AgentGoError
+from agentgo_cli.errors import AgentGoError, ManifestSetError
 
-__all__ = ["abort", "handle_errors"]
+__all__ = ["abort", "handle_errors", "run_async"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +30,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except ManifestSetError as exc:
+            if os.environ.get("AGENTGO_DEBUG") == "1":
+                raise
+            for error in exc.errors:
+                typer.echo(str(error), err=True)
+            n = len(exc.errors)
+            raise abort(f"the manifest set has {n} error{'s' * (n != 1)}", exc.exit_code) from None
         except AgentGoError as exc:
             if os.environ.get("AGENTGO_DEBUG") == "1":
                 raise
@@ -50,3 +57,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             ) from None
 
     return wrapper
+
+
+def run_async(coro: Coroutine[Any, Any, R]) -> R:
+    """The one place a command's coroutine is run (nothing below cli/ calls asyncio.run)."""
+    import asyncio
+
+    return asyncio.run(coro)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from agentgo_cli import __version__
-from agentgo_cli.cli import completion, init, schema, validate
+from agentgo_cli.cli import completion, init, jobs, run, schema, validate, worker
 
 __all__ = ["app", "main"]
 
@@ -47,6 +47,9 @@ def _root(
 
 
 validate.register(app)
+run.register(app)
+worker.register(app)
+app.add_typer(jobs.app, name="jobs")
 init.register(app)
 app.add_typer(schema.app, name="schema")
 completion.register(app)

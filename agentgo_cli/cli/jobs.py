@@ -1,0 +1,158 @@
+"""agentgo jobs: list, show, cancel and read the logs of jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import typer
+
+from agentgo_cli.cli._output import handle_errors, run_async
+from agentgo_cli.errors import UsageError
+
+__all__ = ["app"]
+
+app = typer.Typer(help="List, show, cancel and read the logs of jobs.", no_args_is_help=True)
+
+
+def _backend(ctx: typer.Context) -> Any:
+    from agentgo_cli.backend import LocalBackend
+
+    root = ctx.find_root()
+    return LocalBackend(profile=(root.obj or {}).get("profile"))
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _check_output(output: str) -> None:
+    if output not in ("text", "json"):
+        raise UsageError(f"--output takes text or json, got '{output}'")
+
+
+@app.command("list")
+@handle_errors
+def list_jobs(
+    ctx: typer.Context,
+    status: str = typer.Option(None, "--status", help="Only jobs with this status."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
+    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+) -> None:
+    """List jobs, newest first."""
+    _check_output(output)
+    jobs = run_async(_backend(ctx).jobs(status=status, limit=limit))
+    if output == "json":
+        typer.echo(json.dumps([_job(j) for j in jobs], indent=2, ensure_ascii=False, default=str))
+        return
+    if not jobs:
+        typer.echo("no jobs")
+        return
+    typer.echo(f"{'JOB':<16} {'WORKFLOW':<24} {'STATUS':<10} {'CREATED':<19} {'SECONDS':>8}")
+    for j in jobs:
+        typer.echo(
+            f"{j.id:<16} {j.workflow[:24]:<24} {j.status:<10} {_when(j.created_at):<19} "
+            f"{j.updated_at - j.created_at:>8.2f}"
+        )
+
+
+def _job(j: Any) -> dict[str, Any]:
+    return {
+        "job_id": j.id,
+        "workflow": j.workflow,
+        "status": j.status,
+        "created_at": j.created_at,
+        "updated_at": j.updated_at,
+        "inputs": j.inputs,
+        "outputs": j.outputs,
+        "error": j.error,
+        "tokens": j.tokens,
+        "cost_usd": j.cost_usd,
+    }
+
+
+@app.command("show")
+@handle_errors
+def show(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="The job."),
+    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+) -> None:
+    """Show a job and its step tree with timings."""
+    _check_output(output)
+    detail = run_async(_backend(ctx).job(job_id))
+    job = detail.job
+    if output == "json":
+        data = _job(job)
+        data["steps"] = [
+            {
+                "key": s.key,
+                "step_id": s.step_id,
+                "kind": s.kind,
+                "status": s.status,
+                "attempt": s.attempt,
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
+                "output": s.output,
+                "error": s.error,
+                "tokens": s.tokens,
+            }
+            for s in detail.steps
+        ]
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    typer.echo(f"job {job.id}  workflow {job.workflow}  {job.status}")
+    typer.echo(f"created {_when(job.created_at)}  updated {_when(job.updated_at)}")
+    typer.echo(f"tokens {job.tokens}  cost ${job.cost_usd:.4f}")
+    if job.error:
+        typer.echo(f"error: {job.error}")
+    for s in detail.steps:
+        depth = s.key.count(".")
+        took = f"{s.finished_at - s.started_at:.3f}s" if s.finished_at else "…"
+        line = f"{'  ' * depth}{s.key} ({s.kind}) {s.status} {took}"
+        if s.attempt > 1:
+            line += f" attempt {s.attempt}"
+        if s.tokens:
+            line += f" {s.tokens} tokens"
+        if s.error:
+            line += f": {s.error}"
+        typer.echo(line)
+    if job.outputs:
+        typer.echo("outputs:")
+        for name, value in job.outputs.items():
+            typer.echo(f"  {name}: {json.dumps(value, ensure_ascii=False, default=str)}")
+
+
+@app.command("cancel")
+@handle_errors
+def cancel(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="The job to stop."),
+) -> None:
+    """Stop a job cleanly: a running step is interrupted and the job ends 'cancelled'."""
+    job = run_async(_backend(ctx).cancel(job_id))
+    typer.echo(f"job {job.id}: {'cancelled' if job.status == 'cancelled' else 'cancel requested'}")
+
+
+@app.command("logs")
+@handle_errors
+def logs(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="The job."),
+    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+) -> None:
+    """Print a job's events."""
+    _check_output(output)
+    events = run_async(_backend(ctx).logs(job_id))
+    if output == "json":
+        rows = [
+            {"seq": seq, "time": t, "kind": kind, "message": msg, "data": data}
+            for seq, t, kind, msg, data in events
+        ]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return
+    for _seq, t, kind, msg, _data in events:
+        typer.echo(f"{_when(t)} {kind:<10} {msg}")

@@ -1,0 +1,119 @@
+"""agentgo run and agentgo resume: run a workflow durably, or finish one that stopped."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from agentgo_cli.cli._output import handle_errors, run_async
+from agentgo_cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from agentgo_cli.store.base import JobRecord
+
+__all__ = ["register"]
+
+
+def _pairs(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-i takes name=value, got '{item}'")
+        out[name] = value
+    return out
+
+
+def _job_dict(job: JobRecord) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "workflow": job.workflow,
+        "status": job.status,
+        "inputs": job.inputs,
+        "outputs": job.outputs,
+        "error": job.error,
+        "tokens": job.tokens,
+        "cost_usd": job.cost_usd,
+        "duration_s": round(job.updated_at - job.created_at, 3),
+    }
+
+
+def render_result(job: JobRecord, output: str) -> None:
+    """Print a finished (or queued) job: outputs on stdout, the status line on stderr."""
+    if output == "json":
+        typer.echo(json.dumps(_job_dict(job), indent=2, ensure_ascii=False, default=str))
+    else:
+        if job.status == "succeeded" and job.outputs:
+            for name, value in job.outputs.items():
+                text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                typer.echo(f"{name}: {text}")
+        line = f"job {job.id} {job.status}"
+        if job.status not in ("queued",):
+            line += f" in {job.updated_at - job.created_at:.2f}s, {job.tokens} tokens"
+        if job.error:
+            line += f": {job.error}"
+        color = {"succeeded": "green", "queued": "cyan"}.get(job.status, "red")
+        typer.secho(line, fg=color, err=True)
+    if job.status in ("succeeded", "queued", "running"):
+        raise typer.Exit(EXIT_OK)
+    raise typer.Exit(EXIT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add run and resume to the root app."""
+
+    @app.command()
+    @handle_errors
+    def run(
+        ctx: typer.Context,
+        workflow: str = typer.Argument(
+            ..., help="A workflow file, or the name of a workflow in the profile's manifests."
+        ),
+        inputs: list[str] = typer.Option(
+            [], "--input", "-i", help="An input as name=value (repeatable)."
+        ),
+        input_file: str = typer.Option(None, "--input-file", help="A JSON or YAML file of inputs."),
+        detach: bool = typer.Option(
+            False, "--detach", help="Only enqueue the job; an 'agentgo worker' runs it."
+        ),
+        output: str = typer.Option("text", "--output", "-o", help="text or json."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    ) -> None:
+        """Run a workflow durably and print its outputs.
+
+        A run killed at any moment can be finished with 'agentgo resume JOB_ID'.
+        """
+        from agentgo_cli.backend import LocalBackend, RunRequest
+        from agentgo_cli.cli._progress import StepProgress
+        from agentgo_cli.engine.scheduler import JobEvents
+
+        if output not in ("text", "json"):
+            raise UsageError(f"--output takes text or json, got '{output}'")
+        backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
+        request = RunRequest(workflow, _pairs(inputs), input_file, detach)
+        with StepProgress(enabled=not quiet and output == "text" and not detach) as progress:
+            job = run_async(backend.run(request, JobEvents(on_step=progress.on_step)))
+        render_result(job, output)
+
+    @app.command()
+    @handle_errors
+    def resume(
+        ctx: typer.Context,
+        job_id: str = typer.Argument(..., help="The job to finish."),
+        force: bool = typer.Option(
+            False, "--force", help="Take the job over even if its lease looks alive."
+        ),
+        output: str = typer.Option("text", "--output", "-o", help="text or json."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    ) -> None:
+        """Finish a job that stopped: finished steps are not run again."""
+        from agentgo_cli.backend import LocalBackend
+        from agentgo_cli.cli._progress import StepProgress
+        from agentgo_cli.engine.scheduler import JobEvents
+
+        backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
+        with StepProgress(enabled=not quiet and output == "text") as progress:
+            job = run_async(backend.resume(job_id, force=force, events=JobEvents(progress.on_step)))
+        render_result(job, output)

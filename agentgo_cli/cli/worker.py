@@ -1,0 +1,28 @@
+"""agentgo worker: run queued jobs and resume abandoned ones."""
+
+from __future__ import annotations
+
+import typer
+
+from agentgo_cli.cli._output import handle_errors, run_async
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the worker command to the root app."""
+
+    @app.command()
+    @handle_errors
+    def worker(
+        ctx: typer.Context,
+        concurrency: int = typer.Option(16, "--concurrency", "-c", min=1, help="Jobs at once."),
+        once: bool = typer.Option(False, "--once", help="Stop when no job is left."),
+        poll: float = typer.Option(1.0, "--poll", min=0.01, help="Seconds between polls."),
+    ) -> None:
+        """Take queued jobs, and jobs whose lease expired, and run them to their end."""
+        from agentgo_cli.backend import LocalBackend
+
+        backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
+        count = run_async(backend.work(concurrency=concurrency, once=once, poll=poll))
+        typer.echo(f"worker ran {count} job{'s' * (count != 1)}", err=True)

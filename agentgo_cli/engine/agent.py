@@ -1,0 +1,124 @@
+"""The agent loop: model turns and tool calls until the agent answers, within its limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from agentgo_cli.errors import StepError
+from agentgo_cli.expr import ExpressionError, render
+from agentgo_cli.llm.base import Client, Message, Usage
+from agentgo_cli.manifests.models.agent import AgentManifest, ModelSpec
+from agentgo_cli.tools.registry import ToolContext, ToolRegistry, schema_problem, validator_for
+
+__all__ = ["AgentResult", "run_agent"]
+
+_FENCE_RE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n(.*)\n\s*```$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """What one agent invocation produced and what it took."""
+
+    output: Any
+    """The final text, or the parsed object when the agent has an output_schema."""
+    text: str
+    usage: Usage
+    turns: int
+    tool_calls: int
+
+
+async def run_agent(
+    agent: AgentManifest,
+    *,
+    prompt: str | None,
+    input: Any,
+    tools: ToolRegistry,
+    ctx: ToolContext,
+    client: Client,
+) -> AgentResult:
+    """Run one agent invocation: ask the model, run the tools it asks for, until it answers.
+
+    Raise StepError when the agent asks for a tool it was not given, needs more than
+    ``max_turns`` model turns, exceeds its token budget, or answers something that does not
+    match its ``output_schema``. A tool that fails is reported to the model as the tool's
+    answer (``error: ...``) so that it can recover. The usd budget is enforced once model
+    prices exist; the token budget is enforced here after every turn.
+
+    Each tool call gets its own idempotency key, ``<step key>:tool-<n>`` for the n-th call of
+    the invocation, so two calls of the same tool in one step are not taken for one.
+    """
+    name, spec = agent.name, agent.spec
+    messages = _opening(agent, prompt, input)
+    definitions = [tools.definition(tool) for tool in spec.tools]
+    params = dict(spec.model.params) if isinstance(spec.model, ModelSpec) else {}
+    limit = spec.budget.tokens if spec.budget is not None else None
+    usage = Usage()
+    calls = 0
+    for turn in range(1, spec.max_turns + 1):
+        response = await client.complete(messages, tools=definitions, params=params)
+        usage = usage + response.usage
+        if limit is not None and usage.total > limit:
+            raise StepError(f"agent '{name}' exceeded its token budget ({usage.total} > {limit})")
+        reply = response.message
+        if not reply.tool_calls:
+            output = _output(agent, reply.content)
+            return AgentResult(output, reply.content, usage, turn, calls)
+        for call in reply.tool_calls:
+            if call.name not in spec.tools:
+                raise StepError(
+                    f"agent '{name}' asked for tool '{call.name}', which is not one of its "
+                    f"tools ({', '.join(spec.tools) or 'none'})"
+                )
+        if turn == spec.max_turns:
+            break  # the model could never read these tools' answers
+        messages.append(reply)
+        for call in reply.tool_calls:
+            calls += 1
+            call_ctx = dataclasses.replace(
+                ctx, idempotency_key=f"{ctx.idempotency_key}:tool-{calls}"
+            )
+            try:
+                result = await tools.call(call.name, call.arguments, call_ctx)
+                content = json.dumps(result, ensure_ascii=False, default=str)
+            except StepError as exc:
+                content = f"error: {exc}"
+            messages.append(Message("tool", content, tool_call_id=call.id, name=call.name))
+    raise StepError(f"agent '{name}' did not finish within max_turns={spec.max_turns}")
+
+
+def _opening(agent: AgentManifest, prompt: str | None, input: Any) -> list[Message]:
+    """The system message (instructions, with ``${{ input }}``) and the user message."""
+    messages: list[Message] = []
+    if agent.spec.instructions:
+        try:
+            instructions = render(agent.spec.instructions, {"input": input})
+        except ExpressionError as exc:
+            raise StepError(f"agent '{agent.name}': instructions: {exc}") from None
+        messages.append(Message("system", str(instructions)))
+    parts = [] if prompt is None else [prompt]
+    if input is not None:
+        parts.append(input if isinstance(input, str) else json.dumps(input, ensure_ascii=False))
+    messages.append(Message("user", "\n\n".join(parts)))
+    return messages
+
+
+def _output(agent: AgentManifest, text: str) -> Any:
+    """The agent's output: its text, or the JSON object its output_schema asks for."""
+    schema = agent.spec.output_schema
+    if schema is None:
+        return text
+    fenced = _FENCE_RE.match(text.strip())
+    try:
+        value = json.loads(fenced.group(1) if fenced else text)
+    except json.JSONDecodeError as exc:
+        reason = f"the answer is not JSON ({exc})"
+    else:
+        problem = schema_problem(validator_for(schema), value)
+        if problem is None:
+            return value
+        reason = problem
+    raise StepError(f"agent '{agent.name}' must answer JSON matching its output_schema: {reason}")

@@ -1,0 +1,51 @@
+"""Workflow inputs: defaults, types and required values, checked before a job starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentgo_cli.errors import UsageError
+
+__all__ = ["parse_cli_value", "prepare_inputs"]
+
+
+def parse_cli_value(raw: str, schema: dict[str, Any] | None) -> Any:
+    """Turn ``-i name=value`` text into a value: kept as text for string inputs, else YAML."""
+    if schema is not None and schema.get("type") == "string":
+        return raw
+    import yaml
+
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def prepare_inputs(schemas: dict[str, dict[str, Any]], given: dict[str, Any]) -> dict[str, Any]:
+    """Apply defaults, then check every input against its schema; raise UsageError."""
+    unknown = sorted(set(given) - set(schemas))
+    if unknown:
+        from agentgo_cli.manifests._text import did_you_mean
+
+        name = unknown[0]
+        raise UsageError(
+            f"unknown input '{name}'{did_you_mean(name, schemas)}; "
+            f"this workflow takes: {', '.join(schemas) or 'no inputs'}"
+        )
+    values: dict[str, Any] = {}
+    for name, schema in schemas.items():
+        if name in given:
+            values[name] = given[name]
+        elif "default" in schema:
+            values[name] = schema["default"]
+        else:
+            raise UsageError(f"missing required input '{name}' (pass -i {name}=VALUE)")
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    for name, schema in schemas.items():
+        error = best_match(Draft202012Validator(schema).iter_errors(values[name]))
+        if error is not None:
+            where = "".join(f"[{p!r}]" for p in error.absolute_path)
+            raise UsageError(f"input '{name}{where}': {error.message}")
+    return values

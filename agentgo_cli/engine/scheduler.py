@@ -1,0 +1,575 @@
+"""Run workflow jobs on one event loop, durably, resuming where a job stopped.
+
+A job replays its workflow from the start. Every step instance has a stable key (its path
+in the run: ``draft``, ``research[1].summarize``, ``polish#2.review``, ``checks.count``).
+A step whose finished record is in the store is not run again: its recorded output is put
+back in scope. A step that was in flight when the process died runs again, with the same
+idempotency key (``<job id>:<key>``), so a tool can make its side effect happen once.
+A step counts as finished only once ``store.step_finished`` has returned (committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentgo_cli.engine.inputs import prepare_inputs
+from agentgo_cli.errors import AgentGoError, StepError
+from agentgo_cli.manifests.manifest_set import ManifestSet
+from agentgo_cli.manifests.models import (
+    AgentManifest,
+    CapabilityManifest,
+    Intent,
+    ToolManifest,
+    WorkflowManifest,
+)
+from agentgo_cli.manifests.models.workflow import (
+    AgentStep,
+    CallStep,
+    ForeachStep,
+    LoopStep,
+    ParallelStep,
+    TeamStep,
+    ToolStep,
+)
+from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
+
+__all__ = ["Engine", "JobEvents", "new_owner", "prepare_inputs"]
+
+_FINISHED = frozenset({"succeeded", "failed", "skipped"})
+
+
+def new_owner() -> str:
+    """A lease owner id: host, pid and a random suffix (so a dead owner can be recognised)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True when a lease owner is a process on this host that no longer runs."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass
+class JobEvents:
+    """Callbacks for progress display; every one is optional and must not block."""
+
+    on_step: Callable[[str, str, str, float, int, str | None], None] | None = None
+    """(key, kind, status, seconds, tokens, error) when a step starts or ends."""
+
+
+class _StepFailed(Exception):
+    """A step failed and the job must stop (continue_on_error was not set)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"step '{key}' failed: {message}")
+        self.key = key
+
+
+@dataclass
+class _Scope:
+    """Names expressions see at one place in the run."""
+
+    values: dict[str, Any]
+
+    def child(self, **extra: Any) -> _Scope:
+        values = dict(self.values)
+        values["steps"] = dict(self.values["steps"])
+        values.update(extra)
+        return _Scope(values)
+
+    def set_step(
+        self, step_id: str, status: str, output: Any = None, error: str | None = None
+    ) -> None:
+        self.values["steps"][step_id] = {"output": output, "status": status, "error": error}
+
+
+@dataclass
+class _Run:
+    """One job being run by this process."""
+
+    job: JobRecord
+    workflow: WorkflowManifest
+    done: dict[str, StepRecord]
+    semaphore: asyncio.Semaphore | None
+    events: JobEvents
+    tokens: int = 0
+    started: dict[str, float] = field(default_factory=dict)
+
+
+class Engine:
+    """Runs and resumes jobs against a store and a manifest set."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        mset: ManifestSet,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+    ) -> None:
+        from agentgo_cli.tools.registry import ToolRegistry
+
+        self.store = store
+        self.mset = mset
+        self.owner = owner or new_owner()
+        self.lease_seconds = lease_seconds
+        self.agents = {n: e.manifest for n, e in mset.of_kind("Agent").items()}
+        self.workflows = {n: e.manifest for n, e in mset.of_kind("Workflow").items()}
+        tools = {n: e.manifest for n, e in mset.of_kind("Tool").items()}
+        self.tools = ToolRegistry({n: t for n, t in tools.items() if isinstance(t, ToolManifest)})
+        self._running: dict[str, asyncio.Future[Any]] = {}
+        self._stopped: dict[str, str] = {}
+        self._guard_task: asyncio.Future[None] | None = None
+
+    def workflow(self, name: str) -> WorkflowManifest:
+        """The workflow of that name; StepError if the set has none."""
+        wf = self.workflows.get(name)
+        if not isinstance(wf, WorkflowManifest):
+            raise StepError(f"workflow '{name}' is not in the manifest set")
+        return wf
+
+    async def submit(
+        self, workflow: str, inputs: dict[str, Any], manifests: list[str], *, run_here: bool
+    ) -> JobRecord:
+        """Check inputs and create a job: running under our lease, or queued for a worker."""
+        wf = self.workflow(workflow)
+        values = prepare_inputs(wf.spec.inputs, inputs)
+        return await self.store.create_job(
+            workflow,
+            values,
+            manifests,
+            status="running" if run_here else "queued",
+            lease_owner=self.owner if run_here else None,
+            lease_seconds=self.lease_seconds,
+        )
+
+    async def run(self, job: JobRecord, events: JobEvents | None = None) -> JobRecord:
+        """Run (or resume) a job we hold the lease of, to its end; return the final record."""
+        wf = self.workflow(job.workflow)
+        records = await self.store.steps(job.id)
+        done = {r.key: r for r in records if r.status in _FINISHED}
+        limit = wf.spec.max_concurrency
+        run = _Run(
+            job=job,
+            workflow=wf,
+            done=done,
+            semaphore=asyncio.Semaphore(limit) if limit else None,
+            events=events or JobEvents(),
+        )
+        scope = _Scope(
+            {
+                "inputs": job.inputs,
+                "steps": {},
+                "job": {"id": job.id, "workflow": job.workflow},
+            }
+        )
+        main = asyncio.ensure_future(self._run_workflow(run, scope))
+        self._running[job.id] = main
+        if self._guard_task is None or self._guard_task.done():
+            self._guard_task = asyncio.ensure_future(self._guard())
+        status, outputs, error = "failed", None, None
+        try:
+            timeout = wf.spec.timeout.seconds if wf.spec.timeout else None
+            outputs = await asyncio.wait_for(asyncio.shield(main), timeout)
+            status = "succeeded"
+        except TimeoutError:
+            error = f"workflow timed out after {wf.spec.timeout}"
+        except asyncio.CancelledError:
+            reason = self._stopped.pop(job.id, None)
+            if reason is None:
+                raise  # our own caller cancelled us: leave the job to be resumed
+            if reason == "lost":
+                return job  # another owner took the job over; it is theirs to finish
+            status, error = "cancelled", "cancelled on request"
+        except _StepFailed as exc:
+            error = str(exc)
+        except AgentGoError as exc:
+            error = str(exc)
+        finally:
+            self._running.pop(job.id, None)
+            if not main.done():
+                main.cancel()
+                await asyncio.gather(main, return_exceptions=True)
+        await self.store.job_finished(job.id, status, outputs=outputs, error=error)
+        final = await self.store.get_job(job.id)
+        assert final is not None
+        return final
+
+    async def _guard(self) -> None:
+        """While jobs run here: renew their leases and stop the ones asked to cancel."""
+        renew_every = max(0.05, self.lease_seconds / 3)
+        last_renew = time.monotonic()
+        while self._running:
+            await asyncio.sleep(min(1.0, renew_every))
+            running = dict(self._running)
+            if not running:
+                break
+            for job_id in await self.store.cancelled_ids(list(running)):
+                task = running[job_id]
+                if not task.done():
+                    self._stopped[job_id] = "cancelled"
+                    task.cancel()
+            if time.monotonic() - last_renew >= renew_every:
+                last_renew = time.monotonic()
+                held = await asyncio.gather(
+                    *(self.store.renew_lease(j, self.owner, self.lease_seconds) for j in running)
+                )
+                for (job_id, task), ok in zip(running.items(), held, strict=True):
+                    if not ok and not task.done():
+                        self._stopped[job_id] = "lost"
+                        task.cancel()
+
+    async def _run_workflow(self, run: _Run, scope: _Scope) -> dict[str, Any]:
+        from agentgo_cli.expr import ExpressionError, render
+
+        await self._steps(run, run.workflow.spec.steps, "", scope)
+        try:
+            outputs = render(run.workflow.spec.outputs, scope.values)
+        except ExpressionError as exc:
+            raise StepError(f"outputs: {exc}") from None
+        assert isinstance(outputs, dict)
+        return outputs
+
+    # -- steps ---------------------------------------------------------------------------
+
+    async def _steps(self, run: _Run, steps: list[Any], prefix: str, scope: _Scope) -> Any:
+        """Run steps in order; return the last one's output."""
+        last: Any = None
+        for step in steps:
+            last = await self._step(run, step, prefix + step.id, scope)
+        return last
+
+    async def _step(self, run: _Run, step: Any, key: str, scope: _Scope) -> Any:
+        from agentgo_cli.expr import ExpressionError, render
+
+        record = run.done.get(key)
+        if record is not None:
+            # Finished before: never run again; put its result back in scope.
+            if isinstance(step, ForeachStep | LoopStep | ParallelStep):
+                self._restore_inner(run, step, key, scope)
+            scope.set_step(step.id, record.status, record.output, record.error)
+            return record.output
+        kind = _kind(step)
+        if step.if_ is not None:
+            try:
+                wanted = render(step.if_, scope.values)
+            except ExpressionError as exc:
+                return await self._fail(run, step, key, kind, scope, f"if: {exc}", 1)
+            if not wanted:
+                await self.store.step_finished(run.job.id, key, "skipped")
+                self._emit(run, key, kind, "skipped")
+                scope.set_step(step.id, "skipped")
+                return None
+        retry = step.retry
+        attempts = retry.max_attempts if retry else 1
+        attempt = 1
+        while True:
+            await self.store.step_started(run.job.id, key, step.id, kind, attempt)
+            self._emit(run, key, kind, "running")
+            try:
+                timeout = step.timeout.seconds if step.timeout else None
+                output, tokens = await asyncio.wait_for(
+                    self._execute(run, step, key, kind, scope, attempt), timeout
+                )
+            except (StepError, ExpressionError, TimeoutError, _StepFailed) as exc:
+                message = (
+                    f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
+                )
+                if attempt < attempts and retry is not None:
+                    await self.store.add_event(
+                        run.job.id, "retry", f"{key}: attempt {attempt} failed: {message}"
+                    )
+                    await asyncio.sleep(_backoff(retry, attempt))
+                    attempt += 1
+                    continue
+                return await self._fail(run, step, key, kind, scope, message, attempt)
+            await self.store.step_finished(
+                run.job.id, key, "succeeded", output=output, tokens=tokens
+            )
+            run.tokens += tokens
+            self._emit(run, key, kind, "succeeded", tokens)
+            scope.set_step(step.id, "succeeded", output)
+            return output
+
+    async def _fail(
+        self, run: _Run, step: Any, key: str, kind: str, scope: _Scope, message: str, attempt: int
+    ) -> None:
+        await self.store.step_finished(run.job.id, key, "failed", error=message)
+        self._emit(run, key, kind, "failed", error=message)
+        scope.set_step(step.id, "failed", None, message)
+        if not step.continue_on_error:
+            raise _StepFailed(key, message)
+        return None
+
+    def _emit(
+        self, run: _Run, key: str, kind: str, status: str, tokens: int = 0, error: str | None = None
+    ) -> None:
+        callback = run.events.on_step
+        now = time.monotonic()
+        if status == "running":
+            run.started[key] = now
+        if callback is not None:
+            callback(key, kind, status, now - run.started.get(key, now), tokens, error)
+
+    def _restore_inner(self, run: _Run, step: Any, key: str, scope: _Scope) -> None:
+        """Put the latest values of a finished container's inner steps back in scope."""
+        for inner_key, record in run.done.items():
+            if inner_key.startswith(key) and inner_key != key:
+                scope.set_step(record.step_id, record.status, record.output, record.error)
+
+    async def _execute(
+        self, run: _Run, step: Any, key: str, kind: str, scope: _Scope, attempt: int
+    ) -> tuple[Any, int]:
+        if isinstance(step, ForeachStep):
+            return await self._foreach(run, step, key, scope), 0
+        if isinstance(step, LoopStep):
+            return await self._loop(run, step, key, scope), 0
+        if isinstance(step, ParallelStep):
+            return await self._parallel(run, step, key, scope), 0
+        if run.semaphore is None:
+            return await self._leaf(run, step, key, scope, attempt)
+        async with run.semaphore:
+            return await self._leaf(run, step, key, scope, attempt)
+
+    async def _leaf(
+        self, run: _Run, step: Any, key: str, scope: _Scope, attempt: int
+    ) -> tuple[Any, int]:
+        from agentgo_cli.engine.agent import run_agent
+        from agentgo_cli.expr import render
+        from agentgo_cli.tools.registry import ToolContext
+
+        ctx = ToolContext(
+            job_id=run.job.id, step_id=key, attempt=attempt, idempotency_key=f"{run.job.id}:{key}"
+        )
+        if isinstance(step, AgentStep):
+            agent = self.agents.get(step.agent)
+            if not isinstance(agent, AgentManifest):
+                raise StepError(f"unknown agent '{step.agent}'")
+            prompt = render(step.prompt, scope.values) if step.prompt is not None else None
+            value = render(step.input, scope.values)
+            result = await run_agent(
+                agent,
+                prompt=None if prompt is None else str(prompt),
+                input=value,
+                tools=self.tools,
+                ctx=ctx,
+                client=_client(agent),
+            )
+            return result.output, result.usage.total
+        if isinstance(step, ToolStep):
+            args = render(step.with_, scope.values)
+            return await self.tools.call(step.tool, args, ctx), 0
+        if isinstance(step, CallStep):
+            return await self._call(step, render(step.input, scope.values), ctx)
+        if isinstance(step, TeamStep):
+            raise StepError(f"team '{step.team}': teams are not available in this version")
+        raise StepError(f"unsupported step kind for '{key}'")  # pragma: no cover
+
+    async def _call(self, step: CallStep, value: Any, ctx: Any) -> tuple[Any, int]:
+        """A typed call, in process: lookup, input schema, dispatch to the agent, output schema.
+
+        ACL, quota, idempotency records and trace context come with the capability catalog.
+        """
+        from agentgo_cli.engine.agent import run_agent
+        from agentgo_cli.expr import render
+        from agentgo_cli.tools.registry import schema_problem, validator_for
+
+        name, _, wanted = step.call.partition("@")
+        intent, target = self._intent(name, wanted)
+        if intent is None:
+            # The synthetic '<agent>.run' card: string in, string out.
+            agent = self.agents.get(target)
+            if not isinstance(agent, AgentManifest):
+                raise StepError(f"call '{step.call}': no such intent")
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            result = await run_agent(
+                agent, prompt=text, input=None, tools=self.tools, ctx=ctx, client=_client(agent)
+            )
+            return result.output, result.usage.total
+        problem = schema_problem(validator_for(intent.input), value)
+        if problem:
+            raise StepError(f"call '{step.call}': invalid input: {problem}")
+        kind, _, agent_name = target.partition(":")
+        agent = self.agents.get(agent_name)
+        if kind != "agent" or not isinstance(agent, AgentManifest):
+            raise StepError(f"call '{step.call}': team targets are not available in this version")
+        prompt = render(intent.prompt, {"input": value}) if intent.prompt else None
+        result = await run_agent(
+            agent,
+            prompt=None if prompt is None else str(prompt),
+            input=value if prompt is None else None,
+            tools=self.tools,
+            ctx=ctx,
+            client=_client(agent),
+        )
+        output = result.output
+        if intent.output is not None and isinstance(output, str):
+            with contextlib.suppress(ValueError):
+                output = json.loads(output)
+        if intent.output is not None:
+            problem = schema_problem(validator_for(intent.output), output)
+            if problem:
+                raise StepError(f"call '{step.call}': invalid output: {problem}")
+        return output, result.usage.total
+
+    def _intent(self, name: str, wanted: str) -> tuple[Intent | None, str]:
+        """The intent version a call resolves to, and its target ('agent:x'), or the
+        synthetic '<agent>.run' (None, agent name)."""
+        from agentgo_cli.semver import best_match
+
+        found: dict[str, tuple[Intent, str]] = {}
+        for entry in self.mset.of_kind("Capability").values():
+            card = entry.manifest
+            if isinstance(card, CapabilityManifest):
+                for intent in card.spec.intents:
+                    if intent.name == name:
+                        found[str(intent.version)] = (intent, card.spec.target)
+        if not found:
+            agent = name.removesuffix(".run")
+            if name.endswith(".run") and agent in self.agents:
+                return None, agent
+            raise StepError(f"call '{name}': no such intent")
+        version = best_match(found, wanted or "*")
+        if version is None:
+            raise StepError(f"call '{name}@{wanted}': no version matches")
+        return found[version]
+
+    async def _foreach(self, run: _Run, step: ForeachStep, key: str, scope: _Scope) -> list[Any]:
+        from agentgo_cli.expr import render
+
+        items = render(step.foreach, scope.values)
+        if not isinstance(items, list):
+            raise StepError(f"foreach needs a list, got {type(items).__name__}")
+        limit = asyncio.Semaphore(step.max_concurrency) if step.max_concurrency else None
+        scopes: list[_Scope] = []
+
+        async def one(index: int, item: Any) -> Any:
+            inner = scope.child(**{step.as_: item, "index": index})
+            scopes.append(inner)
+            if limit is None:
+                return await self._steps(run, step.steps, f"{key}[{index}].", inner)
+            async with limit:
+                return await self._steps(run, step.steps, f"{key}[{index}].", inner)
+
+        results = await _gather(one(i, item) for i, item in enumerate(items))
+        _merge_inner(scope, scopes, step.steps)
+        return results
+
+    async def _loop(self, run: _Run, step: LoopStep, key: str, scope: _Scope) -> Any:
+        from agentgo_cli.expr import render
+
+        last: Any = None
+        inner = scope
+        for iteration in range(1, step.loop.max_iterations + 1):
+            inner = scope.child(loop={"iteration": iteration})
+            last = await self._steps(run, step.loop.steps, f"{key}#{iteration}.", inner)
+            if step.loop.until is not None and render(step.loop.until, inner.values):
+                break
+        _merge_inner(scope, [inner], step.loop.steps)
+        return last
+
+    async def _parallel(self, run: _Run, step: ParallelStep, key: str, scope: _Scope) -> Any:
+        limit = asyncio.Semaphore(step.max_concurrency) if step.max_concurrency else None
+        scopes: list[_Scope] = []
+
+        async def branch(inner_step: Any) -> Any:
+            inner = scope.child()
+            scopes.append(inner)
+            if limit is None:
+                return await self._step(run, inner_step, f"{key}.{inner_step.id}", inner)
+            async with limit:
+                return await self._step(run, inner_step, f"{key}.{inner_step.id}", inner)
+
+        results = await _gather(branch(s) for s in step.parallel)
+        _merge_inner(scope, scopes, step.parallel)
+        return {s.id: r for s, r in zip(step.parallel, results, strict=True)}
+
+
+async def _gather(coros: Any) -> list[Any]:
+    """Run coroutines at once; on the first failure cancel the rest and raise it."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _merge_inner(scope: _Scope, inner_scopes: list[_Scope], steps: list[Any]) -> None:
+    """Make a container's inner steps addressable outside it, with their latest values."""
+    ids = set(_all_ids(steps))
+    for inner in inner_scopes:
+        for step_id, value in inner.values["steps"].items():
+            if step_id in ids:
+                scope.values["steps"][step_id] = value
+
+
+def _all_ids(steps: list[Any]) -> list[str]:
+    out: list[str] = []
+    for step in steps:
+        out.append(step.id)
+        if isinstance(step, ForeachStep):
+            out += _all_ids(step.steps)
+        elif isinstance(step, LoopStep):
+            out += _all_ids(step.loop.steps)
+        elif isinstance(step, ParallelStep):
+            out += _all_ids(step.parallel)
+    return out
+
+
+def _kind(step: Any) -> str:
+    for name, cls in (
+        ("agent", AgentStep),
+        ("tool", ToolStep),
+        ("call", CallStep),
+        ("team", TeamStep),
+        ("foreach", ForeachStep),
+        ("loop", LoopStep),
+        ("parallel", ParallelStep),
+    ):
+        if isinstance(step, cls):
+            return name
+    return "step"  # pragma: no cover
+
+
+def _backoff(retry: Any, attempt: int) -> float:
+    """Exponential (or fixed) backoff with full jitter."""
+    base = retry.initial.seconds
+    cap = retry.max.seconds
+    delay = base if retry.backoff == "fixed" else min(cap, base * (2 ** (attempt - 1)))
+    return random.uniform(0, delay)
+
+
+def _client(agent: AgentManifest) -> Any:
+    """A model client for one agent invocation (only the offline scripted provider for now)."""
+    ref = agent.spec.model_ref
+    if ref.provider != "scripted":
+        raise StepError(
+            f"agent '{agent.name}': provider '{ref.provider}' is not available in this version; "
+            "use a scripted: model"
+        )
+    from agentgo_cli.llm.scripted import ScriptedClient
+
+    return ScriptedClient(agent.spec, ref.model)

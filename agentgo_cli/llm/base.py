@@ -1,0 +1,109 @@
+"""The provider-neutral model interface: messages, tool definitions, usage and clients.
+
+Providers translate these to and from their wire formats; the agent loop, the reliability
+layer and cost accounting only ever see these types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "Client",
+    "Message",
+    "ModelResponse",
+    "StreamingClient",
+    "ToolCall",
+    "ToolDef",
+    "Usage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDef:
+    """A tool as the model sees it: name, what it does, and its input as a JSON Schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A model's request to call one tool; ``id`` pairs it with the tool message answering it."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message of a conversation; ``role`` is system, user, assistant or tool.
+
+    ``tool_calls`` is set on assistant messages that ask for tools; ``tool_call_id`` and
+    ``name`` on the tool message that answers one call.
+    """
+
+    role: str
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens one model turn (or a sum of turns) consumed."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelResponse:
+    """One model turn: the assistant message, its usage, why it stopped, and which model."""
+
+    message: Message
+    usage: Usage
+    finish_reason: str
+    """'stop' for a final answer, 'tool_calls' when the message asks for tools, or the
+    provider's own reason such as 'length'."""
+    model: str
+
+
+@runtime_checkable
+class Client(Protocol):
+    """A chat model that may answer with text or with tool calls."""
+
+    async def complete(
+        self, messages: list[Message], *, tools: list[ToolDef], params: dict[str, Any]
+    ) -> ModelResponse:
+        """Run one model turn on the conversation so far."""
+        ...
+
+
+@runtime_checkable
+class StreamingClient(Protocol):
+    """A chat model that can also stream its answer as text chunks.
+
+    Implementations write ``async def stream(...)`` with ``yield``, which is what this
+    signature describes.
+    """
+
+    def stream(
+        self, messages: list[Message], *, tools: list[ToolDef], params: dict[str, Any]
+    ) -> AsyncIterator[str]:
+        """Yield the answer's text as it is produced."""
+        ...

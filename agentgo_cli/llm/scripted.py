@@ -1,0 +1,86 @@
+"""The offline, deterministic ``scripted`` provider used by demos, tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from agentgo_cli.errors import ProviderError
+from agentgo_cli.expr import ExpressionError, render
+from agentgo_cli.llm.base import Message, ModelResponse, ToolCall, ToolDef, Usage
+
+if TYPE_CHECKING:
+    from agentgo_cli.manifests.models.agent import AgentSpec, ScriptEntry
+
+__all__ = ["ScriptedClient"]
+
+
+class ScriptedClient:
+    """Answer from an agent's ``script``, one entry per model turn.
+
+    A turn consumes the first remaining entry whose ``when`` regex matches the latest user or
+    tool message, else the next remaining entry without ``when``; with none left it echoes
+    the latest user message. ``${{ input }}`` in an entry is that latest message's text.
+    The consumed entries are this instance's state: use one client per agent invocation.
+    """
+
+    def __init__(self, spec: AgentSpec, model: str) -> None:
+        self.model = model
+        self._entries: list[ScriptEntry] = list(spec.script or [])
+        self._patterns = [re.compile(e.when) if e.when is not None else None for e in self._entries]
+        self._left = list(range(len(self._entries)))
+        self._latency = spec.latency.seconds if spec.latency is not None else 0.0
+        usage = spec.usage
+        self._usage = (
+            Usage(usage.input_tokens, usage.output_tokens) if usage is not None else Usage()
+        )
+        self._calls = 0
+
+    async def complete(
+        self, messages: list[Message], *, tools: list[ToolDef], params: dict[str, Any]
+    ) -> ModelResponse:
+        """Play the next script entry for this conversation."""
+        if self._latency > 0:
+            await asyncio.sleep(self._latency)
+        latest = _latest(messages, ("user", "tool"))
+        index = self._next(latest)
+        if index is None:
+            reply = Message("assistant", _latest(messages, ("user",)))
+            return ModelResponse(reply, self._usage, "stop", self.model)
+        entry = self._entries[index]
+        scope = {"input": latest}
+        try:
+            if entry.tool is not None:
+                args = render(entry.tool.args, scope)
+                self._calls += 1
+                call = ToolCall(f"call_{self._calls}", entry.tool.name, args)
+                message = Message("assistant", tool_calls=[call])
+                return ModelResponse(message, self._usage, "tool_calls", self.model)
+            reply = render(entry.reply, scope)
+        except ExpressionError as exc:
+            raise ProviderError(
+                f"scripted model '{self.model}': script entry {index + 1}: {exc}"
+            ) from None
+        text = reply if isinstance(reply, str) else json.dumps(reply, ensure_ascii=False)
+        return ModelResponse(Message("assistant", text), self._usage, "stop", self.model)
+
+    def _next(self, latest: str) -> int | None:
+        """Take the index of the entry this turn plays, or None when the script is done."""
+        chosen = next(
+            (i for i in self._left if (p := self._patterns[i]) is not None and p.search(latest)),
+            None,
+        )
+        if chosen is None:
+            chosen = next((i for i in self._left if self._patterns[i] is None), None)
+        if chosen is not None:
+            self._left.remove(chosen)
+        return chosen
+
+
+def _latest(messages: list[Message], roles: tuple[str, ...]) -> str:
+    for message in reversed(messages):
+        if message.role in roles:
+            return message.content
+    return ""

@@ -1,0 +1,32 @@
+"""Job ids: short, unique, and sorted by creation time."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+__all__ = ["new_job_id"]
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+"""Crockford's base32 in lower case: no i, l, o or u, and in ASCII order, so ids sort like
+the numbers they encode."""
+
+_LOW_BITS = 18
+_lock = threading.Lock()
+_last = 0
+
+
+def new_job_id() -> str:
+    """``j-`` and 12 base32 digits (60 bits): 42 bits of milliseconds since 1970, then 18 bits.
+
+    The low bits are random for the first id of a millisecond and count up from the previous
+    id after it, so the ids of one process never repeat and sort in the order they were made,
+    even when the clock steps back. Ids of two processes made in the same millisecond differ
+    with high probability; the store still retries on a collision.
+    """
+    global _last
+    fresh = (time.time_ns() // 1_000_000) << _LOW_BITS | random.getrandbits(_LOW_BITS - 1)
+    with _lock:
+        value = _last = max(fresh, _last + 1)
+    return "j-" + "".join(_ALPHABET[(value >> shift) & 31] for shift in range(55, -1, -5))

@@ -1,0 +1,181 @@
+"""The JobStore protocol: jobs, step attempts, results and events as a durable log.
+
+A job is a sequence of records: job created, step started (attempt), step finished
+(result), job finished. Writes go through one writer with group commit; a write's
+coroutine returns only once its record is committed, so "done" always means "on disk".
+Resume rebuilds a job from its finished step records.
+
+Statuses
+  job:  queued → running → succeeded | failed | cancelled
+  step: running → succeeded | failed | skipped
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "JOB_DONE",
+    "JobRecord",
+    "JobStore",
+    "StepRecord",
+    "open_store",
+]
+
+JOB_DONE = frozenset({"succeeded", "failed", "cancelled"})
+
+
+@dataclass
+class JobRecord:
+    """One workflow run."""
+
+    id: str
+    workflow: str
+    status: str
+    inputs: dict[str, Any]
+    manifests: list[str]
+    """Absolute paths of the manifest set the job was started with (for resume)."""
+    created_at: float
+    updated_at: float
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+    cancel_requested: bool = False
+    cost_usd: float = 0.0
+    tokens: int = 0
+
+
+@dataclass
+class StepRecord:
+    """The latest attempt of one step instance, keyed by its path in the run.
+
+    ``key`` names the instance: ``draft``, ``research[1].summarize``,
+    ``polish#2.review``, ``checks.count``. It is stable across resumes, and the
+    idempotency key a tool receives is ``f"{job_id}:{key}"``.
+    """
+
+    job_id: str
+    key: str
+    step_id: str
+    kind: str
+    status: str
+    attempt: int
+    started_at: float
+    finished_at: float | None = None
+    output: Any = None
+    error: str | None = None
+    tokens: int = 0
+    cost_usd: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class JobStore(Protocol):
+    """Durable storage of jobs and their steps. Every method is safe to call concurrently."""
+
+    async def start(self) -> None:
+        """Open connections, run migrations, start the writer."""
+        ...
+
+    async def close(self) -> None:
+        """Flush pending writes and stop; the store cannot be used again."""
+        ...
+
+    async def create_job(
+        self,
+        workflow: str,
+        inputs: dict[str, Any],
+        manifests: list[str],
+        *,
+        status: str = "queued",
+        lease_owner: str | None = None,
+        lease_seconds: float = 30.0,
+    ) -> JobRecord:
+        """Insert a job (committed when this returns)."""
+        ...
+
+    async def step_started(
+        self, job_id: str, key: str, step_id: str, kind: str, attempt: int
+    ) -> None:
+        """Record that an attempt began. Committed with the next batch; not awaited for disk."""
+        ...
+
+    async def step_finished(
+        self,
+        job_id: str,
+        key: str,
+        status: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        tokens: int = 0,
+        cost_usd: float = 0.0,
+    ) -> None:
+        """Record a step's result; returns once committed."""
+        ...
+
+    async def job_finished(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        outputs: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record a job's end; returns once committed. Releases its lease."""
+        ...
+
+    async def add_event(self, job_id: str, kind: str, message: str, data: Any = None) -> None:
+        """Append a log event (committed with the next batch)."""
+        ...
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        """One job, or None."""
+        ...
+
+    async def list_jobs(self, *, status: str | None = None, limit: int = 50) -> list[JobRecord]:
+        """Newest first."""
+        ...
+
+    async def steps(self, job_id: str) -> list[StepRecord]:
+        """Every step record of a job, in the order they started."""
+        ...
+
+    async def events(
+        self, job_id: str, *, after: int = 0
+    ) -> list[tuple[int, float, str, str, Any]]:
+        """(seq, time, kind, message, data) events of a job after a sequence number."""
+        ...
+
+    async def claim_job(self, owner: str, lease_seconds: float) -> JobRecord | None:
+        """Atomically take a queued job, or a running one whose lease expired; mark it running."""
+        ...
+
+    async def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        """Extend a lease we hold; False if another owner took the job."""
+        ...
+
+    async def take_over(self, job_id: str, owner: str, lease_seconds: float) -> JobRecord | None:
+        """Make a job that has not ended ours (status running, our lease), whoever held it;
+        None if it has ended or does not exist. Used by resume."""
+        ...
+
+    async def cancelled_ids(self, job_ids: list[str]) -> set[str]:
+        """Those of the given jobs that have a cancel request (one query for many jobs)."""
+        ...
+
+    async def request_cancel(self, job_id: str) -> bool:
+        """Ask a job to stop (a queued job is cancelled at once); False if it already ended."""
+        ...
+
+
+def open_store(url: str, *, synchronous: str = "normal") -> JobStore:
+    """A store for a profile's ``store:`` URL (sqlite:///path)."""
+    from agentgo_cli.errors import ConfigError
+
+    if url.startswith("sqlite:///"):
+        from agentgo_cli.store.sqlite import SQLiteJobStore
+
+        return SQLiteJobStore(url.removeprefix("sqlite:///"), synchronous=synchronous)
+    raise ConfigError(f"unsupported store '{url}': this version supports sqlite:///path")

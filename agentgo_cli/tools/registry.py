@@ -1,0 +1,234 @@
+"""The tool registry: what agents see of each tool, and calling a tool by name.
+
+A call checks the arguments against the tool's input schema, runs the tool on its runtime
+and checks the result against the output schema. Every failure is a StepError that names
+the tool, so the engine can record it and an agent can show it to its model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from agentgo_cli.errors import StepError
+from agentgo_cli.llm.base import ToolDef
+from agentgo_cli.manifests.checks import BUILTIN_TOOLS
+from agentgo_cli.manifests.models.tool import (
+    BuiltinRuntime,
+    ContainerRuntime,
+    HttpRuntime,
+    PythonRuntime,
+    ToolManifest,
+)
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+__all__ = ["ToolContext", "ToolRegistry", "schema_problem", "validator_for"]
+
+_BUILTIN_DESCRIPTIONS = {
+    "discover_agents": "List the agents and intents this agent may call.",
+    "route_intent": "Find the best agent for an intent.",
+    "call_agent": "Call another agent's intent and wait for its answer.",
+    "http_get": "Fetch a URL through a connector (allowlisted hosts only).",
+    "blackboard_read": "Read a value from the team blackboard.",
+    "blackboard_write": "Write a value to the team blackboard.",
+    "todo_claim": "Claim an open todo of the team.",
+    "todo_complete": "Complete a claimed todo with its result.",
+}
+
+_BUILTIN_FEATURES = {
+    "discover_agents": "A2A",
+    "route_intent": "A2A",
+    "call_agent": "A2A",
+    "http_get": "connectors",
+    "blackboard_read": "teams",
+    "blackboard_write": "teams",
+    "todo_claim": "teams",
+    "todo_complete": "teams",
+}
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool learns about the call: which job, step and attempt, and the idempotency key
+    (the same on every retry of the same step, also after a crash)."""
+
+    job_id: str
+    step_id: str
+    attempt: int
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class _PythonTool:
+    function: Callable[..., Any]
+    is_async: bool
+    wants_ctx: bool
+
+
+class ToolRegistry:
+    """The Tool manifests of a manifest set plus the built-in tools, callable by name."""
+
+    def __init__(self, tools: Mapping[str, ToolManifest]) -> None:
+        self._tools = dict(tools)
+        self._inputs: dict[str, Validator] = {}
+        self._outputs: dict[str, Validator] = {}
+        self._python: dict[str, _PythonTool] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools or name in BUILTIN_TOOLS
+
+    def definition(self, name: str) -> ToolDef:
+        """The tool as a model sees it; StepError for a name that is no tool."""
+        manifest = self._tools.get(name)
+        if manifest is not None:
+            description = manifest.spec.description or manifest.metadata.description or ""
+            return ToolDef(name, description, dict(manifest.spec.input))
+        if name in BUILTIN_TOOLS:
+            return ToolDef(name, _BUILTIN_DESCRIPTIONS[name], {"type": "object"})
+        raise StepError(f"unknown tool '{name}'")
+
+    async def call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> Any:
+        """Check the arguments, run the tool, check its result; StepError on any failure."""
+        manifest = self._tools.get(name)
+        if manifest is None:
+            if name in BUILTIN_TOOLS:
+                raise StepError(_builtin_unavailable(name, name))
+            raise StepError(f"unknown tool '{name}'")
+        spec = manifest.spec
+        problem = schema_problem(self._validator(self._inputs, name, spec.input), args)
+        if problem is not None:
+            raise StepError(f"tool '{name}': invalid arguments: {problem}")
+        runtime = spec.runtime
+        if isinstance(runtime, PythonRuntime):
+            result = await self._call_python(name, runtime, args, ctx)
+        elif isinstance(runtime, BuiltinRuntime):
+            raise StepError(_builtin_unavailable(name, runtime.name or runtime.builtin_for(name)))
+        elif isinstance(runtime, ContainerRuntime):
+            raise StepError(
+                f"tool '{name}': the container runtime comes with the sandbox feature and is "
+                "not available in this version"
+            )
+        elif isinstance(runtime, HttpRuntime):
+            raise StepError(
+                f"tool '{name}': the http runtime comes with the connectors feature and is "
+                "not available in this version"
+            )
+        else:  # pragma: no cover - the manifest model allows no other runtime
+            raise StepError(f"tool '{name}': unknown runtime")
+        if spec.output is not None:
+            problem = schema_problem(self._validator(self._outputs, name, spec.output), result)
+            if problem is not None:
+                raise StepError(f"tool '{name}': invalid result: {problem}")
+        return result
+
+    def _validator(
+        self, cache: dict[str, Validator], name: str, schema: dict[str, Any]
+    ) -> Validator:
+        validator = cache.get(name)
+        if validator is None:
+            validator = cache[name] = _new_validator(schema)
+        return validator
+
+    async def _call_python(
+        self, name: str, runtime: PythonRuntime, args: dict[str, Any], ctx: ToolContext
+    ) -> Any:
+        tool = self._python.get(runtime.entrypoint)
+        if tool is None:
+            tool = self._python[runtime.entrypoint] = _import(name, runtime.entrypoint)
+        kwargs = dict(args)
+        if tool.wants_ctx:
+            if "ctx" in kwargs:
+                raise StepError(f"tool '{name}': argument 'ctx' is reserved for the call context")
+            kwargs["ctx"] = ctx
+        deadline = asyncio.timeout(runtime.timeout.seconds if runtime.timeout else None)
+        try:
+            async with deadline:
+                if tool.is_async:
+                    result = await tool.function(**kwargs)
+                else:
+                    result = await asyncio.to_thread(tool.function, **kwargs)
+                    if inspect.isawaitable(result):
+                        result = await result
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                raise StepError(f"tool '{name}' timed out after {runtime.timeout}") from None
+            raise StepError(f"tool '{name}' raised {type(exc).__name__}: {exc}") from exc
+        return result
+
+
+def _builtin_unavailable(name: str, builtin: str) -> str:
+    feature = _BUILTIN_FEATURES.get(builtin)
+    if feature is None:
+        return f"tool '{name}': there is no built-in tool '{builtin}'"
+    return (
+        f"tool '{name}': the built-in tool '{builtin}' comes with the {feature} feature and is "
+        "not available in this version"
+    )
+
+
+def _import(name: str, entrypoint: str) -> _PythonTool:
+    """Import 'module:function' and note how to call it."""
+    module_name, _, attr = entrypoint.partition(":")
+    where = f"tool '{name}': cannot import entrypoint '{entrypoint}'"
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise StepError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    function = getattr(module, attr, None)
+    if function is None:
+        raise StepError(f"{where}: module '{module_name}' has no attribute '{attr}'")
+    if not callable(function):
+        raise StepError(f"{where}: '{attr}' is not callable")
+    try:
+        wants_ctx = "ctx" in inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a builtin without a signature takes no ctx
+        wants_ctx = False
+    return _PythonTool(function, inspect.iscoroutinefunction(function), wants_ctx)
+
+
+# -- JSON Schema helpers shared with the agent loop -------------------------------------------
+
+
+def _new_validator(schema: dict[str, Any]) -> Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema)
+
+
+@lru_cache(maxsize=1024)
+def _validator_from_text(text: str) -> Validator:
+    return _new_validator(json.loads(text))
+
+
+def validator_for(schema: dict[str, Any]) -> Validator:
+    """A draft 2020-12 validator for a schema, built once per distinct schema."""
+    return _validator_from_text(json.dumps(schema, sort_keys=True))
+
+
+def schema_problem(validator: Validator, value: Any) -> str | None:
+    """The most relevant reason ``value`` does not match, as one line; None when it does."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    where = _path(error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
+def _path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out

@@ -1,0 +1,276 @@
+"""What only the SQLite store promises: its file, pragmas, writer thread and error messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import sys
+import threading
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentgo_cli.errors import ConfigError, StoreError
+from agentgo_cli.store import _sqlite_schema
+from agentgo_cli.store import sqlite as sqlite_store
+from agentgo_cli.store.base import open_store
+from agentgo_cli.store.sqlite import SQLiteJobStore
+
+
+def _pragma(name: str) -> Any:
+    """An operation that reads a pragma on the writer's own connection."""
+
+    def read(conn: sqlite3.Connection) -> Any:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+    return read
+
+
+async def _on_writer(store: SQLiteJobStore, operation: Any) -> Any:
+    return await store._write(operation)
+
+
+@pytest.mark.parametrize(("synchronous", "level"), [("normal", 1), ("full", 2), ("FULL", 2)])
+async def test_wal_synchronous_and_busy_timeout(
+    tmp_path: Path, synchronous: str, level: int
+) -> None:
+    path = tmp_path / "a" / "b" / "jobs.db"  # missing folders are created
+    async with SQLiteJobStore(str(path), synchronous=synchronous).running() as store:
+        assert await _on_writer(store, _pragma("journal_mode")) == "wal"
+        assert await _on_writer(store, _pragma("synchronous")) == level
+        assert await _on_writer(store, _pragma("busy_timeout")) == 5000
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_open_store_builds_a_sqlite_store(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/jobs.db", synchronous="full")
+    assert isinstance(store, SQLiteJobStore)
+    assert (store.path, store.synchronous) == (f"{tmp_path}/jobs.db", "full")
+
+
+def test_unknown_synchronous_level_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must be 'normal' or 'full', not 'off'"):
+        SQLiteJobStore(str(tmp_path / "jobs.db"), synchronous="off")
+
+
+async def test_running_starts_and_closes(tmp_path: Path) -> None:
+    store = SQLiteJobStore(str(tmp_path / "jobs.db"))
+    async with store.running() as same:
+        assert same is store
+        await same.create_job("wf", {}, [])
+    with pytest.raises(StoreError, match="^store is closed$"):
+        await store.list_jobs()
+    with pytest.raises(StoreError, match="^store is closed$"):
+        async with store.running():
+            pass
+
+
+async def test_start_twice_is_refused(tmp_path: Path) -> None:
+    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+        with pytest.raises(StoreError, match="^store is already started$"):
+            await store.start()
+
+
+async def test_threads_stop_on_close(tmp_path: Path) -> None:
+    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+        await store.create_job("wf", {}, [])
+        await store.list_jobs()
+        assert any(t.name == "agentgo-store-writer" for t in threading.enumerate())
+    assert not [t for t in threading.enumerate() if t.name.startswith("agentgo-store")]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p.mkdir(), "cannot open job store {path}: unable to open database file"),
+        (
+            lambda p: p.write_bytes(b"this is not a database, just some text" * 100),
+            "cannot open job store {path}: file is not a database",
+        ),
+        (
+            lambda p: (p.parent / "file").write_text("x"),
+            "cannot open job store {path}: File exists ({parent})",
+        ),
+    ],
+    ids=["a folder", "not a database", "parent is a file"],
+)
+async def test_open_errors_name_the_path(tmp_path: Path, setup: Any, message: str) -> None:
+    path = tmp_path / "jobs.db"
+    setup(path)
+    if "parent" in message:
+        path = tmp_path / "file" / "jobs.db"
+    store = SQLiteJobStore(str(path))
+    with pytest.raises(StoreError) as info:
+        await store.start()
+    assert str(info.value) == message.format(path=path, parent=path.parent)
+    with pytest.raises(StoreError, match="^store is closed$"):
+        await store.list_jobs()
+    await store.close()
+
+
+async def test_in_memory_is_refused() -> None:
+    with pytest.raises(StoreError, match="in-memory database is not durable"):
+        await SQLiteJobStore(":memory:").start()
+
+
+async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    async with SQLiteJobStore(str(path)).running():
+        pass
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(
+            "INSERT INTO _migrations (migration_set, name, applied_at) "
+            "VALUES ('agentgo.store', '0999_future', 'later')"
+        )
+    store = SQLiteJobStore(str(path))
+    with pytest.raises(StoreError, match=r"written by a newer agentgo \(migration 0999_future\)"):
+        await store.start()
+
+
+async def test_an_up_to_date_database_does_not_import_sqlite_utils(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    async with SQLiteJobStore(str(path)).running():
+        pass
+    code = (
+        "import asyncio, sys\n"
+        "from agentgo_cli.store.sqlite import SQLiteJobStore\n"
+        "async def main():\n"
+        f"    async with SQLiteJobStore({str(path)!r}).running() as s:\n"
+        "        await s.list_jobs()\n"
+        "asyncio.run(main())\n"
+        "assert 'sqlite_utils' not in sys.modules, 'imported'\n"
+    )
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", code)
+    assert await child.wait() == 0
+
+
+async def test_sqlite_errors_become_store_errors_with_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+
+    def broken(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async with SQLiteJobStore(str(path)).running() as store:
+        with pytest.raises(StoreError, match=f"^job store {path}: disk I/O error$") as info:
+            await _on_writer(store, broken)
+        assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+        await store.create_job("wf", {}, [])  # the writer carries on
+
+
+async def test_concurrent_writes_share_commits(tmp_path: Path) -> None:
+    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+        job = await store.create_job("wf", {}, [])
+        assert store._writer is not None
+        before = store._writer.batches
+        for i in range(20):
+            await store.step_finished(job.id, f"seq{i}", "succeeded")
+        assert store._writer.batches - before == 20  # a lone caller: one commit per write
+        before = store._writer.batches
+        await asyncio.gather(
+            *(store.step_finished(job.id, f"c{i}", "succeeded") for i in range(1000))
+        )
+        assert store._writer.batches - before < 100
+
+
+async def test_a_failed_write_nobody_waits_for_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+        job = await store.create_job("wf", {}, [])
+        with caplog.at_level(logging.ERROR, logger="agentgo_cli.store._sqlite_writer"):
+            await store.step_started(job.id, "a", "a", None, 1)  # type: ignore[arg-type]
+            await store.step_finished(job.id, "b", "succeeded")
+        assert [s.key for s in await store.steps(job.id)] == ["b"]
+    (record,) = caplog.records
+    assert "1 write(s) nobody waited for were lost, the first _step_started" in record.getMessage()
+    assert "NOT NULL constraint failed: steps.kind" in record.getMessage()
+
+
+async def test_a_job_id_collision_takes_a_new_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = iter(["j-same", "j-same", "j-other"])
+    monkeypatch.setattr(sqlite_store, "new_job_id", lambda: next(ids))
+    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+        first = await store.create_job("wf", {}, [])
+        second = await store.create_job("wf", {}, [])
+    assert (first.id, second.id) == ("j-same", "j-other")
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "index"),
+    [
+        (sqlite_store._OLDEST_QUEUED, (), "jobs_by_status"),
+        (sqlite_store._OLDEST_EXPIRED, (0.0,), "jobs_by_lease"),
+        (sqlite_store._LIST_JOBS, (50,), "jobs_by_created"),
+        (sqlite_store._LIST_JOBS_BY_STATUS, ("queued", 50), "jobs_by_status"),
+        (sqlite_store._EVENTS, ("j", 0), "events_by_job"),
+    ],
+)
+async def test_queries_use_their_index(
+    tmp_path: Path, sql: str, params: tuple[Any, ...], index: str
+) -> None:
+    path = tmp_path / "jobs.db"
+    async with SQLiteJobStore(str(path)).running():
+        pass
+    with closing(sqlite3.connect(path)) as conn:
+        plan = " / ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    assert index in plan, plan
+    if "jobs_by_lease" not in plan:
+        assert "TEMP B-TREE" not in plan, plan  # rows come out in order, no sort
+
+
+async def test_a_database_locked_elsewhere_fails_the_batch_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_schema, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "jobs.db"
+    async with SQLiteJobStore(str(path)).running() as store:
+        job = await store.create_job("wf", {}, [])
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+            results = await asyncio.gather(
+                *(store.step_finished(job.id, f"s{i}", "succeeded") for i in range(50)),
+                return_exceptions=True,
+            )
+            assert {str(r) for r in results} == {f"job store {path}: database is locked"}
+            assert all(isinstance(r, StoreError) for r in results)
+            other.execute("ROLLBACK")
+        await store.step_finished(job.id, "after", "succeeded")
+        assert [s.key for s in await store.steps(job.id)] == ["after"]
+
+
+async def test_reads_run_while_writes_commit(tmp_path: Path) -> None:
+    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+        job = await store.create_job("wf", {}, [])
+
+        async def write(i: int) -> None:
+            await store.step_finished(job.id, f"s{i}", "succeeded", output={"i": i})
+
+        async def read() -> int:
+            return len(await store.steps(job.id))
+
+        writes = [write(i) for i in range(500)]
+        results = await asyncio.gather(*writes, *(read() for _ in range(50)))
+        assert all(0 <= n <= 500 for n in results[500:])
+        assert await read() == 500
+
+
+async def test_migrations_apply_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(db: Any) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        raise sqlite3.OperationalError("migration failed")
+
+    monkeypatch.setattr(_sqlite_schema, "MIGRATIONS", [*_sqlite_schema.MIGRATIONS, ("9_x", broken)])
+    path = tmp_path / "jobs.db"
+    with pytest.raises(StoreError, match=f"^cannot open job store {path}: migration failed$"):
+        await SQLiteJobStore(str(path)).start()
+    with closing(sqlite3.connect(path)) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master")]
+    assert tables == []
