@@ -40,11 +40,15 @@ def prepare_inputs(schemas: dict[str, dict[str, Any]], given: dict[str, Any]) ->
             values[name] = schema["default"]
         else:
             raise UsageError(f"missing required input '{name}' (pass -i {name}=VALUE)")
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
+    from agentgo_cli.manifests._schema_check import quick_instance_valid
+    from agentgo_cli.tools.registry import validator_for
+
     for name, schema in schemas.items():
-        error = best_match(Draft202012Validator(schema).iter_errors(values[name]))
+        if quick_instance_valid(schema, values[name]):
+            continue
+        error = best_match(validator_for(schema).iter_errors(values[name]))
         if error is not None:
             where = "".join(f"[{p!r}]" for p in error.absolute_path)
             raise UsageError(f"input '{name}{where}': {error.message}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -140,6 +141,7 @@ class Engine:
         self._running: dict[str, asyncio.Future[Any]] = {}
         self._stopped: dict[str, str] = {}
         self._guard_task: asyncio.Future[None] | None = None
+        self._fresh: set[str] = set()
 
     def workflow(self, name: str) -> WorkflowManifest:
         """The workflow of that name; StepError if the set has none."""
@@ -154,7 +156,7 @@ class Engine:
         """Check inputs and create a job: running under our lease, or queued for a worker."""
         wf = self.workflow(workflow)
         values = prepare_inputs(wf.spec.inputs, inputs)
-        return await self.store.create_job(
+        job = await self.store.create_job(
             workflow,
             values,
             manifests,
@@ -162,12 +164,19 @@ class Engine:
             lease_owner=self.owner if run_here else None,
             lease_seconds=self.lease_seconds,
         )
+        if run_here:
+            self._fresh.add(job.id)  # no step records to read back
+        return job
 
     async def run(self, job: JobRecord, events: JobEvents | None = None) -> JobRecord:
         """Run (or resume) a job we hold the lease of, to its end; return the final record."""
         wf = self.workflow(job.workflow)
-        records = await self.store.steps(job.id)
-        done = {r.key: r for r in records if r.status in _FINISHED}
+        if job.id in self._fresh:
+            self._fresh.discard(job.id)
+            done: dict[str, StepRecord] = {}
+        else:
+            records = await self.store.steps(job.id)
+            done = {r.key: r for r in records if r.status in _FINISHED}
         limit = wf.spec.max_concurrency
         run = _Run(
             job=job,
@@ -211,9 +220,16 @@ class Engine:
                 main.cancel()
                 await asyncio.gather(main, return_exceptions=True)
         await self.store.job_finished(job.id, status, outputs=outputs, error=error)
-        final = await self.store.get_job(job.id)
-        assert final is not None
-        return final
+        return dataclasses.replace(
+            job,
+            status=status,
+            outputs=outputs,
+            error=error,
+            updated_at=time.time(),
+            tokens=job.tokens + run.tokens,
+            lease_owner=None,
+            lease_expires=None,
+        )
 
     async def _guard(self) -> None:
         """While jobs run here: renew their leases and stop the ones asked to cancel."""

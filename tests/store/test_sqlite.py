@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from agentgo_cli.errors import ConfigError, StoreError
+from agentgo_cli.store import _sqlite_ops as ops
 from agentgo_cli.store import _sqlite_schema
-from agentgo_cli.store import sqlite as sqlite_store
 from agentgo_cli.store.base import open_store
 from agentgo_cli.store.sqlite import SQLiteJobStore
 
@@ -31,6 +31,18 @@ def _pragma(name: str) -> Any:
 
 async def _on_writer(store: SQLiteJobStore, operation: Any) -> Any:
     return await store._write(operation)
+
+
+def _hold_writer(store: SQLiteJobStore) -> threading.Event:
+    """Keep the writer busy until the event is set, so that what is queued meanwhile
+    becomes one batch."""
+    release = threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        assert release.wait(10)
+
+    store._write_nowait(hold)
+    return release
 
 
 @pytest.mark.parametrize(("synchronous", "level"), [("normal", 1), ("full", 2), ("FULL", 2)])
@@ -76,10 +88,24 @@ async def test_start_twice_is_refused(tmp_path: Path) -> None:
 
 
 async def test_threads_stop_on_close(tmp_path: Path) -> None:
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+    # synchronous=full writes on a thread (its fsync would block the event loop).
+    async with SQLiteJobStore(str(tmp_path / "jobs.db"), synchronous="full").running() as store:
         await store.create_job("wf", {}, [])
         await store.list_jobs()
         assert any(t.name == "agentgo-store-writer" for t in threading.enumerate())
+    assert not [t for t in threading.enumerate() if t.name.startswith("agentgo-store")]
+
+
+async def test_normal_mode_writes_on_the_event_loop(tmp_path: Path) -> None:
+    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+        job = await store.create_job("wf", {}, [])
+        await store.step_finished(job.id, "a", "succeeded", output=1)
+        assert not any(t.name == "agentgo-store-writer" for t in threading.enumerate())
+        many = [store.step_finished(job.id, f"k{i}", "succeeded") for i in range(500)]
+        before = store._writer.batches if store._writer else 0
+        await asyncio.gather(*many)
+        assert store._writer is not None
+        assert store._writer.batches - before == 1  # one group commit for all 500
     assert not [t for t in threading.enumerate() if t.name.startswith("agentgo-store")]
 
 
@@ -182,19 +208,27 @@ async def test_a_failed_write_nobody_waits_for_is_logged(
     async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
         job = await store.create_job("wf", {}, [])
         with caplog.at_level(logging.ERROR, logger="agentgo_cli.store._sqlite_writer"):
-            await store.step_started(job.id, "a", "a", None, 1)  # type: ignore[arg-type]
-            await store.step_finished(job.id, "b", "succeeded")
-        assert [s.key for s in await store.steps(job.id)] == ["b"]
+            release = _hold_writer(store)
+            # One batch: a run of step_started (applied with executemany), one of them bad.
+            for key in ("a", "b", "c"):
+                kind = None if key == "b" else "agent"
+                await store.step_started(job.id, key, key, kind, 1)  # type: ignore[arg-type]
+            finished = store.step_finished(job.id, "d", "succeeded")
+            release.set()
+            await finished
+        assert [s.key for s in await store.steps(job.id)] == ["a", "c", "d"]
     (record,) = caplog.records
-    assert "1 write(s) nobody waited for were lost, the first _step_started" in record.getMessage()
-    assert "NOT NULL constraint failed: steps.kind" in record.getMessage()
+    message = record.getMessage()
+    assert "1 write(s) nobody waited for were lost, the first step_started" in message
+    assert f"('{job.id}', 'b')" in message
+    assert "NOT NULL constraint failed: steps.kind" in message
 
 
 async def test_a_job_id_collision_takes_a_new_id(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = iter(["j-same", "j-same", "j-other"])
-    monkeypatch.setattr(sqlite_store, "new_job_id", lambda: next(ids))
+    monkeypatch.setattr(ops, "new_job_id", lambda: next(ids))
     async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
         first = await store.create_job("wf", {}, [])
         second = await store.create_job("wf", {}, [])
@@ -204,11 +238,11 @@ async def test_a_job_id_collision_takes_a_new_id(
 @pytest.mark.parametrize(
     ("sql", "params", "index"),
     [
-        (sqlite_store._OLDEST_QUEUED, (), "jobs_by_status"),
-        (sqlite_store._OLDEST_EXPIRED, (0.0,), "jobs_by_lease"),
-        (sqlite_store._LIST_JOBS, (50,), "jobs_by_created"),
-        (sqlite_store._LIST_JOBS_BY_STATUS, ("queued", 50), "jobs_by_status"),
-        (sqlite_store._EVENTS, ("j", 0), "events_by_job"),
+        (ops.OLDEST_QUEUED, (), "jobs_by_status"),
+        (ops.OLDEST_EXPIRED, (0.0,), "jobs_by_lease"),
+        (ops.LIST_JOBS, (50,), "jobs_by_created"),
+        (ops.LIST_JOBS_BY_STATUS, ("queued", 50), "jobs_by_status"),
+        (ops.EVENTS, ("j", 0), "events_by_job"),
     ],
 )
 async def test_queries_use_their_index(
@@ -274,3 +308,27 @@ async def test_migrations_apply_all_or_nothing(
     with closing(sqlite3.connect(path)) as conn:
         tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master")]
     assert tables == []
+
+
+async def test_a_run_with_an_unknown_job_fails_only_that_call(tmp_path: Path) -> None:
+    path = str(tmp_path / "jobs.db")
+    async with SQLiteJobStore(path, synchronous="full").running() as store:  # thread writer
+        job = await store.create_job("wf", {}, [])
+        assert store._writer is not None
+        release = _hold_writer(store)
+        calls = [
+            store.step_finished("j-missing" if i == 3 else job.id, f"s{i}", "succeeded", tokens=1)
+            for i in range(6)
+        ]
+        tasks = [asyncio.ensure_future(call) for call in calls]
+        await asyncio.sleep(0.05)  # every call is queued behind the held writer
+        before = store._writer.batches
+        release.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert results[:3] == [None] * 3 and results[4:] == [None] * 2
+        assert isinstance(results[3], StoreError)
+        assert str(results[3]) == "cannot record step 's3': there is no job 'j-missing'"
+        assert store._writer.batches - before == 5 + 1  # replayed one by one (+ the holder)
+        assert [s.key for s in await store.steps(job.id)] == ["s0", "s1", "s2", "s4", "s5"]
+        record = await store.get_job(job.id)
+        assert record is not None and record.tokens == 5

@@ -1,0 +1,400 @@
+"""The SQLite job store's SQL, and the functions that run it.
+
+Writes run on the writer thread inside the batch's transaction, as ``op(conn, *args)``;
+reads run on a reader thread with a read-only connection. Each statement is one string
+constant, so sqlite3 prepares it once and keeps it in its statement cache.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from agentgo_cli.errors import StoreError
+from agentgo_cli.store._ids import new_job_id
+from agentgo_cli.store._sqlite_writer import ManyOperation, Operation
+from agentgo_cli.store.base import JobRecord, StepRecord
+
+__all__ = [
+    "ADD_EVENT",
+    "ADD_TO_JOB",
+    "CANCELLED",
+    "CANCEL_QUEUED",
+    "CANCEL_RUNNING",
+    "CLAIM",
+    "EVENTS",
+    "FINISH_JOB",
+    "FINISH_STEP",
+    "INSERT_JOB",
+    "JOB_COLUMNS",
+    "LIST_JOBS",
+    "LIST_JOBS_BY_STATUS",
+    "MANY",
+    "OLDEST_EXPIRED",
+    "OLDEST_QUEUED",
+    "RENEW",
+    "SELECT_JOB",
+    "START_STEP",
+    "STEPS",
+    "STEP_COLUMNS",
+    "TAKE_OVER",
+    "add_event",
+    "add_event_many",
+    "claim_job",
+    "create_job",
+    "decode",
+    "dump",
+    "encode",
+    "job_finished",
+    "job_record",
+    "load",
+    "noop",
+    "read_cancelled",
+    "read_events",
+    "read_job",
+    "read_jobs",
+    "read_steps",
+    "renew_lease",
+    "request_cancel",
+    "step_finished",
+    "step_finished_many",
+    "step_record",
+    "step_started",
+    "step_started_many",
+    "take_over",
+]
+
+encode = json.JSONEncoder(ensure_ascii=False).encode
+decode = json.loads
+
+JOB_COLUMNS = (
+    "id, workflow, status, inputs, manifests, created_at, updated_at, outputs, error, "
+    "lease_owner, lease_expires, cancel_requested, cost_usd, tokens"
+)
+STEP_COLUMNS = (
+    "job_id, key, step_id, kind, status, attempt, started_at, finished_at, output, error, "
+    "tokens, cost_usd, extra"
+)
+INSERT_JOB = (
+    "INSERT INTO jobs (id, workflow, status, inputs, manifests, created_at, updated_at, "
+    "lease_owner, lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
+LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?"
+LIST_JOBS_BY_STATUS = (
+    f"SELECT {JOB_COLUMNS} FROM jobs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+)
+OLDEST_QUEUED = (
+    "SELECT created_at, id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1"
+)
+# Few leases are expired at once, but many may be live: walk the lease index, not the
+# creation order of every running job.
+OLDEST_EXPIRED = (
+    "SELECT created_at, id FROM jobs INDEXED BY jobs_by_lease "
+    "WHERE status = 'running' AND lease_expires < ? ORDER BY created_at, id LIMIT 1"
+)
+CLAIM = (
+    "UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires = ?, updated_at = ? "
+    "WHERE id = ?"
+)
+TAKE_OVER = (
+    "UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires = ?, updated_at = ? "
+    "WHERE id = ? AND status IN ('queued', 'running')"
+)
+RENEW = (
+    "UPDATE jobs SET lease_expires = ?, updated_at = ? "
+    "WHERE id = ? AND lease_owner = ? AND status = 'running'"
+)
+CANCEL_QUEUED = (
+    "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ? "
+    "WHERE id = ? AND status = 'queued'"
+)
+CANCEL_RUNNING = (
+    "UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'"
+)
+FINISH_JOB = (
+    "UPDATE jobs SET status = ?, outputs = ?, error = ?, updated_at = ?, "
+    "lease_owner = NULL, lease_expires = NULL WHERE id = ?"
+)
+START_STEP = (
+    "INSERT INTO steps (job_id, key, step_id, kind, status, attempt, started_at) "
+    "VALUES (?, ?, ?, ?, 'running', ?, ?) "
+    "ON CONFLICT (job_id, key) DO UPDATE SET step_id = excluded.step_id, "
+    "kind = excluded.kind, status = 'running', attempt = excluded.attempt, "
+    "started_at = excluded.started_at, finished_at = NULL, output = NULL, error = NULL, "
+    "tokens = 0, cost_usd = 0"
+)
+FINISH_STEP = (
+    "INSERT INTO steps (job_id, key, step_id, kind, status, attempt, started_at, finished_at, "
+    "output, error, tokens, cost_usd) VALUES (?, ?, ?, '', ?, 1, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (job_id, key) DO UPDATE SET status = excluded.status, "
+    "finished_at = excluded.finished_at, output = excluded.output, error = excluded.error, "
+    "tokens = excluded.tokens, cost_usd = excluded.cost_usd"
+)
+ADD_TO_JOB = (
+    "UPDATE jobs SET tokens = tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?"
+)
+ADD_EVENT = "INSERT INTO events (job_id, time, kind, message, data) VALUES (?, ?, ?, ?, ?)"
+CANCELLED = (
+    "SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?)) AND cancel_requested = 1"
+)
+STEPS = f"SELECT {STEP_COLUMNS} FROM steps WHERE job_id = ? ORDER BY rowid"
+EVENTS = (
+    "SELECT seq, time, kind, message, data FROM events WHERE job_id = ? AND seq > ? ORDER BY seq"
+)
+
+
+def dump(value: Any, what: str, *names: str) -> str | None:
+    """``value`` as JSON text (None stays None); ``what.format(*names)`` names it in errors."""
+    if value is None:
+        return None
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"cannot store {what.format(*names)} as JSON: {exc}") from exc
+
+
+def load(text: str | None) -> Any:
+    """JSON text as a value; NULL stays None."""
+    return None if text is None else decode(text)
+
+
+def job_record(row: tuple[Any, ...]) -> JobRecord:
+    """A JobRecord from a row of JOB_COLUMNS."""
+    (id_, workflow, status, inputs, manifests, created, updated, outputs, error, owner,
+     expires, cancel, cost, tokens) = row  # fmt: skip
+    return JobRecord(
+        id_,
+        workflow,
+        status,
+        decode(inputs),
+        decode(manifests),
+        created,
+        updated,
+        load(outputs),
+        error,
+        owner,
+        expires,
+        bool(cancel),
+        cost,
+        tokens,
+    )
+
+
+def step_record(row: tuple[Any, ...]) -> StepRecord:
+    """A StepRecord from a row of STEP_COLUMNS."""
+    (job_id, key, step_id, kind, status, attempt, started, finished, output, error, tokens,
+     cost, extra) = row  # fmt: skip
+    return StepRecord(
+        job_id,
+        key,
+        step_id,
+        kind,
+        status,
+        attempt,
+        started,
+        finished,
+        load(output),
+        error,
+        tokens,
+        cost,
+        {} if extra is None else decode(extra),
+    )
+
+
+# Operations: each runs on the writer thread, inside the batch's transaction.
+
+
+def noop(conn: sqlite3.Connection) -> None:
+    """Wait for everything queued before it (a barrier)."""
+
+
+def create_job(
+    conn: sqlite3.Connection,
+    workflow: str,
+    status: str,
+    inputs: str,
+    manifests: str,
+    lease_owner: str | None,
+    lease_seconds: float,
+) -> JobRecord:
+    now = time.time()
+    expires = None if lease_owner is None else now + lease_seconds
+    for _ in range(8):
+        job_id = new_job_id()
+        try:
+            conn.execute(
+                INSERT_JOB,
+                (job_id, workflow, status, inputs, manifests, now, now, lease_owner, expires),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "jobs.id" in str(exc):  # another process made the same id: take a new one
+                continue
+            raise
+        return JobRecord(
+            job_id,
+            workflow,
+            status,
+            decode(inputs),
+            decode(manifests),
+            now,
+            now,
+            lease_owner=lease_owner,
+            lease_expires=expires,
+        )
+    raise StoreError("cannot find an unused job id")
+
+
+def step_started(
+    conn: sqlite3.Connection,
+    job_id: str,
+    key: str,
+    step_id: str,
+    kind: str,
+    attempt: int,
+    now: float,
+) -> None:
+    conn.execute(START_STEP, (job_id, key, step_id, kind, attempt, now))
+
+
+def step_finished(
+    conn: sqlite3.Connection,
+    job_id: str,
+    key: str,
+    status: str,
+    now: float,
+    output: str | None,
+    error: str | None,
+    tokens: int,
+    cost_usd: float,
+) -> None:
+    if conn.execute(ADD_TO_JOB, (tokens, cost_usd, now, job_id)).rowcount != 1:
+        raise StoreError(f"cannot record step '{key}': there is no job '{job_id}'")
+    # Without a step_started record (a skipped step), the step id is the key's last part.
+    step_id = key.rpartition(".")[2]
+    conn.execute(
+        FINISH_STEP, (job_id, key, step_id, status, now, now, output, error, tokens, cost_usd)
+    )
+
+
+def step_started_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """step_started for each row of its arguments."""
+    conn.executemany(START_STEP, rows)
+
+
+def step_finished_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """step_finished for each row of its arguments."""
+    totals = [(tokens, cost, now, job_id) for job_id, _, _, now, _, _, tokens, cost in rows]
+    if conn.executemany(ADD_TO_JOB, totals).rowcount != len(rows):
+        raise StoreError("a step of an unknown job")  # the one-by-one replay names it
+    conn.executemany(
+        FINISH_STEP,
+        [
+            (job_id, key, key.rpartition(".")[2], status, now, now, output, error, tokens, cost)
+            for job_id, key, status, now, output, error, tokens, cost in rows
+        ],
+    )
+
+
+def job_finished(
+    conn: sqlite3.Connection,
+    job_id: str,
+    status: str,
+    outputs: str | None,
+    error: str | None,
+    now: float,
+) -> None:
+    if conn.execute(FINISH_JOB, (status, outputs, error, now, job_id)).rowcount != 1:
+        raise StoreError(f"cannot finish job '{job_id}': there is no such job")
+
+
+def add_event(
+    conn: sqlite3.Connection, job_id: str, now: float, kind: str, message: str, data: str | None
+) -> None:
+    conn.execute(ADD_EVENT, (job_id, now, kind, message, data))
+
+
+def add_event_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """add_event for each row of its arguments."""
+    conn.executemany(ADD_EVENT, rows)
+
+
+MANY: dict[Operation, ManyOperation] = {
+    step_started: step_started_many,
+    step_finished: step_finished_many,
+    add_event: add_event_many,
+}
+"""The operations a batch may apply with executemany, when called several times in a row."""
+
+
+def claim_job(conn: sqlite3.Connection, owner: str, lease_seconds: float) -> JobRecord | None:
+    now = time.time()
+    candidates = [
+        row
+        for row in (
+            conn.execute(OLDEST_QUEUED).fetchone(),
+            conn.execute(OLDEST_EXPIRED, (now,)).fetchone(),
+        )
+        if row is not None
+    ]
+    if not candidates:
+        return None
+    _, job_id = min(candidates)
+    conn.execute(CLAIM, (owner, now + lease_seconds, now, job_id))
+    return job_record(conn.execute(SELECT_JOB, (job_id,)).fetchone())
+
+
+def take_over(
+    conn: sqlite3.Connection, job_id: str, owner: str, lease_seconds: float
+) -> JobRecord | None:
+    now = time.time()
+    if conn.execute(TAKE_OVER, (owner, now + lease_seconds, now, job_id)).rowcount != 1:
+        return None
+    return job_record(conn.execute(SELECT_JOB, (job_id,)).fetchone())
+
+
+def renew_lease(conn: sqlite3.Connection, job_id: str, owner: str, lease_seconds: float) -> bool:
+    now = time.time()
+    return conn.execute(RENEW, (now + lease_seconds, now, job_id, owner)).rowcount == 1
+
+
+def request_cancel(conn: sqlite3.Connection, job_id: str) -> bool:
+    now = time.time()
+    if conn.execute(CANCEL_QUEUED, (now, job_id)).rowcount == 1:
+        return True
+    return conn.execute(CANCEL_RUNNING, (now, job_id)).rowcount == 1
+
+
+# Reads: each runs on a reader thread with a read-only connection.
+
+
+def read_job(conn: sqlite3.Connection, job_id: str) -> JobRecord | None:
+    row = conn.execute(SELECT_JOB, (job_id,)).fetchone()
+    return None if row is None else job_record(row)
+
+
+def read_jobs(conn: sqlite3.Connection, status: str | None, limit: int) -> list[JobRecord]:
+    if status is None:
+        rows = conn.execute(LIST_JOBS, (limit,)).fetchall()
+    else:
+        rows = conn.execute(LIST_JOBS_BY_STATUS, (status, limit)).fetchall()
+    return [job_record(row) for row in rows]
+
+
+def read_cancelled(conn: sqlite3.Connection, job_ids: str) -> set[str]:
+    return {job_id for (job_id,) in conn.execute(CANCELLED, (job_ids,)).fetchall()}
+
+
+def read_steps(conn: sqlite3.Connection, job_id: str) -> list[StepRecord]:
+    return [step_record(row) for row in conn.execute(STEPS, (job_id,)).fetchall()]
+
+
+def read_events(
+    conn: sqlite3.Connection, job_id: str, after: int
+) -> list[tuple[int, float, str, str, Any]]:
+    return [
+        (seq, at, kind, message, load(data))
+        for seq, at, kind, message, data in conn.execute(EVENTS, (job_id, after)).fetchall()
+    ]
