@@ -37,6 +37,8 @@ completions: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/engine_throughput.py
+	$(BIN)/python bench/concurrent_jobs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Backend", "JobDetail", "LocalBackend", "RunRequest"]
 
 DEFAULT_STORE = "sqlite:///.agentgo/agentgo.db"
+_log = logging.getLogger("agentgo")
 
 
 @dataclass
@@ -279,7 +281,8 @@ class LocalBackend:
                 running = set(pending)
                 done += len(finished)
                 for task in finished:
-                    task.result()
+                    if task.exception() is not None:  # one broken job must not stop the worker
+                        _log.error("worker: a job stopped with an error: %s", task.exception())
 
     def _engine_for(
         self,

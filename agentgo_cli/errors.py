@@ -120,6 +120,9 @@ class StoreError(AgentGoError):
 class StepError(AgentGoError):
     """Raised when a workflow step fails; the job records the same message."""
 
+    tokens: int = 0
+    """Tokens the step used before it failed (counted on the step and the job)."""
+
 
 class CallError(AgentGoError):
     """Raised when an A2A call is refused (not found, invalid input, denied, quota, ...)."""

@@ -13,6 +13,8 @@ from agentgo_cli.errors import UsageError
 
 __all__ = ["app"]
 
+_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
 app = typer.Typer(help="List, show, cancel and read the logs of jobs.", no_args_is_help=True)
 
 
@@ -44,6 +46,13 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     _check_output(output)
+    if status is not None and status not in _STATUSES:
+        from agentgo_cli.manifests._text import did_you_mean
+
+        raise UsageError(
+            f"unknown status '{status}'{did_you_mean(status, _STATUSES)}; "
+            f"expected {', '.join(_STATUSES)}"
+        )
     jobs = run_async(_backend(ctx).jobs(status=status, limit=limit))
     if output == "json":
         typer.echo(json.dumps([_job(j) for j in jobs], indent=2, ensure_ascii=False, default=str))

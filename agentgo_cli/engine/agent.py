@@ -58,36 +58,42 @@ async def run_agent(
     limit = spec.budget.tokens if spec.budget is not None else None
     usage = Usage()
     calls = 0
-    for turn in range(1, spec.max_turns + 1):
-        response = await client.complete(messages, tools=definitions, params=params)
-        usage = usage + response.usage
-        if limit is not None and usage.total > limit:
-            raise StepError(f"agent '{name}' exceeded its token budget ({usage.total} > {limit})")
-        reply = response.message
-        if not reply.tool_calls:
-            output = _output(agent, reply.content)
-            return AgentResult(output, reply.content, usage, turn, calls)
-        for call in reply.tool_calls:
-            if call.name not in spec.tools:
+    try:
+        for turn in range(1, spec.max_turns + 1):
+            response = await client.complete(messages, tools=definitions, params=params)
+            usage = usage + response.usage
+            if limit is not None and usage.total > limit:
                 raise StepError(
-                    f"agent '{name}' asked for tool '{call.name}', which is not one of its "
-                    f"tools ({', '.join(spec.tools) or 'none'})"
+                    f"agent '{name}' exceeded its token budget ({usage.total} > {limit})"
                 )
-        if turn == spec.max_turns:
-            break  # the model could never read these tools' answers
-        messages.append(reply)
-        for call in reply.tool_calls:
-            calls += 1
-            call_ctx = dataclasses.replace(
-                ctx, idempotency_key=f"{ctx.idempotency_key}:tool-{calls}"
-            )
-            try:
-                result = await tools.call(call.name, call.arguments, call_ctx)
-                content = json.dumps(result, ensure_ascii=False, default=str)
-            except StepError as exc:
-                content = f"error: {exc}"
-            messages.append(Message("tool", content, tool_call_id=call.id, name=call.name))
-    raise StepError(f"agent '{name}' did not finish within max_turns={spec.max_turns}")
+            reply = response.message
+            if not reply.tool_calls:
+                output = _output(agent, reply.content)
+                return AgentResult(output, reply.content, usage, turn, calls)
+            for call in reply.tool_calls:
+                if call.name not in spec.tools:
+                    raise StepError(
+                        f"agent '{name}' asked for tool '{call.name}', which is not one of its "
+                        f"tools ({', '.join(spec.tools) or 'none'})"
+                    )
+            if turn == spec.max_turns:
+                break  # the model could never read these tools' answers
+            messages.append(reply)
+            for call in reply.tool_calls:
+                calls += 1
+                call_ctx = dataclasses.replace(
+                    ctx, idempotency_key=f"{ctx.idempotency_key}:tool-{calls}"
+                )
+                try:
+                    result = await tools.call(call.name, call.arguments, call_ctx)
+                    content = json.dumps(result, ensure_ascii=False, default=str)
+                except StepError as exc:
+                    content = f"error: {exc}"
+                messages.append(Message("tool", content, tool_call_id=call.id, name=call.name))
+        raise StepError(f"agent '{name}' did not finish within max_turns={spec.max_turns}")
+    except StepError as exc:
+        exc.tokens = usage.total  # what the failed invocation used still counts
+        raise
 
 
 def _opening(agent: AgentManifest, prompt: str | None, input: Any) -> list[Message]:

@@ -16,14 +16,17 @@ import dataclasses
 import json
 import os
 import random
+import re
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentgo_cli.engine.agent import run_agent
 from agentgo_cli.engine.inputs import prepare_inputs
-from agentgo_cli.errors import AgentGoError, StepError
+from agentgo_cli.errors import AgentGoError, CallError, ProviderError, SandboxError, StepError
+from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.manifests.manifest_set import ManifestSet
 from agentgo_cli.manifests.models import (
     AgentManifest,
@@ -41,7 +44,9 @@ from agentgo_cli.manifests.models.workflow import (
     TeamStep,
     ToolStep,
 )
+from agentgo_cli.semver import best_match
 from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
+from agentgo_cli.tools.registry import ToolContext, ToolRegistry, schema_problem, validator_for
 
 __all__ = ["Engine", "JobEvents", "new_owner", "prepare_inputs"]
 
@@ -76,6 +81,10 @@ class JobEvents:
 
     on_step: Callable[[str, str, str, float, int, str | None], None] | None = None
     """(key, kind, status, seconds, tokens, error) when a step starts or ends."""
+
+
+class _Refused(Exception):
+    """A job that ends before it starts: (status, error)."""
 
 
 class _StepFailed(Exception):
@@ -115,6 +124,8 @@ class _Run:
     events: JobEvents
     tokens: int = 0
     started: dict[str, float] = field(default_factory=dict)
+    inflight: set[str] = field(default_factory=set)
+    """Keys of steps started and not yet finished."""
 
 
 class Engine:
@@ -128,7 +139,6 @@ class Engine:
         owner: str | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
-        from agentgo_cli.tools.registry import ToolRegistry
 
         self.store = store
         self.mset = mset
@@ -170,7 +180,17 @@ class Engine:
 
     async def run(self, job: JobRecord, events: JobEvents | None = None) -> JobRecord:
         """Run (or resume) a job we hold the lease of, to its end; return the final record."""
-        wf = self.workflow(job.workflow)
+        try:
+            if job.cancel_requested:  # asked to stop while nobody ran it
+                raise _Refused("cancelled", "cancelled on request")
+            wf = self.workflow(job.workflow)
+        except (_Refused, StepError) as exc:
+            status, error = exc.args if isinstance(exc, _Refused) else ("failed", str(exc))
+            await self.store.add_event(job.id, "job", f"{status}: {error}")
+            await self.store.job_finished(job.id, status, error=error)
+            return dataclasses.replace(
+                job, status=status, error=error, updated_at=time.time(), lease_owner=None
+            )
         if job.id in self._fresh:
             self._fresh.discard(job.id)
             done: dict[str, StepRecord] = {}
@@ -192,6 +212,8 @@ class Engine:
                 "job": {"id": job.id, "workflow": job.workflow},
             }
         )
+        verb = f"resumed with {len(done)} finished steps" if done else "started"
+        await self.store.add_event(job.id, "job", f"{job.workflow} {verb} by {self.owner}")
         main = asyncio.ensure_future(self._run_workflow(run, scope))
         self._running[job.id] = main
         if self._guard_task is None or self._guard_task.done():
@@ -219,6 +241,17 @@ class Engine:
             if not main.done():
                 main.cancel()
                 await asyncio.gather(main, return_exceptions=True)
+        if status in ("failed", "cancelled") and run.inflight:
+            # Steps the timeout or the cancel interrupted end with the job, not 'running'.
+            reason = "interrupted: " + (error or status)
+            await asyncio.gather(
+                *(
+                    self.store.step_finished(job.id, key, "failed", error=reason)
+                    for key in sorted(run.inflight)
+                )
+            )
+        ending = f"{status}: {error}" if error else status
+        await self.store.add_event(job.id, "job", ending)
         await self.store.job_finished(job.id, status, outputs=outputs, error=error)
         return dataclasses.replace(
             job,
@@ -256,7 +289,6 @@ class Engine:
                         task.cancel()
 
     async def _run_workflow(self, run: _Run, scope: _Scope) -> dict[str, Any]:
-        from agentgo_cli.expr import ExpressionError, render
 
         await self._steps(run, run.workflow.spec.steps, "", scope)
         try:
@@ -276,7 +308,6 @@ class Engine:
         return last
 
     async def _step(self, run: _Run, step: Any, key: str, scope: _Scope) -> Any:
-        from agentgo_cli.expr import ExpressionError, render
 
         record = run.done.get(key)
         if record is not None:
@@ -290,8 +321,10 @@ class Engine:
             try:
                 wanted = render(step.if_, scope.values)
             except ExpressionError as exc:
+                await self.store.step_started(run.job.id, key, step.id, kind, 1)
                 return await self._fail(run, step, key, kind, scope, f"if: {exc}", 1)
             if not wanted:
+                await self.store.step_started(run.job.id, key, step.id, kind, 1)
                 await self.store.step_finished(run.job.id, key, "skipped")
                 self._emit(run, key, kind, "skipped")
                 scope.set_step(step.id, "skipped")
@@ -307,10 +340,11 @@ class Engine:
                 output, tokens = await asyncio.wait_for(
                     self._execute(run, step, key, kind, scope, attempt), timeout
                 )
-            except (StepError, ExpressionError, TimeoutError, _StepFailed) as exc:
+            except _FAILS_STEP as exc:
                 message = (
                     f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
                 )
+                used = getattr(exc, "tokens", 0)
                 if attempt < attempts and retry is not None:
                     await self.store.add_event(
                         run.job.id, "retry", f"{key}: attempt {attempt} failed: {message}"
@@ -318,7 +352,7 @@ class Engine:
                     await asyncio.sleep(_backoff(retry, attempt))
                     attempt += 1
                     continue
-                return await self._fail(run, step, key, kind, scope, message, attempt)
+                return await self._fail(run, step, key, kind, scope, message, attempt, used)
             await self.store.step_finished(
                 run.job.id, key, "succeeded", output=output, tokens=tokens
             )
@@ -328,10 +362,27 @@ class Engine:
             return output
 
     async def _fail(
-        self, run: _Run, step: Any, key: str, kind: str, scope: _Scope, message: str, attempt: int
+        self,
+        run: _Run,
+        step: Any,
+        key: str,
+        kind: str,
+        scope: _Scope,
+        message: str,
+        attempt: int,
+        tokens: int = 0,
     ) -> None:
-        await self.store.step_finished(run.job.id, key, "failed", error=message)
-        self._emit(run, key, kind, "failed", error=message)
+        await self.store.add_event(run.job.id, "step", f"{key} failed: {message}")
+        # Inner steps a failing container cut off end with it, not 'running'.
+        inner = [k for k in run.inflight if k != key and _inside(k, key)]
+        for inner_key in sorted(inner):
+            run.inflight.discard(inner_key)
+            await self.store.step_finished(
+                run.job.id, inner_key, "failed", error=f"interrupted: step '{key}' failed"
+            )
+        await self.store.step_finished(run.job.id, key, "failed", error=message, tokens=tokens)
+        run.tokens += tokens
+        self._emit(run, key, kind, "failed", tokens, error=message)
         scope.set_step(step.id, "failed", None, message)
         if not step.continue_on_error:
             raise _StepFailed(key, message)
@@ -344,14 +395,19 @@ class Engine:
         now = time.monotonic()
         if status == "running":
             run.started[key] = now
+            run.inflight.add(key)
+        else:
+            run.inflight.discard(key)
         if callback is not None:
             callback(key, kind, status, now - run.started.get(key, now), tokens, error)
 
     def _restore_inner(self, run: _Run, step: Any, key: str, scope: _Scope) -> None:
         """Put the latest values of a finished container's inner steps back in scope."""
-        for inner_key, record in run.done.items():
-            if inner_key.startswith(key) and inner_key != key:
-                scope.set_step(record.step_id, record.status, record.output, record.error)
+        inner = [(k, r) for k, r in run.done.items() if k != key and _inside(k, key)]
+        # The latest value is the last item's or iteration's, as in a live run.
+        inner.sort(key=lambda pair: _position(pair[0][len(key) :]))
+        for _, record in inner:
+            scope.set_step(record.step_id, record.status, record.output, record.error)
 
     async def _execute(
         self, run: _Run, step: Any, key: str, kind: str, scope: _Scope, attempt: int
@@ -370,9 +426,6 @@ class Engine:
     async def _leaf(
         self, run: _Run, step: Any, key: str, scope: _Scope, attempt: int
     ) -> tuple[Any, int]:
-        from agentgo_cli.engine.agent import run_agent
-        from agentgo_cli.expr import render
-        from agentgo_cli.tools.registry import ToolContext
 
         ctx = ToolContext(
             job_id=run.job.id, step_id=key, attempt=attempt, idempotency_key=f"{run.job.id}:{key}"
@@ -394,7 +447,14 @@ class Engine:
             return result.output, result.usage.total
         if isinstance(step, ToolStep):
             args = render(step.with_, scope.values)
-            return await self.tools.call(step.tool, args, ctx), 0
+            result = await self.tools.call(step.tool, args, ctx)
+            try:
+                json.dumps(result)
+            except (TypeError, ValueError) as exc:
+                raise StepError(
+                    f"tool '{step.tool}' returned a value that is not JSON: {exc}"
+                ) from None
+            return result, 0
         if isinstance(step, CallStep):
             return await self._call(step, render(step.input, scope.values), ctx)
         if isinstance(step, TeamStep):
@@ -406,9 +466,6 @@ class Engine:
 
         ACL, quota, idempotency records and trace context come with the capability catalog.
         """
-        from agentgo_cli.engine.agent import run_agent
-        from agentgo_cli.expr import render
-        from agentgo_cli.tools.registry import schema_problem, validator_for
 
         name, _, wanted = step.call.partition("@")
         intent, target = self._intent(name, wanted)
@@ -430,7 +487,7 @@ class Engine:
         if kind != "agent" or not isinstance(agent, AgentManifest):
             raise StepError(f"call '{step.call}': team targets are not available in this version")
         prompt = render(intent.prompt, {"input": value}) if intent.prompt else None
-        result = await run_agent(
+        dispatch = run_agent(
             agent,
             prompt=None if prompt is None else str(prompt),
             input=value if prompt is None else None,
@@ -438,6 +495,11 @@ class Engine:
             ctx=ctx,
             client=_client(agent),
         )
+        try:
+            limit = intent.timeout.seconds if intent.timeout else None
+            result = await asyncio.wait_for(dispatch, limit)
+        except TimeoutError:
+            raise StepError(f"call '{step.call}': timed out after {intent.timeout}") from None
         output = result.output
         if intent.output is not None and isinstance(output, str):
             with contextlib.suppress(ValueError):
@@ -451,7 +513,6 @@ class Engine:
     def _intent(self, name: str, wanted: str) -> tuple[Intent | None, str]:
         """The intent version a call resolves to, and its target ('agent:x'), or the
         synthetic '<agent>.run' (None, agent name)."""
-        from agentgo_cli.semver import best_match
 
         found: dict[str, tuple[Intent, str]] = {}
         for entry in self.mset.of_kind("Capability").values():
@@ -471,7 +532,6 @@ class Engine:
         return found[version]
 
     async def _foreach(self, run: _Run, step: ForeachStep, key: str, scope: _Scope) -> list[Any]:
-        from agentgo_cli.expr import render
 
         items = render(step.foreach, scope.values)
         if not isinstance(items, list):
@@ -492,7 +552,6 @@ class Engine:
         return results
 
     async def _loop(self, run: _Run, step: LoopStep, key: str, scope: _Scope) -> Any:
-        from agentgo_cli.expr import render
 
         last: Any = None
         inner = scope
@@ -519,6 +578,26 @@ class Engine:
         results = await _gather(branch(s) for s in step.parallel)
         _merge_inner(scope, scopes, step.parallel)
         return {s.id: r for s, r in zip(step.parallel, results, strict=True)}
+
+
+_STEP_ERRORS: tuple[type[Exception], ...] = (StepError, ProviderError, SandboxError, CallError)
+"""Errors that fail a step (and may be retried); others (the store failing) stop the job."""
+_FAILS_STEP: tuple[type[BaseException], ...] = (
+    *_STEP_ERRORS,
+    ExpressionError,
+    TimeoutError,
+    _StepFailed,
+)
+
+
+def _inside(inner_key: str, key: str) -> bool:
+    """Whether ``inner_key`` names a step inside the container ``key``."""
+    return inner_key.startswith(key) and inner_key[len(key) : len(key) + 1] in ("[", "#", ".")
+
+
+def _position(rest: str) -> tuple[int, ...]:
+    """The item and iteration numbers in a key's tail, for ordering ('[2].x#3.y' → (2, 3))."""
+    return tuple(int(n) for n in re.findall(r"[\[#](\d+)", rest))
 
 
 async def _gather(coros: Any) -> list[Any]:

@@ -108,8 +108,8 @@ RENEW = (
     "WHERE id = ? AND lease_owner = ? AND status = 'running'"
 )
 CANCEL_QUEUED = (
-    "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ? "
-    "WHERE id = ? AND status = 'queued'"
+    "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ?, "
+    "error = 'cancelled on request' WHERE id = ? AND status = 'queued'"
 )
 CANCEL_RUNNING = (
     "UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'"

@@ -8,9 +8,11 @@ the tool, so the engine can record it and an agent can show it to its model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import inspect
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -154,7 +156,7 @@ class ToolRegistry:
                 if tool.is_async:
                     result = await tool.function(**kwargs)
                 else:
-                    result = await asyncio.to_thread(tool.function, **kwargs)
+                    result = await _in_daemon_thread(tool.function, kwargs)
                     if inspect.isawaitable(result):
                         result = await result
         except Exception as exc:
@@ -232,3 +234,32 @@ def _path(parts: Any) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+async def _in_daemon_thread(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """Run a sync tool on its own daemon thread.
+
+    Unlike ``asyncio.to_thread``, a tool still running after its timeout does not keep the
+    process alive once the job has ended.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def target() -> None:
+        try:
+            result, error = function(**kwargs), None
+        except BaseException as exc:  # handed to the awaiting coroutine
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=target, name="agentgo-tool", daemon=True).start()
+    return await future
