@@ -44,9 +44,9 @@ from typing import Any
 from _common import (  # bench/ is on sys.path
     LANGGRAPH_VENV,
     PIPELINE,
-    cpu_check,
     langgraph_python,
     langgraph_versions,
+    machine_check,
     pipeline_reply,
     run_langgraph_peer,
     write_pipeline,
@@ -151,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         f"steps per figure, scripted model with no latency, SQLite synchronous=normal, "
         f"median of {args.runs} runs, {os.cpu_count()} CPUs"
     )
-    cpu_before = cpu_check()
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="agentgo-bench-") as tmp:
         folder = Path(tmp)
+        before = machine_check(folder)
         walls = measure_agentgo(folder, args.jobs, args.steps, args.runs)
         ours = {label: _rates(w, total) for label, w in walls.items()}
         print(f"\nAgentGo {version('agentgo_cli')} (Python {sys.version.split()[0]})")
@@ -189,10 +189,9 @@ def main(argv: list[str] | None = None) -> int:
                         theirs[mode][label] = rate
                         print(_line(MODES[label], args.jobs, rate, runs, indent=4))
 
-    print(
-        f"\nCPU check (a fixed Python loop; lower is faster): {cpu_before:.0f} ms before, "
-        f"{cpu_check():.0f} ms after\n"
-    )
+        after = machine_check(folder)
+    print(f"\nmachine check (a fixed Python loop, one fsync; lower is faster): {before} before,")
+    print(f"  {after} after\n")
     ok = True
     for label in MODES:
         rate = ours[label][0]
