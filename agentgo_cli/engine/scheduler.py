@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import random
@@ -51,6 +52,24 @@ from agentgo_cli.tools.registry import ToolContext, ToolRegistry, schema_problem
 __all__ = ["Engine", "JobEvents", "new_owner", "prepare_inputs"]
 
 _FINISHED = frozenset({"succeeded", "failed", "skipped"})
+
+
+_GC_TUNED = False
+
+
+def _tune_gc() -> None:
+    """Collect garbage less often while jobs run.
+
+    Thousands of jobs in flight keep hundreds of thousands of small objects alive
+    (coroutines, tasks, scopes); the default thresholds make the collector walk them all
+    again and again, which cost 2 to 3 s of 7 in the 10,000-job benchmark. Objects loaded
+    before the engine starts (manifests, modules) are frozen out of collection.
+    """
+    global _GC_TUNED
+    if not _GC_TUNED:
+        _GC_TUNED = True
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
 
 
 def new_owner() -> str:
@@ -140,6 +159,7 @@ class Engine:
         lease_seconds: float = 30.0,
     ) -> None:
 
+        _tune_gc()
         self.store = store
         self.mset = mset
         self.owner = owner or new_owner()
@@ -220,8 +240,10 @@ class Engine:
             self._guard_task = asyncio.ensure_future(self._guard())
         status, outputs, error = "failed", None, None
         try:
-            timeout = wf.spec.timeout.seconds if wf.spec.timeout else None
-            outputs = await asyncio.wait_for(asyncio.shield(main), timeout)
+            if wf.spec.timeout is None:
+                outputs = await main
+            else:
+                outputs = await asyncio.wait_for(asyncio.shield(main), wf.spec.timeout.seconds)
             status = "succeeded"
         except TimeoutError:
             error = f"workflow timed out after {wf.spec.timeout}"
@@ -336,10 +358,11 @@ class Engine:
             await self.store.step_started(run.job.id, key, step.id, kind, attempt)
             self._emit(run, key, kind, "running")
             try:
-                timeout = step.timeout.seconds if step.timeout else None
-                output, tokens = await asyncio.wait_for(
-                    self._execute(run, step, key, kind, scope, attempt), timeout
-                )
+                work = self._execute(run, step, key, kind, scope, attempt)
+                if step.timeout is None:
+                    output, tokens = await work
+                else:
+                    output, tokens = await asyncio.wait_for(work, step.timeout.seconds)
             except _FAILS_STEP as exc:
                 message = (
                     f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
