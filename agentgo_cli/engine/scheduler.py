@@ -211,7 +211,8 @@ class Engine:
             return dataclasses.replace(
                 job, status=status, error=error, updated_at=time.time(), lease_owner=None
             )
-        if job.id in self._fresh:
+        fresh = job.id in self._fresh
+        if fresh:
             self._fresh.discard(job.id)
             done: dict[str, StepRecord] = {}
         else:
@@ -232,8 +233,9 @@ class Engine:
                 "job": {"id": job.id, "workflow": job.workflow},
             }
         )
-        verb = f"resumed with {len(done)} finished steps" if done else "started"
-        await self.store.add_event(job.id, "job", f"{job.workflow} {verb} by {self.owner}")
+        if not fresh:  # a new job's start is its created_at; a resume is worth a line
+            message = f"{job.workflow} resumed by {self.owner} with {len(done)} finished steps"
+            await self.store.add_event(job.id, "job", message)
         main = asyncio.ensure_future(self._run_workflow(run, scope))
         self._running[job.id] = main
         if self._guard_task is None or self._guard_task.done():

@@ -28,14 +28,9 @@ class ScriptedClient:
 
     def __init__(self, spec: AgentSpec, model: str) -> None:
         self.model = model
-        self._entries: list[ScriptEntry] = list(spec.script or [])
-        self._patterns = [re.compile(e.when) if e.when is not None else None for e in self._entries]
+        script = _compile(spec)
+        self._entries, self._patterns, self._latency, self._usage = script
         self._left = list(range(len(self._entries)))
-        self._latency = spec.latency.seconds if spec.latency is not None else 0.0
-        usage = spec.usage
-        self._usage = (
-            Usage(usage.input_tokens, usage.output_tokens) if usage is not None else Usage()
-        )
         self._calls = 0
 
     async def complete(
@@ -77,6 +72,25 @@ class ScriptedClient:
         if chosen is not None:
             self._left.remove(chosen)
         return chosen
+
+
+_Script = tuple[list["ScriptEntry"], list["re.Pattern[str] | None"], float, Usage]
+_SCRIPTS: dict[int, tuple[AgentSpec, _Script]] = {}
+
+
+def _compile(spec: AgentSpec) -> _Script:
+    """The parts of a script that never change, worked out once per agent spec."""
+    known = _SCRIPTS.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    entries: list[ScriptEntry] = list(spec.script or [])
+    patterns = [re.compile(e.when) if e.when is not None else None for e in entries]
+    latency = spec.latency.seconds if spec.latency is not None else 0.0
+    usage = spec.usage
+    fixed = Usage(usage.input_tokens, usage.output_tokens) if usage is not None else Usage()
+    script: _Script = (entries, patterns, latency, fixed)
+    _SCRIPTS[id(spec)] = (spec, script)  # the spec is kept, so its id is not reused
+    return script
 
 
 def _latest(messages: list[Message], roles: tuple[str, ...]) -> str:

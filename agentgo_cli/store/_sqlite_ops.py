@@ -233,12 +233,13 @@ def create_job(
             if "jobs.id" in str(exc):  # another process made the same id: take a new one
                 continue
             raise
+        # The caller fills in inputs and manifests: it has them already, not encoded.
         return JobRecord(
             job_id,
             workflow,
             status,
-            decode(inputs),
-            decode(manifests),
+            {},
+            [],
             now,
             now,
             lease_owner=lease_owner,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import queue
 import sqlite3
@@ -238,6 +239,9 @@ class SQLiteJobStore:
             lease_owner,
             lease_seconds,
         )
+        # A private copy, as a read would give.
+        record.inputs = json.loads(encoded_inputs) if encoded_inputs is not None else {}
+        record.manifests = list(manifests)
         return record
 
     async def step_started(
