@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 from agentgo_cli.errors import StoreError
-from agentgo_cli.store._ids import new_job_id
 from agentgo_cli.store._sqlite_writer import ManyOperation, Operation
 from agentgo_cli.store.base import JobRecord, StepRecord
 
@@ -43,7 +42,8 @@ __all__ = [
     "add_event",
     "add_event_many",
     "claim_job",
-    "create_job",
+    "insert_job",
+    "insert_job_many",
     "decode",
     "dump",
     "encode",
@@ -211,41 +211,29 @@ def noop(conn: sqlite3.Connection) -> None:
     """Wait for everything queued before it (a barrier)."""
 
 
-def create_job(
+def insert_job(
     conn: sqlite3.Connection,
+    job_id: str,
     workflow: str,
     status: str,
-    inputs: str,
-    manifests: str,
+    inputs: str | None,
+    manifests: str | None,
+    now: float,
     lease_owner: str | None,
-    lease_seconds: float,
-) -> JobRecord:
-    now = time.time()
-    expires = None if lease_owner is None else now + lease_seconds
-    for _ in range(8):
-        job_id = new_job_id()
-        try:
-            conn.execute(
-                INSERT_JOB,
-                (job_id, workflow, status, inputs, manifests, now, now, lease_owner, expires),
-            )
-        except sqlite3.IntegrityError as exc:
-            if "jobs.id" in str(exc):  # another process made the same id: take a new one
-                continue
-            raise
-        # The caller fills in inputs and manifests: it has them already, not encoded.
-        return JobRecord(
-            job_id,
-            workflow,
-            status,
-            {},
-            [],
-            now,
-            now,
-            lease_owner=lease_owner,
-            lease_expires=expires,
-        )
-    raise StoreError("cannot find an unused job id")
+    expires: float | None,
+) -> None:
+    """Insert a new job; the caller made its id and keeps the record."""
+    conn.execute(
+        INSERT_JOB, (job_id, workflow, status, inputs, manifests, now, now, lease_owner, expires)
+    )
+
+
+def insert_job_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """insert_job for each row of its arguments."""
+    conn.executemany(
+        INSERT_JOB,
+        [(j, w, st, i, m, now, now, lo, ex) for j, w, st, i, m, now, lo, ex in rows],
+    )
 
 
 def step_started(
@@ -323,6 +311,7 @@ def add_event_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> Non
 
 
 MANY: dict[Operation, ManyOperation] = {
+    insert_job: insert_job_many,
     step_started: step_started_many,
     step_finished: step_finished_many,
     add_event: add_event_many,

@@ -45,6 +45,7 @@ from typing import Any, Self, TypeVar
 
 from agentgo_cli.errors import AgentGoError, ConfigError, StoreError
 from agentgo_cli.store import _sqlite_ops as ops
+from agentgo_cli.store._ids import new_job_id
 from agentgo_cli.store._sqlite_schema import open_reader, open_writer
 from agentgo_cli.store._sqlite_writer import InlineWriter, Operation, Writer
 from agentgo_cli.store.base import JOB_DONE, JobRecord, StepRecord
@@ -230,19 +231,38 @@ class SQLiteJobStore:
             raise ValueError(f"a new job is 'queued' or 'running', not '{status}'")
         encoded_inputs = ops.dump(inputs, "the inputs of a {} job", workflow)
         encoded_manifests = ops.dump(manifests, "the manifest paths")
-        record: JobRecord = await self._write(
-            ops.create_job,
-            workflow,
-            status,
-            encoded_inputs,
-            encoded_manifests,
-            lease_owner,
-            lease_seconds,
-        )
-        # A private copy, as a read would give.
-        record.inputs = json.loads(encoded_inputs) if encoded_inputs is not None else {}
-        record.manifests = list(manifests)
-        return record
+        for _ in range(8):
+            job_id, now = new_job_id(), time.time()
+            expires = None if lease_owner is None else now + lease_seconds
+            try:
+                await self._write(
+                    ops.insert_job,
+                    job_id,
+                    workflow,
+                    status,
+                    encoded_inputs,
+                    encoded_manifests,
+                    now,
+                    lease_owner,
+                    expires,
+                )
+            except StoreError as exc:
+                if "jobs.id" in str(exc.__cause__ or ""):
+                    continue  # another process made the same id: take a new one
+                raise
+            copied = json.loads(encoded_inputs) if encoded_inputs is not None else {}
+            return JobRecord(
+                job_id,
+                workflow,
+                status,
+                copied,  # a private copy, as a read would give
+                list(manifests),
+                now,
+                now,
+                lease_owner=lease_owner,
+                lease_expires=expires,
+            )
+        raise StoreError("cannot find an unused job id")
 
     async def step_started(
         self, job_id: str, key: str, step_id: str, kind: str, attempt: int

@@ -16,6 +16,7 @@ import pytest
 from agentgo_cli.errors import ConfigError, StoreError
 from agentgo_cli.store import _sqlite_ops as ops
 from agentgo_cli.store import _sqlite_schema
+from agentgo_cli.store import sqlite as sqlite_module
 from agentgo_cli.store.base import open_store
 from agentgo_cli.store.sqlite import SQLiteJobStore
 
@@ -228,7 +229,7 @@ async def test_a_job_id_collision_takes_a_new_id(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = iter(["j-same", "j-same", "j-other"])
-    monkeypatch.setattr(ops, "new_job_id", lambda: next(ids))
+    monkeypatch.setattr(sqlite_module, "new_job_id", lambda: next(ids))
     async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
         first = await store.create_job("wf", {}, [])
         second = await store.create_job("wf", {}, [])
