@@ -44,6 +44,7 @@ __all__ = [
     "claim_job",
     "insert_job",
     "insert_job_many",
+    "job_finished_many",
     "decode",
     "dump",
     "encode",
@@ -299,6 +300,14 @@ def job_finished(
         raise StoreError(f"cannot finish job '{job_id}': there is no such job")
 
 
+def job_finished_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """job_finished for each row of its arguments."""
+    if conn.executemany(
+        FINISH_JOB, [(st, o, e, now, j) for j, st, o, e, now in rows]
+    ).rowcount != len(rows):
+        raise StoreError("a finish of an unknown job")  # the one-by-one replay names it
+
+
 def add_event(
     conn: sqlite3.Connection, job_id: str, now: float, kind: str, message: str, data: str | None
 ) -> None:
@@ -312,6 +321,7 @@ def add_event_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> Non
 
 MANY: dict[Operation, ManyOperation] = {
     insert_job: insert_job_many,
+    job_finished: job_finished_many,
     step_started: step_started_many,
     step_finished: step_finished_many,
     add_event: add_event_many,
