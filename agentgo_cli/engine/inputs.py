@@ -23,6 +23,8 @@ def parse_cli_value(raw: str, schema: dict[str, Any] | None) -> Any:
 
 def prepare_inputs(schemas: dict[str, dict[str, Any]], given: dict[str, Any]) -> dict[str, Any]:
     """Apply defaults, then check every input against its schema; raise UsageError."""
+    if not schemas and not given:
+        return {}
     unknown = sorted(set(given) - set(schemas))
     if unknown:
         from agentgo_cli.manifests._text import did_you_mean

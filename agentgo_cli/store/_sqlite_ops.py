@@ -328,6 +328,17 @@ MANY: dict[Operation, ManyOperation] = {
 }
 """The operations a batch may apply with executemany, when called several times in a row."""
 
+PHASES: dict[Operation, int] = {
+    insert_job: 0,
+    step_started: 1,
+    step_finished: 2,
+    add_event: 3,
+    job_finished: 4,
+}
+"""The order these operations take within one job's life. A batch made only of them may be
+regrouped by phase (stable within each), which keeps every job's own order and turns
+interleaved calls from many jobs into a few executemany runs."""
+
 
 def claim_job(conn: sqlite3.Connection, owner: str, lease_seconds: float) -> JobRecord | None:
     now = time.time()

@@ -79,11 +79,13 @@ class Writer:
         to_store_error: Callable[[BaseException], BaseException],
         *,
         many: dict[Operation, ManyOperation] | None = None,
+        phases: dict[Operation, int] | None = None,
         name: str = "agentgo-store-writer",
     ) -> None:
         self._connect = connect
         self._to_store_error = to_store_error
         self._many = many or {}
+        self._phases = phases or {}
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self.batches = 0
@@ -171,7 +173,7 @@ class Writer:
         outcomes: list[_Outcome] = []
         try:
             if self._many and len(batch) > 1:
-                self._apply_runs(conn, batch, outcomes)
+                self._apply_runs(conn, self._grouped(batch), outcomes)
             else:
                 for operation, args, future in batch:
                     result = operation(conn, *args)
@@ -190,6 +192,24 @@ class Writer:
             return self._all_failed(batch, exc)
         self.batches += 1
         return outcomes
+
+    def _grouped(self, batch: list[Item]) -> list[Item]:
+        """The batch regrouped by phase when that cannot change any job's own order."""
+        phases = self._phases
+        if not phases or any(item[0] not in phases for item in batch):
+            return batch
+        # A key started again after it finished in this batch would be wiped by the regroup.
+        finished: set[tuple[Any, Any]] = set()
+        started_after = False
+        for operation, args, _ in batch:
+            if phases[operation] == 2:
+                finished.add(args[:2])
+            elif phases[operation] == 1 and args[:2] in finished:
+                started_after = True
+                break
+        if started_after:
+            return batch
+        return sorted(batch, key=lambda item: phases[item[0]])
 
     def _apply_runs(
         self, conn: sqlite3.Connection, batch: list[Item], outcomes: list[_Outcome]
@@ -272,9 +292,10 @@ class InlineWriter(Writer):
         to_store_error: Callable[[BaseException], BaseException],
         *,
         many: dict[Operation, ManyOperation] | None = None,
+        phases: dict[Operation, int] | None = None,
         name: str = "agentgo-store-writer",
     ) -> None:
-        super().__init__(connect, to_store_error, many=many, name=name)
+        super().__init__(connect, to_store_error, many=many, phases=phases, name=name)
         self._items: collections.deque[Item] = collections.deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None

@@ -142,7 +142,7 @@ class SQLiteJobStore:
             raise StoreError("the job store needs a file; an in-memory database is not durable")
         self._state = _STARTING
         kind = InlineWriter if self.synchronous == "normal" else Writer
-        writer = kind(self._open_writer, self._to_store_error, many=ops.MANY)
+        writer = kind(self._open_writer, self._to_store_error, many=ops.MANY, phases=ops.PHASES)
         try:
             await writer.start()
         except BaseException:
