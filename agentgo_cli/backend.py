@@ -256,7 +256,7 @@ class LocalBackend:
             return await store.events(job_id, after=after)
 
     async def work(self, *, concurrency: int, once: bool, poll: float) -> int:
-        from agentgo_cli.engine.scheduler import new_owner
+        from agentgo_cli.engine.scheduler import LEASE_SECONDS, new_owner
 
         owner = new_owner()
         engines: dict[tuple[str, ...], Engine] = {}
@@ -265,7 +265,7 @@ class LocalBackend:
             running: set[asyncio.Task[Any]] = set()
             while True:
                 while len(running) < concurrency:
-                    job = await store.claim_job(owner, 30.0)
+                    job = await store.claim_job(owner, LEASE_SECONDS)
                     if job is None:
                         break
                     engine = self._engine_for(store, job, owner, engines)

@@ -3,18 +3,50 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from agentgo_cli.errors import AgentGoError, ManifestSetError
+if TYPE_CHECKING:
+    from agentgo_cli.store.base import JobRecord
 
-__all__ = ["abort", "handle_errors", "run_async"]
+from agentgo_cli.errors import AgentGoError, ManifestSetError, UsageError
+
+__all__ = ["abort", "check_output", "handle_errors", "job_to_dict", "print_json", "run_async"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def check_output(output: str) -> None:
+    """Refuse an --output value other than text or json."""
+    if output not in ("text", "json"):
+        raise UsageError(f"--output takes text or json, got '{output}'")
+
+
+def print_json(data: Any) -> None:
+    """Print data as indented JSON on stdout."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def job_to_dict(job: JobRecord) -> dict[str, Any]:
+    """The one JSON shape of a job, printed by run, resume and jobs."""
+    return {
+        "job_id": job.id,
+        "workflow": job.workflow,
+        "status": job.status,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "duration_s": round(job.updated_at - job.created_at, 3),
+        "inputs": job.inputs,
+        "outputs": job.outputs,
+        "error": job.error,
+        "tokens": job.tokens,
+        "cost_usd": job.cost_usd,
+    }
 
 
 def abort(message: str, code: int) -> typer.Exit:

@@ -8,7 +8,13 @@ from typing import Any
 
 import typer
 
-from agentgo_cli.cli._output import handle_errors, run_async
+from agentgo_cli.cli._output import (
+    check_output,
+    handle_errors,
+    job_to_dict,
+    print_json,
+    run_async,
+)
 from agentgo_cli.errors import UsageError
 
 __all__ = ["app"]
@@ -31,11 +37,6 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _check_output(output: str) -> None:
-    if output not in ("text", "json"):
-        raise UsageError(f"--output takes text or json, got '{output}'")
-
-
 @app.command("list")
 @handle_errors
 def list_jobs(
@@ -45,7 +46,7 @@ def list_jobs(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """List jobs, newest first."""
-    _check_output(output)
+    check_output(output)
     if status is not None and status not in _STATUSES:
         from agentgo_cli.manifests._text import did_you_mean
 
@@ -55,7 +56,7 @@ def list_jobs(
         )
     jobs = run_async(_backend(ctx).jobs(status=status, limit=limit))
     if output == "json":
-        typer.echo(json.dumps([_job(j) for j in jobs], indent=2, ensure_ascii=False, default=str))
+        print_json([job_to_dict(j) for j in jobs])
         return
     if not jobs:
         typer.echo("no jobs")
@@ -68,21 +69,6 @@ def list_jobs(
         )
 
 
-def _job(j: Any) -> dict[str, Any]:
-    return {
-        "job_id": j.id,
-        "workflow": j.workflow,
-        "status": j.status,
-        "created_at": j.created_at,
-        "updated_at": j.updated_at,
-        "inputs": j.inputs,
-        "outputs": j.outputs,
-        "error": j.error,
-        "tokens": j.tokens,
-        "cost_usd": j.cost_usd,
-    }
-
-
 @app.command("show")
 @handle_errors
 def show(
@@ -91,11 +77,11 @@ def show(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """Show a job and its step tree with timings."""
-    _check_output(output)
+    check_output(output)
     detail = run_async(_backend(ctx).job(job_id))
     job = detail.job
     if output == "json":
-        data = _job(job)
+        data = job_to_dict(job)
         data["steps"] = [
             {
                 "key": s.key,
@@ -111,7 +97,7 @@ def show(
             }
             for s in detail.steps
         ]
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        print_json(data)
         return
     typer.echo(f"job {job.id}  workflow {job.workflow}  {job.status}")
     typer.echo(f"created {_when(job.created_at)}  updated {_when(job.updated_at)}")
@@ -154,14 +140,14 @@ def logs(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """Print a job's events."""
-    _check_output(output)
+    check_output(output)
     events = run_async(_backend(ctx).logs(job_id))
     if output == "json":
         rows = [
             {"seq": seq, "time": t, "kind": kind, "message": msg, "data": data}
             for seq, t, kind, msg, data in events
         ]
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        print_json(rows)
         return
     for _seq, t, kind, msg, _data in events:
         typer.echo(f"{_when(t)} {kind:<10} {msg}")

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from agentgo_cli.cli._output import handle_errors, run_async
+from agentgo_cli.cli._output import (
+    check_output,
+    handle_errors,
+    job_to_dict,
+    print_json,
+    run_async,
+)
 from agentgo_cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
@@ -26,24 +32,10 @@ def _pairs(values: list[str]) -> dict[str, str]:
     return out
 
 
-def _job_dict(job: JobRecord) -> dict[str, Any]:
-    return {
-        "job_id": job.id,
-        "workflow": job.workflow,
-        "status": job.status,
-        "inputs": job.inputs,
-        "outputs": job.outputs,
-        "error": job.error,
-        "tokens": job.tokens,
-        "cost_usd": job.cost_usd,
-        "duration_s": round(job.updated_at - job.created_at, 3),
-    }
-
-
 def render_result(job: JobRecord, output: str) -> None:
     """Print a finished (or queued) job: outputs on stdout, the status line on stderr."""
     if output == "json":
-        typer.echo(json.dumps(_job_dict(job), indent=2, ensure_ascii=False, default=str))
+        print_json(job_to_dict(job))
     else:
         if job.status == "succeeded" and job.outputs:
             for name, value in job.outputs.items():
@@ -89,8 +81,7 @@ def register(app: typer.Typer) -> None:
         from agentgo_cli.cli._progress import StepProgress
         from agentgo_cli.engine.scheduler import JobEvents
 
-        if output not in ("text", "json"):
-            raise UsageError(f"--output takes text or json, got '{output}'")
+        check_output(output)
         backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
         request = RunRequest(workflow, _pairs(inputs), input_file, detach)
         with StepProgress(enabled=not quiet and output == "text" and not detach) as progress:

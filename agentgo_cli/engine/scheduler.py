@@ -49,7 +49,10 @@ from agentgo_cli.semver import best_match
 from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
 from agentgo_cli.tools.registry import ToolContext, ToolRegistry, schema_problem, validator_for
 
-__all__ = ["Engine", "JobEvents", "new_owner", "prepare_inputs"]
+__all__ = ["LEASE_SECONDS", "Engine", "JobEvents", "new_owner", "prepare_inputs"]
+
+LEASE_SECONDS = 30.0
+"""How long a job stays a process's without renewal; the engine renews every third of it."""
 
 _FINISHED = frozenset({"succeeded", "failed", "skipped"})
 
@@ -156,7 +159,7 @@ class Engine:
         mset: ManifestSet,
         *,
         owner: str | None = None,
-        lease_seconds: float = 30.0,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
 
         _tune_gc()

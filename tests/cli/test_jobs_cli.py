@@ -118,6 +118,7 @@ def test_list_json_fields(project: Write) -> None:
         "status",
         "created_at",
         "updated_at",
+        "duration_s",
         "inputs",
         "outputs",
         "error",

@@ -97,15 +97,19 @@ def test_run_output_json(project: Write) -> None:
         "job_id",
         "workflow",
         "status",
+        "created_at",
+        "updated_at",
+        "duration_s",
         "inputs",
         "outputs",
         "error",
         "tokens",
         "cost_usd",
-        "duration_s",
     ]
     assert re.fullmatch(r"j-\w+", data["job_id"])
-    assert {k: v for k, v in data.items() if k not in ("job_id", "duration_s")} == {
+    assert data["created_at"] <= data["updated_at"]
+    times = ("job_id", "created_at", "updated_at", "duration_s")
+    assert {k: v for k, v in data.items() if k not in times} == {
         "workflow": "wf",
         "status": "succeeded",
         "inputs": {"topic": "chips", "tags": ["a", "b"]},
