@@ -289,8 +289,6 @@ def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
     Raise ExpressionError for anything that goes wrong: a syntax error, an undefined name or
     attribute, an access the sandbox forbids, a failing operation.
     """
-    from jinja2.exceptions import TemplateError, TemplateSyntaxError
-
     try:
         compiled = _compile(source)
         if compiled.path is not None:
@@ -299,23 +297,36 @@ def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
                 return value
         value = compiled.run(scope)
         _check_defined(value, compiled.deep)
-    except ExpressionSyntaxError as exc:
-        raise ExpressionError(source, str(exc)) from None
-    except TemplateSyntaxError as exc:
-        raise ExpressionError(source, str(exc.message)) from None
-    except TemplateError as exc:
-        raise ExpressionError(source, str(exc.message or type(exc).__name__)) from exc
-    except RecursionError:
-        raise ExpressionError(source, "nested too deeply") from None
     except Exception as exc:
-        text, kind = str(exc), type(exc).__name__
-        reason = text if text and isinstance(exc, _PLAIN_REASONS) else f"{kind}: {text}"
-        raise ExpressionError(source, reason.removesuffix(": ")) from exc
+        raise _failure(source, exc) from (exc if _keeps_cause(exc) else None)
     if isinstance(value, str) and type(value) is not str:
         return str(value)  # Markup from filters such as tojson
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def _failure(source: str, exc: Exception) -> ExpressionError:
+    """The ExpressionError for an exception raised while evaluating ``source``."""
+    from jinja2.exceptions import TemplateError, TemplateSyntaxError
+
+    if isinstance(exc, ExpressionSyntaxError):
+        return ExpressionError(source, str(exc))
+    if isinstance(exc, TemplateSyntaxError | TemplateError):
+        return ExpressionError(source, str(exc.message or type(exc).__name__))
+    if isinstance(exc, RecursionError):
+        return ExpressionError(source, "nested too deeply")
+    text, kind = str(exc), type(exc).__name__
+    reason = text if text and isinstance(exc, _PLAIN_REASONS) else f"{kind}: {text}"
+    return ExpressionError(source, reason.removesuffix(": "))
+
+
+def _keeps_cause(exc: Exception) -> bool:
+    """Whether an evaluation failure keeps its exception as the cause (syntax errors and
+    deep nesting do not: the message says all)."""
+    from jinja2.exceptions import TemplateSyntaxError
+
+    return not isinstance(exc, ExpressionSyntaxError | TemplateSyntaxError | RecursionError)
 
 
 def _check_defined(value: Any, deep: bool) -> None:
@@ -344,15 +355,32 @@ def render(value: Any, scope: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
         if "${{" not in value:
             return value
-        whole = _whole_source(value)
-        if whole is not None:
-            return evaluate(whole, scope)
-        return _FIND_RE.sub(lambda m: _as_text(evaluate(m.group(1), scope)), value)
+        plan = _PLANS.get(value)
+        if plan is None:
+            plan = _plan(value)
+        if type(plan) is str:
+            return evaluate(plan, scope)
+        return "".join(
+            part if i % 2 == 0 else _as_text(evaluate(part, scope)) for i, part in enumerate(plan)
+        )
     if isinstance(value, dict):
         return {k: render(v, scope) for k, v in value.items()}
     if isinstance(value, list):
         return [render(v, scope) for v in value]
     return value
+
+
+_PLANS: dict[str, str | list[str]] = {}
+"""How each string with expressions renders: the source of its one whole expression, or its
+text and expression sources in turn ([text, source, text, ..., text])."""
+
+
+def _plan(value: str) -> str | list[str]:
+    whole = _whole_source(value)
+    plan: str | list[str] = whole if whole is not None else _FIND_RE.split(value)
+    if len(_PLANS) < 10_000:  # manifest strings; a bound all the same
+        _PLANS[value] = plan
+    return plan
 
 
 def _whole_source(text: str) -> str | None:

@@ -42,14 +42,16 @@ def prepare_inputs(schemas: dict[str, dict[str, Any]], given: dict[str, Any]) ->
             values[name] = schema["default"]
         else:
             raise UsageError(f"missing required input '{name}' (pass -i {name}=VALUE)")
-    from jsonschema.exceptions import best_match
-
     from agentgo_cli.manifests._schema_check import quick_instance_valid
-    from agentgo_cli.tools.registry import validator_for
 
     for name, schema in schemas.items():
         if quick_instance_valid(schema, values[name]):
             continue
+        # Only a value the quick check cannot vouch for pays for importing jsonschema.
+        from jsonschema.exceptions import best_match
+
+        from agentgo_cli.tools.registry import validator_for
+
         error = best_match(validator_for(schema).iter_errors(values[name]))
         if error is not None:
             where = "".join(f"[{p!r}]" for p in error.absolute_path)

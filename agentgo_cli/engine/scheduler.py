@@ -171,7 +171,7 @@ class Engine:
         self.workflows = {n: e.manifest for n, e in mset.of_kind("Workflow").items()}
         tools = {n: e.manifest for n, e in mset.of_kind("Tool").items()}
         self.tools = ToolRegistry({n: t for n, t in tools.items() if isinstance(t, ToolManifest)})
-        self._running: dict[str, asyncio.Future[Any]] = {}
+        self._running: dict[str, asyncio.Task[Any]] = {}
         self._stopped: dict[str, str] = {}
         self._guard_task: asyncio.Future[None] | None = None
         self._fresh: set[str] = set()
@@ -239,23 +239,32 @@ class Engine:
         if not fresh:  # a new job's start is its created_at; a resume is worth a line
             message = f"{job.workflow} resumed by {self.owner} with {len(done)} finished steps"
             await self.store.add_event(job.id, "job", message)
-        main = asyncio.ensure_future(self._run_workflow(run, scope))
-        self._running[job.id] = main
+        # The workflow runs in the caller's task (no task of its own per job): the guard
+        # cancels this task to stop the job, and says why in self._stopped.
+        task = asyncio.current_task()
+        assert task is not None, "Engine.run must be awaited in a task"
+        self._running[job.id] = task
         if self._guard_task is None or self._guard_task.done():
             self._guard_task = asyncio.ensure_future(self._guard())
         status, outputs, error = "failed", None, None
+        deadline_s = wf.spec.timeout.seconds if wf.spec.timeout is not None else None
         try:
-            if wf.spec.timeout is None:
-                outputs = await main
-            else:
-                outputs = await asyncio.wait_for(asyncio.shield(main), wf.spec.timeout.seconds)
+            async with asyncio.timeout(deadline_s) as deadline:
+                # The top-level steps are run here rather than through _steps: each
+                # coroutine level costs every step of ten thousand jobs a little.
+                for step in wf.spec.steps:
+                    await self._step(run, step, step.id, scope)
+                outputs = _outputs(wf, scope)
             status = "succeeded"
         except TimeoutError:
+            if not deadline.expired():
+                raise  # pragma: no cover - steps turn their own timeouts into step failures
             error = f"workflow timed out after {wf.spec.timeout}"
         except asyncio.CancelledError:
             reason = self._stopped.pop(job.id, None)
             if reason is None:
                 raise  # our own caller cancelled us: leave the job to be resumed
+            task.uncancel()
             if reason == "lost":
                 return job  # another owner took the job over; it is theirs to finish
             status, error = "cancelled", "cancelled on request"
@@ -265,9 +274,8 @@ class Engine:
             error = str(exc)
         finally:
             self._running.pop(job.id, None)
-            if not main.done():
-                main.cancel()
-                await asyncio.gather(main, return_exceptions=True)
+            if self._stopped.pop(job.id, None) is not None:
+                task.uncancel()  # a stop whose cancel some step swallowed
         if status in ("failed", "cancelled") and run.inflight:
             # Steps the timeout or the cancel interrupted end with the job, not 'running'.
             reason = "interrupted: " + (error or status)
@@ -301,29 +309,22 @@ class Engine:
             if not running:
                 break
             for job_id in await self.store.cancelled_ids(list(running)):
-                task = running[job_id]
-                if not task.done():
-                    self._stopped[job_id] = "cancelled"
-                    task.cancel()
+                self._stop(job_id, running[job_id], "cancelled")
             if time.monotonic() - last_renew >= renew_every:
                 last_renew = time.monotonic()
                 held = await asyncio.gather(
                     *(self.store.renew_lease(j, self.owner, self.lease_seconds) for j in running)
                 )
                 for (job_id, task), ok in zip(running.items(), held, strict=True):
-                    if not ok and not task.done():
-                        self._stopped[job_id] = "lost"
-                        task.cancel()
+                    if not ok:
+                        self._stop(job_id, task, "lost")
 
-    async def _run_workflow(self, run: _Run, scope: _Scope) -> dict[str, Any]:
-
-        await self._steps(run, run.workflow.spec.steps, "", scope)
-        try:
-            outputs = render(run.workflow.spec.outputs, scope.values)
-        except ExpressionError as exc:
-            raise StepError(f"outputs: {exc}") from None
-        assert isinstance(outputs, dict)
-        return outputs
+    def _stop(self, job_id: str, task: asyncio.Task[Any], reason: str) -> None:
+        """Cancel the task running a job, if it still runs that job (after an await, the
+        task may have finished the job and gone on to other work)."""
+        if self._running.get(job_id) is task and job_id not in self._stopped:
+            self._stopped[job_id] = reason
+            task.cancel()
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -363,11 +364,15 @@ class Engine:
             await self.store.step_started(run.job.id, key, step.id, kind, attempt)
             self._emit(run, key, kind, "running")
             try:
-                work = self._execute(run, step, key, kind, scope, attempt)
+                if kind in _LEAF_KINDS and run.semaphore is None:
+                    work = self._leaf(run, step, key, scope, attempt)  # one coroutine less
+                else:
+                    work = self._execute(run, step, key, kind, scope, attempt)
                 if step.timeout is None:
                     output, tokens = await work
                 else:
-                    output, tokens = await asyncio.wait_for(work, step.timeout.seconds)
+                    async with asyncio.timeout(step.timeout.seconds):
+                        output, tokens = await work
             except _FAILS_STEP as exc:
                 message = (
                     f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
@@ -618,6 +623,15 @@ _FAILS_STEP: tuple[type[BaseException], ...] = (
 )
 
 
+def _outputs(wf: WorkflowManifest, scope: _Scope) -> dict[str, Any]:
+    try:
+        outputs = render(wf.spec.outputs, scope.values)
+    except ExpressionError as exc:
+        raise StepError(f"outputs: {exc}") from None
+    assert isinstance(outputs, dict)
+    return outputs
+
+
 def _inside(inner_key: str, key: str) -> bool:
     """Whether ``inner_key`` names a step inside the container ``key``."""
     return inner_key.startswith(key) and inner_key[len(key) : len(key) + 1] in ("[", "#", ".")
@@ -662,19 +676,20 @@ def _all_ids(steps: list[Any]) -> list[str]:
     return out
 
 
+_KINDS: dict[type, str] = {
+    AgentStep: "agent",
+    ToolStep: "tool",
+    CallStep: "call",
+    TeamStep: "team",
+    ForeachStep: "foreach",
+    LoopStep: "loop",
+    ParallelStep: "parallel",
+}
+_LEAF_KINDS = frozenset({"agent", "tool", "call", "team"})
+
+
 def _kind(step: Any) -> str:
-    for name, cls in (
-        ("agent", AgentStep),
-        ("tool", ToolStep),
-        ("call", CallStep),
-        ("team", TeamStep),
-        ("foreach", ForeachStep),
-        ("loop", LoopStep),
-        ("parallel", ParallelStep),
-    ):
-        if isinstance(step, cls):
-            return name
-    return "step"  # pragma: no cover
+    return _KINDS.get(type(step), "step")
 
 
 def _backoff(retry: Any, attempt: int) -> float:

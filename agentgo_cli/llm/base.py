@@ -6,7 +6,7 @@ layer and cost accounting only ever see these types.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -87,10 +87,14 @@ class ModelResponse:
 class Client(Protocol):
     """A chat model that may answer with text or with tool calls."""
 
-    async def complete(
+    def complete(
         self, messages: list[Message], *, tools: list[ToolDef], params: dict[str, Any]
-    ) -> ModelResponse:
-        """Run one model turn on the conversation so far."""
+    ) -> Awaitable[ModelResponse]:
+        """Run one model turn on the conversation so far.
+
+        Providers write ``async def complete(...)``; a client may also return any awaitable
+        (the scripted one returns a future, one coroutine less per turn).
+        """
         ...
 
 

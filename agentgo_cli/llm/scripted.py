@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +34,27 @@ class ScriptedClient:
         self._left = list(range(len(self._entries)))
         self._calls = 0
 
-    async def complete(
+    def complete(
         self, messages: list[Message], *, tools: list[ToolDef], params: dict[str, Any]
-    ) -> ModelResponse:
-        """Play the next script entry for this conversation."""
+    ) -> asyncio.Future[ModelResponse]:
+        """Play the next script entry for this conversation.
+
+        The answer is worked out at once and handed over when the simulated latency is up
+        (a ProviderError too), through a future rather than a coroutine.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ModelResponse] = loop.create_future()
+        try:
+            response: ModelResponse | ProviderError = self._turn(messages)
+        except ProviderError as exc:
+            response = exc
         if self._latency > 0:
-            await asyncio.sleep(self._latency)
+            _after(loop, self._latency, future, response)
+        else:
+            _settle(future, response)
+        return future
+
+    def _turn(self, messages: list[Message]) -> ModelResponse:
         latest = _latest(messages, ("user", "tool"))
         index = self._next(latest)
         if index is None:
@@ -91,6 +107,53 @@ def _compile(spec: AgentSpec) -> _Script:
     script: _Script = (entries, patterns, latency, fixed)
     _SCRIPTS[id(spec)] = (spec, script)  # the spec is kept, so its id is not reused
     return script
+
+
+_TICK = 0.001
+"""Simulated latencies end on a millisecond boundary, never early."""
+_Pending = list[tuple["asyncio.Future[ModelResponse]", "ModelResponse | ProviderError"]]
+_WAITING: dict[asyncio.AbstractEventLoop, dict[int, _Pending]] = {}
+
+
+def _after(
+    loop: asyncio.AbstractEventLoop,
+    seconds: float,
+    future: asyncio.Future[ModelResponse],
+    response: ModelResponse | ProviderError,
+) -> None:
+    """Settle ``future`` with ``response`` ``seconds`` from now, rounded up to the next
+    millisecond.
+
+    Model turns that end in the same millisecond share one timer of the loop, so ten
+    thousand agents waiting on the simulated model cost the loop a few hundred timers,
+    not ten thousand (each one a push and a pop on the loop's heap).
+    """
+    tick = math.ceil((loop.time() + seconds) / _TICK)
+    slots = _WAITING.get(loop)
+    if slots is None:
+        slots = _WAITING[loop] = {}
+    pending = slots.get(tick)
+    if pending is None:
+        pending = slots[tick] = []
+        loop.call_at(tick * _TICK, _wake, loop, tick)
+    pending.append((future, response))
+
+
+def _wake(loop: asyncio.AbstractEventLoop, tick: int) -> None:
+    slots = _WAITING[loop]
+    for future, response in slots.pop(tick):
+        _settle(future, response)
+    if not slots:
+        del _WAITING[loop]  # nothing keeps a closed loop alive
+
+
+def _settle(future: asyncio.Future[ModelResponse], response: ModelResponse | ProviderError) -> None:
+    if future.done():  # the turn was cancelled
+        return
+    if isinstance(response, ProviderError):
+        future.set_exception(response)
+    else:
+        future.set_result(response)
 
 
 def _latest(messages: list[Message], roles: tuple[str, ...]) -> str:
