@@ -22,7 +22,10 @@ def parse_cli_value(raw: str, schema: dict[str, Any] | None) -> Any:
 
 
 def prepare_inputs(schemas: dict[str, dict[str, Any]], given: dict[str, Any]) -> dict[str, Any]:
-    """Apply defaults, then check every input against its schema; raise UsageError."""
+    """Apply defaults, then check every given input against its schema; raise UsageError.
+
+    Defaults are not checked again: validating the manifest set already did.
+    """
     if not schemas and not given:
         return {}
     unknown = sorted(set(given) - set(schemas))
@@ -44,7 +47,9 @@ def prepare_inputs(schemas: dict[str, dict[str, Any]], given: dict[str, Any]) ->
             raise UsageError(f"missing required input '{name}' (pass -i {name}=VALUE)")
     from agentgo_cli.manifests._schema_check import quick_instance_valid
 
-    for name, schema in schemas.items():
+    # Defaults were checked against their schemas when the manifests were validated.
+    for name in given:
+        schema = schemas[name]
         if quick_instance_valid(schema, values[name]):
             continue
         # Only a value the quick check cannot vouch for pays for importing jsonschema.

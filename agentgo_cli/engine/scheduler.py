@@ -252,8 +252,10 @@ class Engine:
             async with asyncio.timeout(deadline_s) as deadline:
                 # The top-level steps are run here rather than through _steps: each
                 # coroutine level costs every step of ten thousand jobs a little.
+                last = wf.spec.steps[-1]
                 for step in wf.spec.steps:
-                    await self._step(run, step, step.id, scope)
+                    # The last step's record commits with job_finished: one wait, not two.
+                    await self._step(run, step, step.id, scope, wait=step is not last)
                 outputs = _outputs(wf, scope)
             status = "succeeded"
         except TimeoutError:
@@ -288,15 +290,21 @@ class Engine:
         ending = f"{status}: {error}" if error else status
         await self.store.add_event(job.id, "job", ending)
         await self.store.job_finished(job.id, status, outputs=outputs, error=error)
-        return dataclasses.replace(
-            job,
-            status=status,
-            outputs=outputs,
-            error=error,
-            updated_at=time.time(),
-            tokens=job.tokens + run.tokens,
-            lease_owner=None,
-            lease_expires=None,
+        return JobRecord(  # what a read would now give; built here without one
+            job.id,
+            job.workflow,
+            status,
+            job.inputs,
+            job.manifests,
+            job.created_at,
+            time.time(),
+            outputs,
+            error,
+            None,
+            None,
+            job.cancel_requested,
+            job.cost_usd,
+            job.tokens + run.tokens,
         )
 
     async def _guard(self) -> None:
@@ -335,7 +343,14 @@ class Engine:
             last = await self._step(run, step, prefix + step.id, scope)
         return last
 
-    async def _step(self, run: _Run, step: Any, key: str, scope: _Scope) -> Any:
+    async def _step(
+        self, run: _Run, step: Any, key: str, scope: _Scope, *, wait: bool = True
+    ) -> Any:
+        """Run one step instance (or restore its recorded result) and return its output.
+
+        ``wait=False`` (a job's last top-level step) does not wait for the success record to
+        commit: the job's own end record, which the caller awaits next, commits it.
+        """
 
         record = run.done.get(key)
         if record is not None:
@@ -387,7 +402,7 @@ class Engine:
                     continue
                 return await self._fail(run, step, key, kind, scope, message, attempt, used)
             await self.store.step_finished(
-                run.job.id, key, "succeeded", output=output, tokens=tokens
+                run.job.id, key, "succeeded", output=output, tokens=tokens, wait=wait
             )
             run.tokens += tokens
             self._emit(run, key, kind, "succeeded", tokens)

@@ -12,6 +12,9 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 """Crockford's base32 in lower case: no i, l, o or u, and in ASCII order, so ids sort like
 the numbers they encode."""
 
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+"""Every two-digit string, indexed by the 10 bits it encodes."""
+
 _LOW_BITS = 18
 _lock = threading.Lock()
 _last = 0
@@ -29,4 +32,13 @@ def new_job_id() -> str:
     fresh = (time.time_ns() // 1_000_000) << _LOW_BITS | random.getrandbits(_LOW_BITS - 1)
     with _lock:
         value = _last = max(fresh, _last + 1)
-    return "j-" + "".join(_ALPHABET[(value >> shift) & 31] for shift in range(55, -1, -5))
+    pairs = _PAIRS
+    return (
+        "j-"
+        + pairs[(value >> 50) & 1023]
+        + pairs[(value >> 40) & 1023]
+        + pairs[(value >> 30) & 1023]
+        + pairs[(value >> 20) & 1023]
+        + pairs[(value >> 10) & 1023]
+        + pairs[value & 1023]
+    )

@@ -209,7 +209,15 @@ class Writer:
                 break
         if started_after:
             return batch
-        return sorted(batch, key=lambda item: phases[item[0]])
+        buckets: dict[int, list[Item]] = {}  # a stable sort by phase, in one pass
+        for item in batch:
+            phase = phases[item[0]]
+            bucket = buckets.get(phase)
+            if bucket is None:
+                buckets[phase] = [item]
+            else:
+                bucket.append(item)
+        return [item for phase in sorted(buckets) for item in buckets[phase]]
 
     def _apply_runs(
         self, conn: sqlite3.Connection, batch: list[Item], outcomes: list[_Outcome]

@@ -111,8 +111,14 @@ class JobStore(Protocol):
         error: str | None = None,
         tokens: int = 0,
         cost_usd: float = 0.0,
+        wait: bool = True,
     ) -> None:
-        """Record a step's result; returns once committed."""
+        """Record a step's result; returns once committed.
+
+        With ``wait=False`` it returns at once: the record is committed no later than the
+        next write of this store that is awaited (the engine uses it for a job's last step,
+        whose record then commits together with ``job_finished``).
+        """
         ...
 
     async def job_finished(

@@ -280,15 +280,19 @@ class SQLiteJobStore:
         error: str | None = None,
         tokens: int = 0,
         cost_usd: float = 0.0,
+        wait: bool = True,
     ) -> None:
         """Record the result of a step's latest attempt and add its tokens and cost to the
-        job; returns once committed."""
+        job; returns once committed (``wait=False``: at once, committed with the next batch,
+        no later than the next awaited write)."""
         if status not in _STEP_DONE:
             raise ValueError(f"a step ends 'succeeded', 'failed' or 'skipped', not '{status}'")
         encoded = ops.dump(output, "the output of step '{}' of job '{}'", key, job_id)
-        await self._write(
-            ops.step_finished, job_id, key, status, time.time(), encoded, error, tokens, cost_usd
-        )
+        args = (job_id, key, status, time.time(), encoded, error, tokens, cost_usd)
+        if wait:
+            await self._write(ops.step_finished, *args)
+        else:
+            self._write_nowait(ops.step_finished, *args)
 
     async def job_finished(
         self,
