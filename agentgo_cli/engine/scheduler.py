@@ -105,6 +105,9 @@ class JobEvents:
     """(key, kind, status, seconds, tokens, error) when a step starts or ends."""
 
 
+_NO_EVENTS = JobEvents()
+
+
 class _Refused(Exception):
     """A job that ends before it starts: (status, error)."""
 
@@ -227,7 +230,7 @@ class Engine:
             workflow=wf,
             done=done,
             semaphore=asyncio.Semaphore(limit) if limit else None,
-            events=events or JobEvents(),
+            events=events or _NO_EVENTS,
         )
         scope = _Scope(
             {
@@ -375,6 +378,7 @@ class Engine:
         retry = step.retry
         attempts = retry.max_attempts if retry else 1
         attempt = 1
+        spent = 0  # tokens of failed attempts: every attempt is paid for
         while True:
             await self.store.step_started(run.job.id, key, step.id, kind, attempt)
             self._emit(run, key, kind, "running")
@@ -392,8 +396,9 @@ class Engine:
                 message = (
                     f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
                 )
-                used = getattr(exc, "tokens", 0)
+                used = spent + getattr(exc, "tokens", 0)
                 if attempt < attempts and retry is not None:
+                    spent = used
                     await self.store.add_event(
                         run.job.id, "retry", f"{key}: attempt {attempt} failed: {message}"
                     )
@@ -401,6 +406,7 @@ class Engine:
                     attempt += 1
                     continue
                 return await self._fail(run, step, key, kind, scope, message, attempt, used)
+            tokens += spent
             await self.store.step_finished(
                 run.job.id, key, "succeeded", output=output, tokens=tokens, wait=wait
             )

@@ -533,6 +533,26 @@ async def test_retry_gives_up_after_max_attempts(project: Write) -> None:
     assert brief(steps(detail)["shaky"]) == ("shaky", "tool", "failed", 2, None, message)
 
 
+async def test_every_attempt_of_a_retried_step_is_paid_for(project: Write) -> None:
+    workflow(
+        project,
+        """
+        steps:
+          - id: judge
+            agent: sloppy
+            prompt: "some prose"
+            retry: {max_attempts: 3, backoff: fixed, initial: 10ms}
+        """,
+    )
+    detail = await run()
+    assert detail.job.status == "failed"
+    record = steps(detail)["judge"]
+    assert (record.status, record.attempt) == ("failed", 3)
+    # sloppy answers prose (3 tokens a turn) where its output_schema wants JSON, 3 times.
+    assert record.tokens == 3 * 3
+    assert detail.job.tokens == 3 * 3
+
+
 async def test_step_timeout_fails_the_step_and_is_retried(project: Write) -> None:
     workflow(
         project,

@@ -191,6 +191,48 @@ async def test_latency_does_not_block_the_loop() -> None:
     assert time.perf_counter() - start < 1.0
 
 
+async def test_latency_never_ends_early_and_turns_share_timers() -> None:
+    loop = asyncio.get_running_loop()
+    timers_before = len(loop._scheduled)  # type: ignore[attr-defined]
+    clients = [client("  model: scripted:demo\n  latency: 30ms\n") for _ in range(200)]
+    start = loop.time()
+    turns = [asyncio.ensure_future(turn(c, user("hi"))) for c in clients]
+    await asyncio.sleep(0)
+    # 200 turns started within a millisecond or two wait on a few shared timers.
+    assert len(loop._scheduled) - timers_before <= 5  # type: ignore[attr-defined]
+    ended = []
+    for done in asyncio.as_completed(turns):
+        await done
+        ended.append(loop.time() - start)
+    assert min(ended) >= 0.030
+    assert max(ended) < 0.5
+
+
+async def test_a_cancelled_turn_leaves_the_others_alone() -> None:
+    clients = [client("  model: scripted:demo\n  latency: 20ms\n") for _ in range(3)]
+    turns = [asyncio.ensure_future(turn(c, user(f"hi {i}"))) for i, c in enumerate(clients)]
+    await asyncio.sleep(0)
+    turns[1].cancel()
+    results = await asyncio.gather(*turns, return_exceptions=True)
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert [r.message.content for r in (results[0], results[2])] == ["hi 0", "hi 2"]
+
+
+async def test_a_failing_turn_fails_when_its_latency_is_up() -> None:
+    c = client(
+        """\
+  model: scripted:demo
+  latency: 50ms
+  script:
+    - reply: {n: "${{ input.missing }}"}
+"""
+    )
+    start = time.perf_counter()
+    with pytest.raises(ProviderError):
+        await turn(c, user("hi"))
+    assert time.perf_counter() - start >= 0.05
+
+
 async def test_each_client_has_its_own_state() -> None:
     spec = agent(SCRIPT).spec
     one, two = ScriptedClient(spec, "demo"), ScriptedClient(spec, "demo")

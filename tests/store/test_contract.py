@@ -148,6 +148,22 @@ async def test_a_started_step_is_running_until_it_finishes(store: JobStore) -> N
     assert (step.status, step.attempt, step.finished_at, step.output) == ("running", 1, None, None)
 
 
+async def test_a_step_record_not_waited_for_commits_with_the_next_awaited_write(
+    store: JobStore, backend: Backend
+) -> None:
+    job_id = await _job(store, status="running", lease_owner="me")
+    await store.step_started(job_id, "last", "last", "agent", 1)
+    await store.step_finished(job_id, "last", "succeeded", output="done", tokens=3, wait=False)
+    await store.job_finished(job_id, "succeeded", outputs={"r": "done"})
+    # Another store on the same database sees both: they were committed.
+    async with _running(backend.make()) as other:
+        (record,) = await other.steps(job_id)
+        assert (record.status, record.output, record.tokens) == ("succeeded", "done", 3)
+        job = await other.get_job(job_id)
+    assert job is not None
+    assert (job.status, job.tokens) == ("succeeded", 3)
+
+
 async def test_attempts_replace_the_record_and_add_up_on_the_job(store: JobStore) -> None:
     job_id = await _job(store)
     await store.step_started(job_id, "a", "a", "agent", 1)
