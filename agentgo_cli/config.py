@@ -13,9 +13,38 @@ from agentgo_cli.errors import ConfigError, ManifestError
 if TYPE_CHECKING:
     from agentgo_cli.manifests.models import ConfigFile, Profile
 
-__all__ = ["LoadedConfig", "find_config_file", "load_config", "resolve_secret"]
+__all__ = ["LoadedConfig", "Secret", "find_config_file", "load_config", "resolve_secret"]
 
 _SECRET_RE = re.compile(r"\$\{(env|file):([^}]*)\}")
+
+
+class Secret:
+    """A secret that cannot be printed: str() and repr() name where it came from, never the
+    value. ``reveal()`` gives the value, at the moment of use only."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str) -> None:
+        self._value = value
+        self.source = source
+        """Where the value came from, e.g. '${env:OPENAI_API_KEY}' (safe to show)."""
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({self.source})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> str:  # never pickled or copied into another process
+        raise TypeError("a Secret cannot be pickled")
 
 
 @dataclass

@@ -136,7 +136,39 @@ class CallError(AgentGoError):
 
 
 class ProviderError(AgentGoError):
-    """Raised when an LLM provider call fails after retries, breaker and failover."""
+    """Raised when an LLM provider call fails (after retries, breaker and failover, once it
+    reaches a user).
+
+    ``kind`` says what went wrong, for the reliability layer and for messages:
+    ``rate_limited`` (429), ``server`` (5xx), ``connection``, ``timeout``, ``stalled`` (a
+    stream went quiet), ``bad_response`` (a body that does not parse), ``auth`` (401/403),
+    ``bad_request`` (other 4xx), ``circuit_open``, ``budget`` or ``error``. ``retryable`` is
+    true for the kinds worth another try; ``retry_after`` is the server's Retry-After in
+    seconds, when it sent one. The message never holds a key.
+    """
+
+    RETRYABLE = frozenset({"rate_limited", "server", "connection", "timeout", "stalled"})
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "error",
+        provider: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.provider = provider
+        self.model = model
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in self.RETRYABLE
 
 
 class SandboxError(AgentGoError):

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "ChatClient",
     "Client",
     "Message",
     "ModelResponse",
+    "StreamEvent",
     "StreamingClient",
+    "TextDelta",
     "ToolCall",
     "ToolDef",
     "Usage",
@@ -81,6 +84,9 @@ class ModelResponse:
     """'stop' for a final answer, 'tool_calls' when the message asks for tools, or the
     provider's own reason such as 'length'."""
     model: str
+    """The model that answered (after failover, the fallback's reference 'provider:name')."""
+    cost_usd: float = 0.0
+    """What the turn cost, priced by the reliability layer (0.0 from a bare provider)."""
 
 
 @runtime_checkable
@@ -98,9 +104,21 @@ class Client(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer's text, as a stream produces it."""
+
+    text: str
+
+
+StreamEvent = TextDelta | ModelResponse
+"""What a stream yields: text deltas, then exactly one ModelResponse, the whole turn (its
+message holds the full text and any tool calls, with the usage), as the last item."""
+
+
 @runtime_checkable
 class StreamingClient(Protocol):
-    """A chat model that can also stream its answer as text chunks.
+    """A chat model that can also stream its answer.
 
     Implementations write ``async def stream(...)`` with ``yield``, which is what this
     signature describes.
@@ -108,6 +126,11 @@ class StreamingClient(Protocol):
 
     def stream(
         self, messages: list[Message], *, tools: list[ToolDef], params: dict[str, Any]
-    ) -> AsyncIterator[str]:
-        """Yield the answer's text as it is produced."""
+    ) -> AsyncIterator[StreamEvent]:
+        """Yield TextDelta items as the answer is produced, then the whole ModelResponse."""
         ...
+
+
+@runtime_checkable
+class ChatClient(Client, StreamingClient, Protocol):
+    """A client that completes and streams: what every real provider is."""
