@@ -21,10 +21,11 @@ from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
 if TYPE_CHECKING:
     from agentgo_cli.config import LoadedConfig
     from agentgo_cli.engine.scheduler import Engine, JobEvents
+    from agentgo_cli.llm.hub import ModelHub
     from agentgo_cli.manifests.manifest_set import ManifestSet
     from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
 
-__all__ = ["Backend", "JobDetail", "LocalBackend", "RunRequest"]
+__all__ = ["Backend", "JobDetail", "LocalBackend", "ModelInfo", "PingResult", "RunRequest"]
 
 DEFAULT_STORE = "sqlite:///.agentgo/agentgo.db"
 _log = logging.getLogger("agentgo")
@@ -43,11 +44,42 @@ class RunRequest:
 
 
 @dataclass
+class ModelInfo:
+    """One model as ``agentgo models list`` shows it."""
+
+    ref: str
+    provider: str
+    input_usd_per_mtok: float | None
+    output_usd_per_mtok: float | None
+    price_source: str
+    """'default' (the built-in table), 'config' (agentgo.yaml), 'free' or 'unpriced'."""
+    key: str | None
+    """Where the provider's key comes from (e.g. '${env:OPENAI_API_KEY}'), never the key."""
+    base_url: str | None
+    agents: list[str]
+    """Agents of the manifest set that use the model (as model, fallback or shadow)."""
+
+
+@dataclass
+class PingResult:
+    """The answer to one tiny call: ``agentgo models ping``."""
+
+    ref: str
+    text: str
+    seconds: float
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+@dataclass
 class JobDetail:
     """A job and its step records."""
 
     job: JobRecord
     steps: list[StepRecord]
+    models: dict[str, Any] | None = None
+    """What the job's real model calls cost, shadow calls apart (CostTracker.as_dict())."""
 
 
 class Backend(Protocol):
@@ -81,6 +113,14 @@ class Backend(Protocol):
 
     async def logs(self, job_id: str, *, after: int = 0) -> list[tuple[int, float, str, str, Any]]:
         """A job's events after a sequence number."""
+        ...
+
+    def models(self) -> list[ModelInfo]:
+        """Configured providers, the models the manifests use, and their prices."""
+        ...
+
+    async def ping_model(self, ref: str, *, within: float) -> PingResult:
+        """One tiny call to a model, to check its key and that it can be reached."""
         ...
 
     async def work(self, *, concurrency: int, once: bool, poll: float) -> int:
@@ -199,8 +239,8 @@ class LocalBackend:
             given.update(_read_input_file(request.input_file))
         for key, raw in request.inputs.items():
             given[key] = parse_cli_value(raw, schemas.get(key))
-        async with self._store() as store:
-            engine = Engine(store, mset)
+        async with self._store() as store, self._models() as models:
+            engine = Engine(store, mset, models=models)
             job = await engine.submit(name, given, paths, run_here=not request.detach)
             if request.detach:
                 return job
@@ -211,7 +251,7 @@ class LocalBackend:
     ) -> JobRecord:
         from agentgo_cli.engine.scheduler import Engine, owner_is_dead
 
-        async with self._store() as store:
+        async with self._store() as store, self._models() as models:
             job = await _get(store, job_id)
             if job.status in ("succeeded", "failed", "cancelled"):
                 return job
@@ -228,11 +268,109 @@ class LocalBackend:
                     f"job {job_id} is running under {job.lease_owner}; wait for its lease to "
                     "expire, or pass --force if that process is gone"
                 )
-            engine = Engine(store, self._load(job.manifests))
+            engine = Engine(store, self._load(job.manifests), models=models)
+            engine.check_models(engine.workflow(job.workflow))
             taken = await store.take_over(job_id, engine.owner, engine.lease_seconds)
             if taken is None:
                 raise UsageError(f"job {job_id} could not be taken over (it ended meanwhile)")
             return await engine.run(taken, events)
+
+    @asynccontextmanager
+    async def _models(self) -> AsyncIterator[ModelHub]:
+        """The model hub of the active config, its SDK clients closed after the block."""
+        from agentgo_cli.llm.hub import ModelHub
+
+        hub = ModelHub.from_config(self.config())
+        try:
+            yield hub
+        finally:
+            await hub.aclose()
+
+    def models(self) -> list[ModelInfo]:
+        from agentgo_cli.llm.hub import ModelHub
+        from agentgo_cli.manifests.models import AgentManifest
+
+        hub = ModelHub.from_config(self.config())
+        used: dict[str, list[str]] = {}
+        paths = [str(p) for p in self.config().manifest_paths() if p.exists()]
+        if paths:
+            mset = self.validate(paths)
+            for name, entry in sorted(mset.of_kind("Agent").items()):
+                if isinstance(entry.manifest, AgentManifest):
+                    for ref in hub.refs_of(entry.manifest.spec):
+                        used.setdefault(ref, []).append(name)
+        rows: dict[str, ModelInfo] = {}
+        providers = set(hub.settings) | {r.partition(":")[0] for r in used}
+        for row in hub.prices.rows():
+            if row.provider in providers:
+                ref = f"{row.provider}:{row.model}"
+                source = "free" if row.provider in ("ollama", "scripted") else row.source
+                rows[ref] = self._model_info(hub, ref, row.price, source, used)
+        for ref in used:
+            if ref not in rows:
+                provider, _, model = ref.partition(":")
+                price = hub.prices.price(provider, model)
+                if price is None:
+                    source = "unpriced"
+                elif provider in ("ollama", "scripted"):
+                    source = "free"
+                else:
+                    source = "default"
+                rows[ref] = self._model_info(hub, ref, price, source, used)
+        return [rows[r] for r in sorted(rows)]
+
+    def _model_info(
+        self, hub: ModelHub, ref: str, price: Any, source: str, used: dict[str, list[str]]
+    ) -> ModelInfo:
+        provider = ref.partition(":")[0]
+        setting = hub.settings.get(provider)
+        from agentgo_cli.llm.providers import DEFAULT_BASE_URLS
+
+        base_url = (setting.base_url if setting else None) or DEFAULT_BASE_URLS.get(provider)
+        return ModelInfo(
+            ref,
+            provider,
+            price.input_per_mtok if price is not None else None,
+            price.output_per_mtok if price is not None else None,
+            source,
+            hub.key_source(provider) if provider != "scripted" else None,
+            base_url,
+            used.get(ref, []),
+        )
+
+    async def ping_model(self, ref: str, *, within: float) -> PingResult:
+        import time
+
+        from agentgo_cli.errors import ProviderError
+        from agentgo_cli.llm.base import Message
+
+        provider, _, model = ref.partition(":")
+        if provider == "scripted":
+            raise UsageError("scripted models answer offline from a script; nothing to ping")
+        async with self._models() as hub:
+            client = hub.provider_client(ref)
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(within):
+                    response = await client.complete(
+                        [Message("user", "Reply with the single word: pong")],
+                        tools=[],
+                        params={"max_tokens": 16},
+                    )
+            except TimeoutError:
+                raise ProviderError(
+                    f"{ref}: no answer within {within:g}s", kind="timeout"
+                ) from None
+            seconds = time.perf_counter() - started
+        usage = response.usage
+        return PingResult(
+            ref,
+            response.message.content,
+            seconds,
+            usage.input_tokens,
+            usage.output_tokens,
+            hub.prices.cost(ref, usage),
+        )
 
     async def jobs(self, *, status: str | None = None, limit: int = 50) -> list[JobRecord]:
         async with self._store() as store:
@@ -241,7 +379,9 @@ class LocalBackend:
     async def job(self, job_id: str) -> JobDetail:
         async with self._store() as store:
             job = await _get(store, job_id)
-            return JobDetail(job, await store.steps(job_id))
+            steps = await store.steps(job_id)
+            costs = [e[4] for e in await store.events(job_id) if e[2] == "cost"]
+            return JobDetail(job, steps, costs[-1] if costs else None)
 
     async def cancel(self, job_id: str) -> JobRecord:
         async with self._store() as store:
@@ -261,14 +401,14 @@ class LocalBackend:
         owner = new_owner()
         engines: dict[tuple[str, ...], Engine] = {}
         done = 0
-        async with self._store() as store:
+        async with self._store() as store, self._models() as models:
             running: set[asyncio.Task[Any]] = set()
             while True:
                 while len(running) < concurrency:
                     job = await store.claim_job(owner, LEASE_SECONDS)
                     if job is None:
                         break
-                    engine = self._engine_for(store, job, owner, engines)
+                    engine = self._engine_for(store, job, owner, engines, models)
                     running.add(asyncio.ensure_future(engine.run(job)))
                 if not running:
                     if once:
@@ -290,12 +430,13 @@ class LocalBackend:
         job: JobRecord,
         owner: str,
         cache: dict[tuple[str, ...], Engine],
+        models: ModelHub,
     ) -> Engine:
         from agentgo_cli.engine.scheduler import Engine
 
         key = tuple(job.manifests)
         if key not in cache:
-            cache[key] = Engine(store, self._load(list(key)), owner=owner)
+            cache[key] = Engine(store, self._load(list(key)), owner=owner, models=models)
         return cache[key]
 
 

@@ -122,6 +122,8 @@ class StepError(AgentGoError):
 
     tokens: int = 0
     """Tokens the step used before it failed (counted on the step and the job)."""
+    cost_usd: float = 0.0
+    """What the step's model calls cost before it failed (counted likewise)."""
 
 
 class CallError(AgentGoError):
@@ -148,6 +150,9 @@ class ProviderError(AgentGoError):
     """
 
     RETRYABLE = frozenset({"rate_limited", "server", "connection", "timeout", "stalled"})
+    tokens: int = 0
+    """Tokens the agent invocation used before the provider failed (counted on the step)."""
+    cost_usd: float = 0.0
 
     def __init__(
         self,

@@ -94,14 +94,20 @@ def show(
                 "output": s.output,
                 "error": s.error,
                 "tokens": s.tokens,
+                "cost_usd": s.cost_usd,
             }
             for s in detail.steps
         ]
+        data["models"] = detail.models
         print_json(data)
         return
     typer.echo(f"job {job.id}  workflow {job.workflow}  {job.status}")
     typer.echo(f"created {_when(job.created_at)}  updated {_when(job.updated_at)}")
-    typer.echo(f"tokens {job.tokens}  cost ${job.cost_usd:.4f}")
+    line = f"tokens {job.tokens}  cost ${job.cost_usd:.4f}"
+    models = detail.models or {}
+    if models.get("shadow_calls"):
+        line += f"  (shadow calls apart: ${models.get('shadow_usd', 0.0):.4f})"
+    typer.echo(line)
     if job.error:
         typer.echo(f"error: {job.error}")
     for s in detail.steps:
@@ -112,6 +118,8 @@ def show(
             line += f" attempt {s.attempt}"
         if s.tokens:
             line += f" {s.tokens} tokens"
+        if s.cost_usd:
+            line += f" ${s.cost_usd:.4f}"
         if s.error:
             line += f": {s.error}"
         typer.echo(line)

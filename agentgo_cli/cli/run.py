@@ -44,6 +44,8 @@ def render_result(job: JobRecord, output: str) -> None:
         line = f"job {job.id} {job.status}"
         if job.status not in ("queued",):
             line += f" in {job.updated_at - job.created_at:.2f}s, {job.tokens} tokens"
+            if job.cost_usd:
+                line += f", ${job.cost_usd:.4f}"
         if job.error:
             line += f": {job.error}"
         color = {"succeeded": "green", "queued": "cyan"}.get(job.status, "red")

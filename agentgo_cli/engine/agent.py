@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agentgo_cli.errors import StepError
+from agentgo_cli.errors import ProviderError, StepError
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.base import Client, Message, Usage
 from agentgo_cli.manifests.models.agent import AgentManifest, ModelSpec
@@ -29,6 +29,7 @@ class AgentResult:
     usage: Usage
     turns: int
     tool_calls: int
+    cost_usd: float = 0.0
 
 
 async def run_agent(
@@ -43,10 +44,9 @@ async def run_agent(
     """Run one agent invocation: ask the model, run the tools it asks for, until it answers.
 
     Raise StepError when the agent asks for a tool it was not given, needs more than
-    ``max_turns`` model turns, exceeds its token budget, or answers something that does not
-    match its ``output_schema``. A tool that fails is reported to the model as the tool's
-    answer (``error: ...``) so that it can recover. The usd budget is enforced once model
-    prices exist; the token budget is enforced here after every turn.
+    ``max_turns`` model turns, exceeds its budget (tokens or usd, checked after every turn),
+    or answers something that does not match its ``output_schema``. A tool that fails is
+    reported to the model as the tool's answer (``error: ...``) so that it can recover.
 
     Each tool call gets its own idempotency key, ``<step key>:tool-<n>`` for the n-th call of
     the invocation, so two calls of the same tool in one step are not taken for one.
@@ -56,20 +56,28 @@ async def run_agent(
     definitions = [tools.definition(tool) for tool in spec.tools]
     params = dict(spec.model.params) if isinstance(spec.model, ModelSpec) else {}
     limit = spec.budget.tokens if spec.budget is not None else None
+    usd_limit = spec.budget.usd if spec.budget is not None else None
     usage = Usage()
+    cost = 0.0
     calls = 0
     try:
         for turn in range(1, spec.max_turns + 1):
             response = await client.complete(messages, tools=definitions, params=params)
             usage = usage + response.usage
+            cost += response.cost_usd
             if limit is not None and usage.total > limit:
                 raise StepError(
                     f"agent '{name}' exceeded its token budget ({usage.total} > {limit})"
                 )
+            if usd_limit is not None and cost > usd_limit:
+                raise StepError(
+                    f"agent '{name}' exceeded its budget of ${usd_limit:g} "
+                    f"(spent ${cost:.6f} in {turn} model turn{'s' if turn > 1 else ''})"
+                )
             reply = response.message
             if not reply.tool_calls:
                 output = _output(agent, reply.content)
-                return AgentResult(output, reply.content, usage, turn, calls)
+                return AgentResult(output, reply.content, usage, turn, calls, cost)
             for call in reply.tool_calls:
                 if call.name not in spec.tools:
                     raise StepError(
@@ -91,8 +99,9 @@ async def run_agent(
                     content = f"error: {exc}"
                 messages.append(Message("tool", content, tool_call_id=call.id, name=call.name))
         raise StepError(f"agent '{name}' did not finish within max_turns={spec.max_turns}")
-    except StepError as exc:
+    except (StepError, ProviderError) as exc:
         exc.tokens = usage.total  # what the failed invocation used still counts
+        exc.cost_usd = cost
         raise
 
 

@@ -22,12 +22,13 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.engine.agent import run_agent
 from agentgo_cli.engine.inputs import prepare_inputs
 from agentgo_cli.errors import AgentGoError, CallError, ProviderError, SandboxError, StepError
 from agentgo_cli.expr import ExpressionError, render
+from agentgo_cli.llm.hub import ModelHub
 from agentgo_cli.manifests.manifest_set import ManifestSet
 from agentgo_cli.manifests.models import (
     AgentManifest,
@@ -36,6 +37,7 @@ from agentgo_cli.manifests.models import (
     ToolManifest,
     WorkflowManifest,
 )
+from agentgo_cli.manifests.models.common import Budget
 from agentgo_cli.manifests.models.workflow import (
     AgentStep,
     CallStep,
@@ -49,7 +51,14 @@ from agentgo_cli.semver import best_match
 from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
 from agentgo_cli.tools.registry import ToolContext, ToolRegistry, schema_problem, validator_for
 
+if TYPE_CHECKING:
+    from agentgo_cli.llm.cost import CallRecord, CostTracker
+    from agentgo_cli.llm.reliability import ShadowRecord
+
 __all__ = ["LEASE_SECONDS", "Engine", "JobEvents", "new_owner", "prepare_inputs"]
+
+SHADOW_GRACE_SECONDS = 2.0
+"""How long a job's end waits for its shadow calls; the rest are cancelled (and logged)."""
 
 LEASE_SECONDS = 30.0
 """How long a job stays a process's without renewal; the engine renews every third of it."""
@@ -112,6 +121,10 @@ class _Refused(Exception):
     """A job that ends before it starts: (status, error)."""
 
 
+class _BudgetSpent(AgentGoError):
+    """The workflow's budget is spent: the job stops with this message."""
+
+
 class _StepFailed(Exception):
     """A step failed and the job must stop (continue_on_error was not set)."""
 
@@ -148,6 +161,13 @@ class _Run:
     semaphore: asyncio.Semaphore | None
     events: JobEvents
     tokens: int = 0
+    cost_usd: float = 0.0
+    budget: Budget | None = None
+    """The workflow's budget, checked after every step."""
+    costs: CostTracker | None = None
+    """Every real model call of the job made here (made with the first one)."""
+    clients: list[Any] = field(default_factory=list)
+    """Reliable clients of this job, whose shadow calls may still be running."""
     started: dict[str, float] = field(default_factory=dict)
     inflight: set[str] = field(default_factory=set)
     """Keys of steps started and not yet finished."""
@@ -163,6 +183,7 @@ class Engine:
         *,
         owner: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        models: ModelHub | None = None,
     ) -> None:
 
         _tune_gc()
@@ -170,6 +191,8 @@ class Engine:
         self.mset = mset
         self.owner = owner or new_owner()
         self.lease_seconds = lease_seconds
+        self.models = models or ModelHub()
+        """Model clients, with the breakers every job of this engine shares."""
         self.agents = {n: e.manifest for n, e in mset.of_kind("Agent").items()}
         self.workflows = {n: e.manifest for n, e in mset.of_kind("Workflow").items()}
         tools = {n: e.manifest for n, e in mset.of_kind("Tool").items()}
@@ -178,6 +201,7 @@ class Engine:
         self._stopped: dict[str, str] = {}
         self._guard_task: asyncio.Future[None] | None = None
         self._fresh: set[str] = set()
+        self._pending: set[asyncio.Future[Any]] = set()
 
     def workflow(self, name: str) -> WorkflowManifest:
         """The workflow of that name; StepError if the set has none."""
@@ -192,6 +216,7 @@ class Engine:
         """Check inputs and create a job: running under our lease, or queued for a worker."""
         wf = self.workflow(workflow)
         values = prepare_inputs(wf.spec.inputs, inputs)
+        self.check_models(wf)
         job = await self.store.create_job(
             workflow,
             values,
@@ -203,6 +228,35 @@ class Engine:
         if run_here:
             self._fresh.add(job.id)  # no step records to read back
         return job
+
+    def check_models(self, wf: WorkflowManifest) -> None:
+        """ConfigError, naming the variable, when a model the workflow may call has no key."""
+        refs: list[str] = []
+        for name in sorted(self._agents_of(wf.spec.steps)):
+            agent = self.agents.get(name)
+            if isinstance(agent, AgentManifest):
+                refs += self.models.refs_of(agent.spec)
+        if any(not r.startswith("scripted:") for r in refs):
+            self.models.check(refs)
+
+    def _agents_of(self, steps: list[Any]) -> set[str]:
+        """The agents a list of steps may run, directly or through call steps."""
+        found: set[str] = set()
+        for step in steps:
+            if isinstance(step, AgentStep):
+                found.add(step.agent)
+            elif isinstance(step, CallStep):
+                name, _, wanted = step.call.partition("@")
+                with contextlib.suppress(StepError):
+                    intent, target = self._intent(name, wanted)
+                    found.add(target.partition(":")[2] if intent is not None else target)
+            elif isinstance(step, ForeachStep):
+                found |= self._agents_of(step.steps)
+            elif isinstance(step, LoopStep):
+                found |= self._agents_of(step.loop.steps)
+            elif isinstance(step, ParallelStep):
+                found |= self._agents_of(step.parallel)
+        return found
 
     async def run(self, job: JobRecord, events: JobEvents | None = None) -> JobRecord:
         """Run (or resume) a job we hold the lease of, to its end; return the final record."""
@@ -231,6 +285,7 @@ class Engine:
             done=done,
             semaphore=asyncio.Semaphore(limit) if limit else None,
             events=events or _NO_EVENTS,
+            budget=wf.spec.budget,
         )
         scope = _Scope(
             {
@@ -290,6 +345,8 @@ class Engine:
                     for key in sorted(run.inflight)
                 )
             )
+        if run.clients:
+            await self._settle_models(run)
         ending = f"{status}: {error}" if error else status
         await self.store.add_event(job.id, "job", ending)
         await self.store.job_finished(job.id, status, outputs=outputs, error=error)
@@ -306,9 +363,21 @@ class Engine:
             None,
             None,
             job.cancel_requested,
-            job.cost_usd,
+            job.cost_usd + run.cost_usd,
             job.tokens + run.tokens,
         )
+
+    async def _settle_models(self, run: _Run) -> None:
+        """At a job's end: let shadow calls finish (briefly) and log what the models cost."""
+        await asyncio.gather(*(c.drain(SHADOW_GRACE_SECONDS) for c in run.clients))
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        if run.costs is not None and run.costs.calls:
+            costs = run.costs
+            message = f"models: {costs.calls} call(s), {costs.tokens} tokens, ${costs.usd:.6f}" + (
+                f"; shadow ${costs.shadow_usd:.6f}" if costs.shadow_calls else ""
+            )
+            await self.store.add_event(run.job.id, "cost", message, costs.as_dict())
 
     async def _guard(self) -> None:
         """While jobs run here: renew their leases and stop the ones asked to cancel."""
@@ -378,7 +447,7 @@ class Engine:
         retry = step.retry
         attempts = retry.max_attempts if retry else 1
         attempt = 1
-        spent = 0  # tokens of failed attempts: every attempt is paid for
+        spent, spent_usd = 0, 0.0  # failed attempts: every attempt is paid for
         while True:
             await self.store.step_started(run.job.id, key, step.id, kind, attempt)
             self._emit(run, key, kind, "running")
@@ -388,31 +457,44 @@ class Engine:
                 else:
                     work = self._execute(run, step, key, kind, scope, attempt)
                 if step.timeout is None:
-                    output, tokens = await work
+                    output, tokens, cost = await work
                 else:
                     async with asyncio.timeout(step.timeout.seconds):
-                        output, tokens = await work
+                        output, tokens, cost = await work
             except _FAILS_STEP as exc:
                 message = (
                     f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
                 )
                 used = spent + getattr(exc, "tokens", 0)
+                used_usd = spent_usd + getattr(exc, "cost_usd", 0.0)
                 if attempt < attempts and retry is not None:
-                    spent = used
+                    spent, spent_usd = used, used_usd
                     await self.store.add_event(
                         run.job.id, "retry", f"{key}: attempt {attempt} failed: {message}"
                     )
                     await asyncio.sleep(_backoff(retry, attempt))
                     attempt += 1
                     continue
-                return await self._fail(run, step, key, kind, scope, message, attempt, used)
+                return await self._fail(
+                    run, step, key, kind, scope, message, attempt, used, used_usd
+                )
             tokens += spent
+            cost += spent_usd
             await self.store.step_finished(
-                run.job.id, key, "succeeded", output=output, tokens=tokens, wait=wait
+                run.job.id,
+                key,
+                "succeeded",
+                output=output,
+                tokens=tokens,
+                cost_usd=cost,
+                wait=wait,
             )
             run.tokens += tokens
+            run.cost_usd += cost
             self._emit(run, key, kind, "succeeded", tokens)
             scope.set_step(step.id, "succeeded", output)
+            if run.budget is not None:
+                _check_budget(run)
             return output
 
     async def _fail(
@@ -425,6 +507,7 @@ class Engine:
         message: str,
         attempt: int,
         tokens: int = 0,
+        cost_usd: float = 0.0,
     ) -> None:
         await self.store.add_event(run.job.id, "step", f"{key} failed: {message}")
         # Inner steps a failing container cut off end with it, not 'running'.
@@ -434,8 +517,11 @@ class Engine:
             await self.store.step_finished(
                 run.job.id, inner_key, "failed", error=f"interrupted: step '{key}' failed"
             )
-        await self.store.step_finished(run.job.id, key, "failed", error=message, tokens=tokens)
+        await self.store.step_finished(
+            run.job.id, key, "failed", error=message, tokens=tokens, cost_usd=cost_usd
+        )
         run.tokens += tokens
+        run.cost_usd += cost_usd
         self._emit(run, key, kind, "failed", tokens, error=message)
         scope.set_step(step.id, "failed", None, message)
         if not step.continue_on_error:
@@ -465,21 +551,52 @@ class Engine:
 
     async def _execute(
         self, run: _Run, step: Any, key: str, kind: str, scope: _Scope, attempt: int
-    ) -> tuple[Any, int]:
+    ) -> tuple[Any, int, float]:
         if isinstance(step, ForeachStep):
-            return await self._foreach(run, step, key, scope), 0
+            return await self._foreach(run, step, key, scope), 0, 0.0
         if isinstance(step, LoopStep):
-            return await self._loop(run, step, key, scope), 0
+            return await self._loop(run, step, key, scope), 0, 0.0
         if isinstance(step, ParallelStep):
-            return await self._parallel(run, step, key, scope), 0
+            return await self._parallel(run, step, key, scope), 0, 0.0
         if run.semaphore is None:
             return await self._leaf(run, step, key, scope, attempt)
         async with run.semaphore:
             return await self._leaf(run, step, key, scope, attempt)
 
+    def _client(self, run: _Run, agent: AgentManifest) -> Any:
+        """A model client for one agent invocation; its calls are counted on the job."""
+        if agent.spec.model_ref.provider == "scripted":
+            return self.models.client_for(agent.spec)
+        job_id = run.job.id
+
+        def on_call(call: CallRecord) -> None:
+            if run.costs is None:
+                from agentgo_cli.llm.cost import CostTracker
+
+                run.costs = CostTracker()
+            run.costs.record(call)
+
+        def on_shadow(record: ShadowRecord) -> None:
+            data = dataclasses.asdict(record)
+            data["usage"] = {
+                "input_tokens": record.usage.input_tokens,
+                "output_tokens": record.usage.output_tokens,
+            }
+            self._later(self.store.add_event(job_id, "shadow", _shadow_line(record), data))
+
+        client = self.models.client_for(agent.spec, on_call=on_call, on_shadow=on_shadow)
+        run.clients.append(client)
+        return client
+
+    def _later(self, work: Any) -> None:
+        """Run a store write from a callback, keeping the task referenced until it ends."""
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
     async def _leaf(
         self, run: _Run, step: Any, key: str, scope: _Scope, attempt: int
-    ) -> tuple[Any, int]:
+    ) -> tuple[Any, int, float]:
 
         ctx = ToolContext(
             job_id=run.job.id, step_id=key, attempt=attempt, idempotency_key=f"{run.job.id}:{key}"
@@ -496,9 +613,9 @@ class Engine:
                 input=value,
                 tools=self.tools,
                 ctx=ctx,
-                client=_client(agent),
+                client=self._client(run, agent),
             )
-            return result.output, result.usage.total
+            return result.output, result.usage.total, result.cost_usd
         if isinstance(step, ToolStep):
             args = render(step.with_, scope.values)
             result = await self.tools.call(step.tool, args, ctx)
@@ -508,14 +625,16 @@ class Engine:
                 raise StepError(
                     f"tool '{step.tool}' returned a value that is not JSON: {exc}"
                 ) from None
-            return result, 0
+            return result, 0, 0.0
         if isinstance(step, CallStep):
-            return await self._call(step, render(step.input, scope.values), ctx)
+            return await self._call(run, step, render(step.input, scope.values), ctx)
         if isinstance(step, TeamStep):
             raise StepError(f"team '{step.team}': teams are not available in this version")
         raise StepError(f"unsupported step kind for '{key}'")  # pragma: no cover
 
-    async def _call(self, step: CallStep, value: Any, ctx: Any) -> tuple[Any, int]:
+    async def _call(
+        self, run: _Run, step: CallStep, value: Any, ctx: Any
+    ) -> tuple[Any, int, float]:
         """A typed call, in process: lookup, input schema, dispatch to the agent, output schema.
 
         ACL, quota, idempotency records and trace context come with the capability catalog.
@@ -530,9 +649,14 @@ class Engine:
                 raise StepError(f"call '{step.call}': no such intent")
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             result = await run_agent(
-                agent, prompt=text, input=None, tools=self.tools, ctx=ctx, client=_client(agent)
+                agent,
+                prompt=text,
+                input=None,
+                tools=self.tools,
+                ctx=ctx,
+                client=self._client(run, agent),
             )
-            return result.output, result.usage.total
+            return result.output, result.usage.total, result.cost_usd
         problem = schema_problem(validator_for(intent.input), value)
         if problem:
             raise StepError(f"call '{step.call}': invalid input: {problem}")
@@ -547,7 +671,7 @@ class Engine:
             input=value if prompt is None else None,
             tools=self.tools,
             ctx=ctx,
-            client=_client(agent),
+            client=self._client(run, agent),
         )
         try:
             limit = intent.timeout.seconds if intent.timeout else None
@@ -562,7 +686,7 @@ class Engine:
             problem = schema_problem(validator_for(intent.output), output)
             if problem:
                 raise StepError(f"call '{step.call}': invalid output: {problem}")
-        return output, result.usage.total
+        return output, result.usage.total, result.cost_usd
 
     def _intent(self, name: str, wanted: str) -> tuple[Intent | None, str]:
         """The intent version a call resolves to, and its target ('agent:x'), or the
@@ -721,14 +845,20 @@ def _backoff(retry: Any, attempt: int) -> float:
     return random.uniform(0, delay)
 
 
-def _client(agent: AgentManifest) -> Any:
-    """A model client for one agent invocation (only the offline scripted provider for now)."""
-    ref = agent.spec.model_ref
-    if ref.provider != "scripted":
-        raise StepError(
-            f"agent '{agent.name}': provider '{ref.provider}' is not available in this version; "
-            "use a scripted: model"
-        )
-    from agentgo_cli.llm.scripted import ScriptedClient
+def _check_budget(run: _Run) -> None:
+    """Stop the job once the workflow's budget is spent (its tokens or its usd)."""
+    budget = run.budget
+    assert budget is not None
+    tokens = run.job.tokens + run.tokens
+    cost = run.job.cost_usd + run.cost_usd
+    if budget.tokens is not None and tokens > budget.tokens:
+        raise _BudgetSpent(f"workflow budget exceeded: {tokens} tokens > {budget.tokens}")
+    if budget.usd is not None and cost > budget.usd:
+        raise _BudgetSpent(f"workflow budget exceeded: ${cost:.6f} > ${budget.usd:g}")
 
-    return ScriptedClient(agent.spec, ref.model)
+
+def _shadow_line(record: Any) -> str:
+    verdict = (
+        "error: " + record.error if record.error else ("agrees" if record.agrees else "differs")
+    )
+    return f"shadow {record.ref} of {record.main_ref}: {verdict}"

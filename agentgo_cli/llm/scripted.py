@@ -13,6 +13,7 @@ from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.base import Message, ModelResponse, ToolCall, ToolDef, Usage
 
 if TYPE_CHECKING:
+    from agentgo_cli.llm.cost import Price
     from agentgo_cli.manifests.models.agent import AgentSpec, ScriptEntry
 
 __all__ = ["ScriptedClient"]
@@ -27,10 +28,12 @@ class ScriptedClient:
     The consumed entries are this instance's state: use one client per agent invocation.
     """
 
-    def __init__(self, spec: AgentSpec, model: str) -> None:
+    def __init__(self, spec: AgentSpec, model: str, *, price: Price | None = None) -> None:
         self.model = model
         script = _compile(spec)
         self._entries, self._patterns, self._latency, self._usage = script
+        self._cost = price.cost(self._usage) if price is not None else 0.0
+        """What each turn costs: scripted models are free unless the config prices them."""
         self._left = list(range(len(self._entries)))
         self._calls = 0
 
@@ -59,7 +62,7 @@ class ScriptedClient:
         index = self._next(latest)
         if index is None:
             reply = Message("assistant", _latest(messages, ("user",)))
-            return ModelResponse(reply, self._usage, "stop", self.model)
+            return ModelResponse(reply, self._usage, "stop", self.model, self._cost)
         entry = self._entries[index]
         scope = {"input": latest}
         try:
@@ -68,14 +71,16 @@ class ScriptedClient:
                 self._calls += 1
                 call = ToolCall(f"call_{self._calls}", entry.tool.name, args)
                 message = Message("assistant", tool_calls=[call])
-                return ModelResponse(message, self._usage, "tool_calls", self.model)
+                return ModelResponse(message, self._usage, "tool_calls", self.model, self._cost)
             reply = render(entry.reply, scope)
         except ExpressionError as exc:
             raise ProviderError(
                 f"scripted model '{self.model}': script entry {index + 1}: {exc}"
             ) from None
         text = reply if isinstance(reply, str) else json.dumps(reply, ensure_ascii=False)
-        return ModelResponse(Message("assistant", text), self._usage, "stop", self.model)
+        return ModelResponse(
+            Message("assistant", text), self._usage, "stop", self.model, self._cost
+        )
 
     def _next(self, latest: str) -> int | None:
         """Take the index of the entry this turn plays, or None when the script is done."""

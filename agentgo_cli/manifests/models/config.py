@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     Field,
+    NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationError,
@@ -16,11 +18,35 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from agentgo_cli.manifests._text import did_you_mean
 from agentgo_cli.manifests.models.common import Spec
-from agentgo_cli.manifests.types import PROVIDERS, STORE_PATTERN, URL_PATTERN, OneOf, SecretRef
+from agentgo_cli.manifests.types import (
+    PROVIDERS,
+    STORE_PATTERN,
+    URL_PATTERN,
+    Duration,
+    OneOf,
+    SecretRef,
+)
 
-__all__ = ["FEATURES", "ConfigFile", "Profile", "ProviderSettings"]
+__all__ = [
+    "FEATURES",
+    "BreakerSettings",
+    "ConfigFile",
+    "ModelPrice",
+    "Profile",
+    "ProviderSettings",
+]
 
 FEATURES = ("contract-net", "swarm")
+
+
+def _known_provider(name: str) -> str:
+    if name not in PROVIDERS:
+        raise PydanticCustomError(
+            "unknown_provider",
+            "unknown provider '{name}'{hint} under providers",
+            {"name": name, "hint": did_you_mean(name, PROVIDERS)},
+        )
+    return name
 
 
 class Profile(Spec):
@@ -35,6 +61,10 @@ class Profile(Spec):
     manifests: list[str] = Field(default_factory=list, description="Folders and files to load.")
     server: str | None = Field(default=None, pattern=URL_PATTERN)
     token: SecretRef | None = None
+    providers: dict[Annotated[str, AfterValidator(_known_provider)], ProviderSettings] = Field(
+        default_factory=dict,
+        description="Provider settings for this profile, over the top-level 'providers'.",
+    )
 
     @model_validator(mode="after")
     def _store_or_server(self) -> Profile:
@@ -45,26 +75,51 @@ class Profile(Spec):
         return self
 
 
+class ModelPrice(Spec):
+    """What one model costs, in US dollars per million tokens."""
+
+    input: NonNegativeFloat
+    output: NonNegativeFloat
+
+
+class BreakerSettings(Spec):
+    """The circuit breaker kept per provider and model."""
+
+    failures: PositiveInt = Field(
+        default=5, description="Consecutive failed calls that open the circuit."
+    )
+    reset_after: Duration = Field(
+        default=Duration("30s"), description="How long the circuit stays open before a trial."
+    )
+
+
 class ProviderSettings(Spec):
     """Settings of one LLM provider."""
 
     api_key: SecretRef | None = None
     base_url: str | None = Field(default=None, pattern=URL_PATTERN)
-    timeout: PositiveFloat | None = None
-    max_retries: PositiveInt | None = None
-    prices: dict[str, dict[str, float]] = Field(
+    timeout: PositiveFloat | None = Field(
+        default=None, description="Seconds allowed for one call (default 60)."
+    )
+    max_retries: NonNegativeInt | None = Field(
+        default=None, description="Retries after a failed call: 429, 5xx, network (default 2)."
+    )
+    stream_idle: Duration | None = Field(
+        default=None,
+        description="A stream with no token for this long is aborted "
+        "(defaults: openai 30s, anthropic 60s, gemini 90s).",
+    )
+    breaker: BreakerSettings | None = None
+    prices: dict[str, ModelPrice] = Field(
         default_factory=dict, description="Per model: {input: usd/Mtok, output: usd/Mtok}."
     )
 
-
-def _known_provider(name: str) -> str:
-    if name not in PROVIDERS:
-        raise PydanticCustomError(
-            "unknown_provider",
-            "unknown provider '{name}'{hint} under providers",
-            {"name": name, "hint": did_you_mean(name, PROVIDERS)},
-        )
-    return name
+    def merged(self, override: ProviderSettings) -> ProviderSettings:
+        """These settings with the fields ``override`` sets replacing them (prices merge)."""
+        data = self.model_dump(exclude_unset=True)
+        extra = override.model_dump(exclude_unset=True)
+        prices = {**data.pop("prices", {}), **extra.pop("prices", {})}
+        return ProviderSettings.model_validate({**data, **extra, "prices": prices})
 
 
 class ConfigFile(Spec):
