@@ -209,7 +209,9 @@ def test_show_json_has_the_job_and_its_steps(project: Write) -> None:
         "output",
         "error",
         "tokens",
+        "cost_usd",
     ]
+    assert data["models"] is None  # no real model was called
     note = steps[3]
     assert {k: note[k] for k in ("step_id", "kind", "status", "attempt", "output", "error")} == {
         "step_id": "note",
