@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
+from agentgo_cli.errors import ConfigError, ManifestSetError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from agentgo_cli.config import LoadedConfig
@@ -333,7 +333,7 @@ class LocalBackend:
             price.input_per_mtok if price is not None else None,
             price.output_per_mtok if price is not None else None,
             source,
-            hub.key_source(provider) if provider != "scripted" else None,
+            _key_state(hub, provider),
             base_url,
             used.get(ref, []),
         )
@@ -438,6 +438,20 @@ class LocalBackend:
         if key not in cache:
             cache[key] = Engine(store, self._load(list(key)), owner=owner, models=models)
         return cache[key]
+
+
+def _key_state(hub: ModelHub, provider: str) -> str | None:
+    """Where a provider's key comes from, marked '(not set)' when it cannot be read."""
+    if provider in ("scripted", "ollama"):
+        return hub.key_source(provider)
+    source = hub.key_source(provider)
+    if source is None:
+        return None
+    try:
+        hub.endpoint(provider)
+    except ConfigError:
+        return f"{source} (not set)"
+    return source
 
 
 async def _get(store: JobStore, job_id: str) -> JobRecord:
