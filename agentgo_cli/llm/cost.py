@@ -92,6 +92,11 @@ class PriceTable:
         self._prices = {provider: dict(models) for provider, models in DEFAULT_PRICES.items()}
         self._configured: set[tuple[str, str]] = set()
         for provider, models in (overrides or {}).items():
+            if not isinstance(models, Mapping):
+                raise ValueError(
+                    f"prices of provider '{provider}' must map model names to prices, "
+                    f"not {type(models).__name__}"
+                )
             for model, fields in models.items():
                 self._prices.setdefault(provider, {})[model] = _parse(provider, model, fields)
                 self._configured.add((provider, model))
