@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agentgo_cli.errors import ConfigError, ManifestSetError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
+    from agentgo_cli.a2a.catalog import Catalog
     from agentgo_cli.config import LoadedConfig
     from agentgo_cli.engine.scheduler import Engine, JobEvents
     from agentgo_cli.llm.hub import ModelHub
@@ -117,6 +118,10 @@ class Backend(Protocol):
 
     def models(self) -> list[ModelInfo]:
         """Configured providers, the models the manifests use, and their prices."""
+        ...
+
+    def catalog(self, paths: Sequence[str] = ()) -> Catalog:
+        """The capability catalog of a manifest set (default: the profile's manifests)."""
         ...
 
     async def ping_model(self, ref: str, *, within: float) -> PingResult:
@@ -285,6 +290,17 @@ class LocalBackend:
             yield hub
         finally:
             await hub.aclose()
+
+    def catalog(self, paths: Sequence[str] = ()) -> Catalog:
+        from agentgo_cli.a2a.catalog import Catalog
+
+        wanted = list(paths) or [str(p) for p in self.config().manifest_paths()]
+        if not wanted:
+            raise UsageError(
+                "no manifests to read: name files or folders, or set 'manifests:' in the "
+                "profile of agentgo.yaml"
+            )
+        return Catalog.from_set(self._load(wanted))
 
     def models(self) -> list[ModelInfo]:
         from agentgo_cli.llm.hub import ModelHub

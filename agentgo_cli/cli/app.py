@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from agentgo_cli import __version__
-from agentgo_cli.cli import completion, init, jobs, models, run, schema, validate, worker
+from agentgo_cli.cli import (
+    catalog,
+    completion,
+    init,
+    jobs,
+    models,
+    run,
+    schema,
+    validate,
+    worker,
+)
 
 __all__ = ["app", "main"]
 
@@ -51,6 +61,7 @@ run.register(app)
 worker.register(app)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(models.app, name="models")
+app.add_typer(catalog.app, name="catalog")
 init.register(app)
 app.add_typer(schema.app, name="schema")
 completion.register(app)
