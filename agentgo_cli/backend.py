@@ -8,11 +8,12 @@ manifests, the store or the engine directly. ``LocalBackend`` does the work in p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,13 +21,22 @@ from agentgo_cli.errors import ConfigError, ManifestSetError, NotFoundError, Usa
 
 if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog
+    from agentgo_cli.a2a.lifecycle import CallOutcome
     from agentgo_cli.config import LoadedConfig
     from agentgo_cli.engine.scheduler import Engine, JobEvents
     from agentgo_cli.llm.hub import ModelHub
     from agentgo_cli.manifests.manifest_set import ManifestSet
     from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
 
-__all__ = ["Backend", "JobDetail", "LocalBackend", "ModelInfo", "PingResult", "RunRequest"]
+__all__ = [
+    "Backend",
+    "CallRequest",
+    "JobDetail",
+    "LocalBackend",
+    "ModelInfo",
+    "PingResult",
+    "RunRequest",
+]
 
 DEFAULT_STORE = "sqlite:///.agentgo/agentgo.db"
 _log = logging.getLogger("agentgo")
@@ -71,6 +81,22 @@ class PingResult:
     input_tokens: int
     output_tokens: int
     cost_usd: float
+
+
+@dataclass
+class CallRequest:
+    """What ``agentgo call`` asks for."""
+
+    intent: str
+    """'name' or 'name@range'."""
+    input: Any = None
+    """The input as a value (from --input JSON)."""
+    pairs: dict[str, str] = field(default_factory=dict)
+    """``-i name=value`` pairs, as text (parsed against the intent's input schema)."""
+    principal: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    idempotency_key: str | None = None
+    traceparent: str | None = None
 
 
 @dataclass
@@ -124,11 +150,23 @@ class Backend(Protocol):
         """The capability catalog of a manifest set (default: the profile's manifests)."""
         ...
 
+    async def call(self, request: CallRequest) -> CallOutcome:
+        """Call an intent through the whole call lifecycle and wait for its output."""
+        ...
+
     async def ping_model(self, ref: str, *, within: float) -> PingResult:
         """One tiny call to a model, to check its key and that it can be reached."""
         ...
 
-    async def work(self, *, concurrency: int, once: bool, poll: float) -> int:
+    async def work(
+        self,
+        *,
+        concurrency: int,
+        once: bool,
+        poll: float,
+        watch: bool = False,
+        notify: Callable[[str], None] | None = None,
+    ) -> int:
         """Take queued and abandoned jobs and run them; return how many were run."""
         ...
 
@@ -302,6 +340,40 @@ class LocalBackend:
             )
         return Catalog.from_set(self._load(wanted))
 
+    async def call(self, request: CallRequest) -> CallOutcome:
+        from agentgo_cli.a2a.lifecycle import CallContext, Spend
+        from agentgo_cli.a2a.trace import TraceContext, parse_traceparent
+        from agentgo_cli.engine.scheduler import Engine, local_principal
+        from agentgo_cli.manifests.models import AgentManifest
+
+        principal = request.principal or local_principal()
+        if ":" not in principal and principal != "anonymous":
+            raise UsageError(
+                f"--as takes a principal such as user:alice or service:ci, not '{principal}'"
+            )
+        trace = TraceContext.start()
+        if request.traceparent:
+            try:
+                trace = parse_traceparent(request.traceparent)
+            except ValueError as exc:
+                raise UsageError(f"--traceparent: {exc}") from None
+        paths = [str(p) for p in self.config().manifest_paths()]
+        if not paths:
+            raise UsageError("no manifests to call into: set 'manifests:' in agentgo.yaml")
+        mset = self._load(paths)
+        scopes = frozenset(request.scopes)
+        async with self._store() as store, self._models() as models:
+            engine = Engine(store, mset, models=models, principal=principal, scopes=scopes)
+            entry = engine.catalog.lookup(request.intent)
+            value = _call_input(request, entry.intent.input)
+            target = engine.agents.get(entry.target_name)
+            if isinstance(target, AgentManifest):  # a missing key: before anything runs
+                engine.models.check(engine.models.refs_of(target.spec))
+            root = CallContext(principal, scopes, (principal,), trace, Spend())
+            return await engine.calls.call(
+                request.intent, value, parent=root, idempotency_key=request.idempotency_key
+            )
+
     def models(self) -> list[ModelInfo]:
         from agentgo_cli.llm.hub import ModelHub
         from agentgo_cli.manifests.models import AgentManifest
@@ -411,34 +483,84 @@ class LocalBackend:
             await _get(store, job_id)
             return await store.events(job_id, after=after)
 
-    async def work(self, *, concurrency: int, once: bool, poll: float) -> int:
+    async def work(
+        self,
+        *,
+        concurrency: int,
+        once: bool,
+        poll: float,
+        watch: bool = False,
+        notify: Callable[[str], None] | None = None,
+    ) -> int:
         from agentgo_cli.engine.scheduler import LEASE_SECONDS, new_owner
 
         owner = new_owner()
         engines: dict[tuple[str, ...], Engine] = {}
         done = 0
-        async with self._store() as store, self._models() as models:
-            running: set[asyncio.Task[Any]] = set()
-            while True:
-                while len(running) < concurrency:
-                    job = await store.claim_job(owner, LEASE_SECONDS)
-                    if job is None:
-                        break
-                    engine = self._engine_for(store, job, owner, engines, models)
-                    running.add(asyncio.ensure_future(engine.run(job)))
-                if not running:
-                    if once:
-                        return done
-                    await asyncio.sleep(poll)
-                    continue
-                finished, pending = await asyncio.wait(
-                    running, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+        say = notify or (lambda line: _log.info("%s", line))
+        reload = asyncio.Event()
+        stop_watching = _reload_triggers(reload, self._watched_paths() if watch else [], poll)
+        try:
+            async with self._store() as store, self._models() as models:
+                running: set[asyncio.Task[Any]] = set()
+                while True:
+                    if reload.is_set():
+                        reload.clear()
+                        self._reload(engines, store, owner, models, say)
+                    while len(running) < concurrency:
+                        job = await store.claim_job(owner, LEASE_SECONDS)
+                        if job is None:
+                            break
+                        engine = self._engine_for(store, job, owner, engines, models)
+                        running.add(asyncio.ensure_future(engine.run(job)))
+                    if not running:
+                        if once:
+                            return done
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(reload.wait(), poll)
+                        continue
+                    finished, pending = await asyncio.wait(
+                        running, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    running = set(pending)
+                    done += len(finished)
+                    for task in finished:
+                        if task.exception() is not None:  # one broken job must not stop it
+                            _log.error("worker: a job stopped with an error: %s", task.exception())
+        finally:
+            stop_watching()
+
+    def _watched_paths(self) -> list[Path]:
+        return [p for p in self.config().manifest_paths() if p.exists()]
+
+    def _reload(
+        self,
+        engines: dict[tuple[str, ...], Engine],
+        store: JobStore,
+        owner: str,
+        models: ModelHub,
+        say: Callable[[str], None],
+    ) -> None:
+        """Validate every manifest set in use again; swap in the ones that are valid.
+
+        A set that no longer validates is refused as a whole and its old engine (catalog,
+        agents, workflows) stays in use; jobs already running keep the engine they began with.
+        """
+        from agentgo_cli.engine.scheduler import Engine
+        from agentgo_cli.manifests.manifest_set import load_set
+
+        for key in list(engines):
+            mset = load_set(list(key), config=self.config().data)
+            if not mset.valid:
+                errors = mset.sorted_errors()
+                say(
+                    f"reload refused, the previous manifests stay in use: {errors[0]}"
+                    + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
                 )
-                running = set(pending)
-                done += len(finished)
-                for task in finished:
-                    if task.exception() is not None:  # one broken job must not stop the worker
-                        _log.error("worker: a job stopped with an error: %s", task.exception())
+                continue
+            engines[key] = Engine(store, mset, owner=owner, models=models)
+            intents = len(engines[key].catalog.entries())
+            say(f"reloaded {len(mset.of_kind('Workflow'))} workflows, {intents} intents")
 
     def _engine_for(
         self,
@@ -454,6 +576,62 @@ class LocalBackend:
         if key not in cache:
             cache[key] = Engine(store, self._load(list(key)), owner=owner, models=models)
         return cache[key]
+
+
+def _reload_triggers(
+    reload: asyncio.Event, watched: list[Path], every: float
+) -> Callable[[], None]:
+    """Set ``reload`` on SIGHUP, and when a watched file changes; return the undo."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    undo: list[Callable[[], object]] = []
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGHUP, reload.set)
+        undo.append(lambda: loop.remove_signal_handler(signal.SIGHUP))
+    if watched:
+
+        async def poll() -> None:
+            seen = _stamps(watched)
+            while True:
+                await asyncio.sleep(every)
+                now = _stamps(watched)
+                if now != seen:
+                    seen = now
+                    reload.set()
+
+        task = asyncio.ensure_future(poll())
+        undo.append(task.cancel)
+
+    def stop() -> None:
+        for step in undo:
+            step()
+
+    return stop
+
+
+def _stamps(paths: list[Path]) -> dict[str, tuple[float, int]]:
+    """(mtime, size) of every manifest file under the paths: what --watch compares."""
+    found: dict[str, tuple[float, int]] = {}
+    for root in paths:
+        files = [root] if root.is_file() else [*root.rglob("*.yaml"), *root.rglob("*.yml")]
+        for path in files:
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                found[str(path)] = (st.st_mtime, st.st_size)
+    return found
+
+
+def _call_input(request: CallRequest, schema: dict[str, Any]) -> Any:
+    """The call's input: --input as given, or -i pairs parsed against the input schema."""
+    from agentgo_cli.engine.inputs import parse_cli_value
+
+    if request.pairs:
+        if request.input is not None:
+            raise UsageError("give the input with --input or with -i pairs, not both")
+        properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+        return {k: parse_cli_value(v, properties.get(k)) for k, v in request.pairs.items()}
+    return request.input
 
 
 def _key_state(hub: ModelHub, provider: str) -> str | None:

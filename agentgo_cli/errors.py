@@ -22,10 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "EXIT_CONFLICT",
     "EXIT_DENIED",
     "EXIT_FAILED",
+    "EXIT_INVALID_INPUT",
+    "EXIT_INVALID_OUTPUT",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
+    "EXIT_QUOTA",
     "EXIT_USAGE",
     "AgentGoError",
     "CallError",
@@ -45,6 +49,14 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_DENIED = 4
+EXIT_INVALID_INPUT = 5
+"""A call's input does not match the intent's input schema."""
+EXIT_QUOTA = 6
+"""A call was refused by the intent's rate limit (retry later)."""
+EXIT_CONFLICT = 7
+"""An idempotency key was used again with a different input."""
+EXIT_INVALID_OUTPUT = 8
+"""A call's target answered something that does not match the intent's output schema."""
 
 
 class AgentGoError(Exception):
@@ -127,9 +139,19 @@ class StepError(AgentGoError):
 
 
 class CallError(AgentGoError):
-    """Raised when an A2A call is refused (not found, invalid input, denied, quota, ...)."""
+    """Raised when an A2A call is refused (not found, invalid input, denied, quota, ...) or
+    its target fails (code ``failed``)."""
 
-    _EXIT_BY_CODE = {"not_found": EXIT_NOT_FOUND, "denied": EXIT_DENIED}
+    _EXIT_BY_CODE = {
+        "not_found": EXIT_NOT_FOUND,
+        "denied": EXIT_DENIED,
+        "invalid_input": EXIT_INVALID_INPUT,
+        "quota_exceeded": EXIT_QUOTA,
+        "idempotency_conflict": EXIT_CONFLICT,
+        "invalid_output": EXIT_INVALID_OUTPUT,
+    }
+    retry_after: float | None = None
+    """For ``quota_exceeded``: seconds until the caller may try again."""
 
     def __init__(self, code: str, message: str) -> None:
         self.code = code

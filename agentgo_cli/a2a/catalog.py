@@ -107,8 +107,10 @@ class Catalog:
         ]
 
     def latest(self) -> list[CatalogEntry]:
-        """The newest version of every intent, by name."""
-        return [self.lookup(name) for name in sorted(self._by_name)]
+        """The newest version of every intent, by name (a release before any prerelease)."""
+        from agentgo_cli.a2a.discovery import newest
+
+        return [newest(self._by_name[name].values()) for name in sorted(self._by_name)]
 
     def names(self) -> list[str]:
         return sorted(self._by_name)

@@ -6,6 +6,7 @@ import typer
 
 from agentgo_cli import __version__
 from agentgo_cli.cli import (
+    call,
     catalog,
     completion,
     init,
@@ -62,6 +63,7 @@ worker.register(app)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(models.app, name="models")
 app.add_typer(catalog.app, name="catalog")
+call.register(app)
 init.register(app)
 app.add_typer(schema.app, name="schema")
 completion.register(app)

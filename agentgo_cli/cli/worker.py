@@ -19,10 +19,28 @@ def register(app: typer.Typer) -> None:
         concurrency: int = typer.Option(16, "--concurrency", "-c", min=1, help="Jobs at once."),
         once: bool = typer.Option(False, "--once", help="Stop when no job is left."),
         poll: float = typer.Option(1.0, "--poll", min=0.01, help="Seconds between polls."),
+        watch: bool = typer.Option(
+            False,
+            "--watch",
+            help="Reload the manifests when a file changes (SIGHUP always reloads).",
+        ),
     ) -> None:
-        """Take queued jobs, and jobs whose lease expired, and run them to their end."""
+        """Take queued jobs, and jobs whose lease expired, and run them to their end.
+
+        On SIGHUP, or with --watch when a manifest file changes, the manifest sets in use
+        are validated again and swapped in whole; a set that no longer validates is
+        refused and the previous one stays in use. Running jobs keep their set.
+        """
         from agentgo_cli.backend import LocalBackend
 
         backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
-        count = run_async(backend.work(concurrency=concurrency, once=once, poll=poll))
+        count = run_async(
+            backend.work(
+                concurrency=concurrency,
+                once=once,
+                poll=poll,
+                watch=watch,
+                notify=lambda line: typer.echo(f"worker: {line}", err=True),
+            )
+        )
         typer.echo(f"worker ran {count} job{'s' * (count != 1)}", err=True)

@@ -24,6 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
+from agentgo_cli.a2a.lifecycle import CURRENT, CallContext, CallService, Dispatched, Spend
+from agentgo_cli.a2a.trace import TraceContext
 from agentgo_cli.engine.agent import run_agent
 from agentgo_cli.engine.inputs import prepare_inputs
 from agentgo_cli.errors import AgentGoError, CallError, ProviderError, SandboxError, StepError
@@ -32,8 +35,6 @@ from agentgo_cli.llm.hub import ModelHub
 from agentgo_cli.manifests.manifest_set import ManifestSet
 from agentgo_cli.manifests.models import (
     AgentManifest,
-    CapabilityManifest,
-    Intent,
     ToolManifest,
     WorkflowManifest,
 )
@@ -47,9 +48,12 @@ from agentgo_cli.manifests.models.workflow import (
     TeamStep,
     ToolStep,
 )
-from agentgo_cli.semver import best_match
 from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
-from agentgo_cli.tools.registry import ToolContext, ToolRegistry, schema_problem, validator_for
+from agentgo_cli.tools.registry import (
+    Builtin,
+    ToolContext,
+    ToolRegistry,
+)
 
 if TYPE_CHECKING:
     from agentgo_cli.llm.cost import CallRecord, CostTracker
@@ -82,6 +86,16 @@ def _tune_gc() -> None:
         _GC_TUNED = True
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
+
+
+def local_principal() -> str:
+    """The principal of whoever runs this process: ``user:<login name>``."""
+    import getpass
+
+    try:
+        return f"user:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (some containers)
+        return f"user:uid-{os.getuid()}"
 
 
 def new_owner() -> str:
@@ -167,6 +181,8 @@ class _Run:
     costs: CostTracker | None = None
     """Every real model call of the job made here (made with the first one)."""
     clients: list[Any] = field(default_factory=list)
+    trace: TraceContext | None = None
+    """The job's trace (started by its first call): each call is a span below its step's."""
     """Reliable clients of this job, whose shadow calls may still be running."""
     started: dict[str, float] = field(default_factory=dict)
     inflight: set[str] = field(default_factory=set)
@@ -184,6 +200,8 @@ class Engine:
         owner: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
         models: ModelHub | None = None,
+        principal: str | None = None,
+        scopes: frozenset[str] = frozenset(),
     ) -> None:
 
         _tune_gc()
@@ -193,10 +211,16 @@ class Engine:
         self.lease_seconds = lease_seconds
         self.models = models or ModelHub()
         """Model clients, with the breakers every job of this engine shares."""
+        self.principal = principal or local_principal()
+        """Who jobs run for here: calls made by their steps and agents run as this principal."""
+        self.scopes = scopes
+        self._catalog: Catalog | None = None
+        self._calls: CallService | None = None
         self.agents = {n: e.manifest for n, e in mset.of_kind("Agent").items()}
         self.workflows = {n: e.manifest for n, e in mset.of_kind("Workflow").items()}
         tools = {n: e.manifest for n, e in mset.of_kind("Tool").items()}
         self.tools = ToolRegistry({n: t for n, t in tools.items() if isinstance(t, ToolManifest)})
+        self.tools.builtins.update(self._builtin_tools())
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._stopped: dict[str, str] = {}
         self._guard_task: asyncio.Future[None] | None = None
@@ -246,10 +270,10 @@ class Engine:
             if isinstance(step, AgentStep):
                 found.add(step.agent)
             elif isinstance(step, CallStep):
-                name, _, wanted = step.call.partition("@")
-                with contextlib.suppress(StepError):
-                    intent, target = self._intent(name, wanted)
-                    found.add(target.partition(":")[2] if intent is not None else target)
+                with contextlib.suppress(CallError):
+                    entry = self.catalog.lookup(step.call)
+                    if entry.target_kind == "agent":
+                        found.add(entry.target_name)
             elif isinstance(step, ForeachStep):
                 found |= self._agents_of(step.steps)
             elif isinstance(step, LoopStep):
@@ -588,6 +612,11 @@ class Engine:
         run.clients.append(client)
         return client
 
+    @staticmethod
+    def _calls_possible(agent: AgentManifest) -> bool:
+        """Whether an agent has a tool that calls or finds other agents."""
+        return any(t in _CALLING_TOOLS for t in agent.spec.tools)
+
     def _later(self, work: Any) -> None:
         """Run a store write from a callback, keeping the task referenced until it ends."""
         task = asyncio.ensure_future(work)
@@ -607,15 +636,24 @@ class Engine:
                 raise StepError(f"unknown agent '{step.agent}'")
             prompt = render(step.prompt, scope.values) if step.prompt is not None else None
             value = render(step.input, scope.values)
-            result = await run_agent(
-                agent,
-                prompt=None if prompt is None else str(prompt),
-                input=value,
-                tools=self.tools,
-                ctx=ctx,
-                client=self._client(run, agent),
-            )
-            return result.output, result.usage.total, result.cost_usd
+            calls = self._root_context(run, step.agent) if self._calls_possible(agent) else None
+            token = CURRENT.set(calls) if calls is not None else None
+            try:
+                result = await run_agent(
+                    agent,
+                    prompt=None if prompt is None else str(prompt),
+                    input=value,
+                    tools=self.tools,
+                    ctx=ctx,
+                    client=self._client(run, agent),
+                )
+            finally:
+                if token is not None:
+                    CURRENT.reset(token)
+            if calls is None:
+                return result.output, result.usage.total, result.cost_usd
+            spent = calls.spend  # what the agent's calls to other agents cost
+            return result.output, result.usage.total + spent.tokens, result.cost_usd + spent.usd
         if isinstance(step, ToolStep):
             args = render(step.with_, scope.values)
             result = await self.tools.call(step.tool, args, ctx)
@@ -635,79 +673,130 @@ class Engine:
     async def _call(
         self, run: _Run, step: CallStep, value: Any, ctx: Any
     ) -> tuple[Any, int, float]:
-        """A typed call, in process: lookup, input schema, dispatch to the agent, output schema.
+        """A typed call step: the whole call lifecycle, as the job's principal."""
+        outcome = await self.calls.call(step.call, value, parent=self._root_context(run, None))
+        return outcome.output, outcome.tokens, outcome.cost_usd
 
-        ACL, quota, idempotency records and trace context come with the capability catalog.
-        """
+    # -- calls between agents ---------------------------------------------------------------
 
-        name, _, wanted = step.call.partition("@")
-        intent, target = self._intent(name, wanted)
-        if intent is None:
-            # The synthetic '<agent>.run' card: string in, string out.
-            agent = self.agents.get(target)
-            if not isinstance(agent, AgentManifest):
-                raise StepError(f"call '{step.call}': no such intent")
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            result = await run_agent(
-                agent,
-                prompt=text,
-                input=None,
-                tools=self.tools,
-                ctx=ctx,
-                client=self._client(run, agent),
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog.from_set(self.mset)
+        return self._catalog
+
+    @property
+    def calls(self) -> CallService:
+        """The call lifecycle over this engine's catalog, dispatching to its agents."""
+        if self._calls is None:
+            from agentgo_cli.a2a.idempotency import Idempotency
+            from agentgo_cli.a2a.quota import Quotas
+
+            self._calls = CallService(
+                lambda: self.catalog,
+                self.dispatch,
+                quotas=Quotas(self.store),
+                idempotency=Idempotency(self.store),
             )
-            return result.output, result.usage.total, result.cost_usd
-        problem = schema_problem(validator_for(intent.input), value)
-        if problem:
-            raise StepError(f"call '{step.call}': invalid input: {problem}")
-        kind, _, agent_name = target.partition(":")
-        agent = self.agents.get(agent_name)
-        if kind != "agent" or not isinstance(agent, AgentManifest):
-            raise StepError(f"call '{step.call}': team targets are not available in this version")
-        prompt = render(intent.prompt, {"input": value}) if intent.prompt else None
-        dispatch = run_agent(
-            agent,
-            prompt=None if prompt is None else str(prompt),
-            input=value if prompt is None else None,
-            tools=self.tools,
-            ctx=ctx,
-            client=self._client(run, agent),
+        return self._calls
+
+    def _root_context(self, run: _Run, agent: str | None) -> CallContext:
+        """The call context of one step of a job: the job's principal, the job's trace, and
+        a fresh Spend that the step's callees add to."""
+        chain = (self.principal,) if agent is None else (self.principal, f"agent:{agent}")
+        job_id = run.job.id
+        if run.trace is None:
+            run.trace = TraceContext.start()
+
+        def log(record: dict[str, Any]) -> None:
+            chain_text = " > ".join(record["chain"])
+            message = f"call {record['intent']} by {chain_text}" + (
+                " (replayed)" if record["replayed"] else ""
+            )
+            self._later(self.store.add_event(job_id, "call", message, record))
+
+        return CallContext(
+            self.principal, self.scopes, chain, run.trace.child(), Spend(), job_id, log
         )
-        try:
-            limit = intent.timeout.seconds if intent.timeout else None
-            result = await asyncio.wait_for(dispatch, limit)
-        except TimeoutError:
-            raise StepError(f"call '{step.call}': timed out after {intent.timeout}") from None
-        output = result.output
-        if intent.output is not None and isinstance(output, str):
-            with contextlib.suppress(ValueError):
-                output = json.loads(output)
-        if intent.output is not None:
-            problem = schema_problem(validator_for(intent.output), output)
-            if problem:
-                raise StepError(f"call '{step.call}': invalid output: {problem}")
-        return output, result.usage.total, result.cost_usd
 
-    def _intent(self, name: str, wanted: str) -> tuple[Intent | None, str]:
-        """The intent version a call resolves to, and its target ('agent:x'), or the
-        synthetic '<agent>.run' (None, agent name)."""
+    async def dispatch(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
+        """Run a call's target agent as the caller's principal (CallService's dispatcher)."""
+        if entry.target_kind != "agent":
+            raise CallError("failed", f"{entry.ref}: team targets are not available yet")
+        agent = self.agents.get(entry.target_name)
+        if not isinstance(agent, AgentManifest):
+            raise CallError("not_found", f"{entry.ref}: its target {entry.target} is not here")
+        intent = entry.intent
+        if entry.synthetic:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            prompt, given = text, None
+        elif intent.prompt:
+            prompt, given = str(render(intent.prompt, {"input": value})), None
+        else:
+            prompt, given = None, value
+        tool_ctx = ToolContext(
+            job_id=ctx.job_id or "",
+            step_id=entry.ref,
+            attempt=1,
+            idempotency_key=f"{ctx.trace.trace_id}:{ctx.trace.span_id}",
+        )
+        result = await run_agent(
+            agent,
+            prompt=prompt,
+            input=given,
+            tools=self.tools,
+            ctx=tool_ctx,
+            client=self.models.client_for(agent.spec),
+        )
+        return Dispatched(
+            result.output,
+            result.usage.total + ctx.spend.tokens,
+            result.cost_usd + ctx.spend.usd,
+        )
 
-        found: dict[str, tuple[Intent, str]] = {}
-        for entry in self.mset.of_kind("Capability").values():
-            card = entry.manifest
-            if isinstance(card, CapabilityManifest):
-                for intent in card.spec.intents:
-                    if intent.name == name:
-                        found[str(intent.version)] = (intent, card.spec.target)
-        if not found:
-            agent = name.removesuffix(".run")
-            if name.endswith(".run") and agent in self.agents:
-                return None, agent
-            raise StepError(f"call '{name}': no such intent")
-        version = best_match(found, wanted or "*")
-        if version is None:
-            raise StepError(f"call '{name}@{wanted}': no version matches")
-        return found[version]
+    def _builtin_tools(self) -> dict[str, Builtin]:
+        async def call_agent(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
+            parent = CURRENT.get()
+            if parent is None:
+                raise StepError("call_agent: no call context (run it from an agent)")
+            try:
+                outcome = await self.calls.call(
+                    args["intent"],
+                    args["input"],
+                    parent=parent,
+                    idempotency_key=args.get("idempotency_key"),
+                )
+            except CallError as exc:
+                raise StepError(f"call_agent: {exc.code}: {exc}") from None
+            return outcome.output
+
+        async def discover_agents(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
+            from agentgo_cli.a2a.discovery import discover
+
+            return discover(self.catalog, query=args.get("query"), allowed=self._may_call())
+
+        async def route_intent(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
+            from agentgo_cli.a2a.discovery import route_intent as route
+
+            found = route(self.catalog, args["task"], allowed=self._may_call())
+            return [dataclasses.asdict(r) for r in found]
+
+        return {
+            "call_agent": call_agent,
+            "discover_agents": discover_agents,
+            "route_intent": route_intent,
+        }
+
+    def _may_call(self) -> Callable[[CatalogEntry], bool]:
+        """Whether the agent running now may call an intent (discovery shows no other)."""
+        from agentgo_cli.a2a.acl import Caller, check_access
+
+        ctx = CURRENT.get()
+        if ctx is None:
+            caller = Caller(self.principal, self.scopes, (self.principal,))
+        else:
+            caller = Caller(ctx.principal, ctx.scopes, ctx.chain)
+        return lambda entry: check_access(entry.intent, caller) is None
 
     async def _foreach(self, run: _Run, step: ForeachStep, key: str, scope: _Scope) -> list[Any]:
 
@@ -820,6 +909,8 @@ def _all_ids(steps: list[Any]) -> list[str]:
             out += _all_ids(step.parallel)
     return out
 
+
+_CALLING_TOOLS = frozenset({"call_agent", "discover_agents", "route_intent"})
 
 _KINDS: dict[type, str] = {
     AgentStep: "agent",

@@ -116,10 +116,41 @@ def _create_events(db: Database) -> None:
     db.table("events").create_index(["job_id", "seq"], index_name="events_by_job")
 
 
+def _create_calls(db: Database) -> None:
+    # Rate-limit buckets: ``full_at`` is when the bucket will be full again; a row past it
+    # means the same as no row, so such rows may be deleted.
+    db.table("call_buckets").create(
+        {"bucket": str, "tokens": float, "updated_at": float, "full_at": float},
+        pk="bucket",
+        not_null={"tokens", "updated_at", "full_at"},
+    )
+    db.table("call_buckets").create_index(["full_at"], index_name="call_buckets_by_full")
+    db.table("call_idempotency").create(
+        {
+            "scope": str,
+            "key": str,
+            "input_hash": str,
+            "owner": str,
+            "status": str,
+            "result": str,  # JSON
+            "error": str,
+            "created_at": float,
+            "expires_at": float,
+            "lease_expires": float,
+        },
+        pk=("scope", "key"),
+        not_null={"scope", "key", "input_hash", "owner", "status", "created_at", "expires_at"},
+    )
+    db.table("call_idempotency").create_index(
+        ["expires_at"], index_name="call_idempotency_by_expiry"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_jobs", _create_jobs),
     ("0002_steps", _create_steps),
     ("0003_events", _create_events),
+    ("0004_calls", _create_calls),
 ]
 """Every migration, in the order it runs. Append; never rename or reorder."""
 

@@ -1,4 +1,5 @@
-"""The JobStore protocol: jobs, step attempts, results and events as a durable log.
+"""The JobStore protocol: jobs, step attempts, results and events as a durable log, plus the
+records of typed agent-to-agent calls (rate-limit buckets and idempotency records).
 
 A job is a sequence of records: job created, step started (attempt), step finished
 (result), job finished. Writes go through one writer with group commit; a write's
@@ -16,7 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "IDEM_LEASE_S",
     "JOB_DONE",
+    "CallStore",
+    "IdemRecord",
     "JobRecord",
     "JobStore",
     "StepRecord",
@@ -24,6 +28,9 @@ __all__ = [
 ]
 
 JOB_DONE = frozenset({"succeeded", "failed", "cancelled"})
+
+IDEM_LEASE_S = 600.0
+"""How long a pending idempotency record blocks its key when nobody finishes it."""
 
 
 @dataclass
@@ -71,8 +78,87 @@ class StepRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class JobStore(Protocol):
-    """Durable storage of jobs and their steps. Every method is safe to call concurrently."""
+@dataclass
+class IdemRecord:
+    """The idempotency record of one key of one intent.
+
+    ``status`` is ``pending`` while its owner runs the call, ``succeeded`` once it stored
+    the result. A failed call leaves no record (see ``CallStore.idem_finish``).
+    """
+
+    scope: str
+    """The intent name (any version: a key means the same request across versions)."""
+    key: str
+    input_hash: str
+    owner: str
+    """Who runs (or ran) the call: the token given to ``idem_begin``."""
+    status: str
+    result: Any
+    """The call's output (decoded JSON); None while pending."""
+    created_at: float
+    expires_at: float
+    """created_at + the intent's TTL: after it the key is free again."""
+    lease_expires: float | None
+    """While pending: when another caller may take the record over (its owner is
+    presumed dead); None once finished."""
+
+    def is_live(self, now: float) -> bool:
+        """Whether the record still holds its key at ``now`` (else a new call may claim it)."""
+        if self.status == "pending":
+            return self.lease_expires is not None and now <= self.lease_expires
+        return now <= self.expires_at
+
+
+class CallStore(Protocol):
+    """Shared state of typed calls, so that separate processes see one quota and one
+    idempotency record per key. Every write is committed when it returns."""
+
+    async def take_token(
+        self, bucket: str, rate_per_s: float, capacity: float, now: float
+    ) -> float:
+        """Refill the token bucket to ``now`` and take one token, in one transaction.
+
+        A bucket never seen starts full (``capacity`` tokens). Returns 0.0 when a token was
+        taken, else the seconds until one will be available (nothing is taken then).
+        """
+        ...
+
+    async def idem_begin(
+        self,
+        scope: str,
+        key: str,
+        input_hash: str,
+        owner: str,
+        ttl_s: float,
+        now: float,
+        *,
+        lease_s: float = IDEM_LEASE_S,
+    ) -> IdemRecord:
+        """Claim a key, or read who holds it, in one transaction.
+
+        Without a live record, a new ``pending`` one owned by ``owner`` is stored and
+        returned: the caller runs the call. Otherwise the live record is returned as it is
+        (its hash may differ from ``input_hash``: the caller decides). A succeeded record
+        is live until ``expires_at``, a pending one until ``lease_expires``.
+        """
+        ...
+
+    async def idem_finish(
+        self, scope: str, key: str, owner: str, status: str, result: Any = None
+    ) -> None:
+        """End ``owner``'s pending record: ``succeeded`` stores the result; ``failed``
+        deletes the record, so that the same key may run again (a failure is not worth
+        replaying). A record no longer pending or owned by someone else is left alone."""
+        ...
+
+    async def idem_get(self, scope: str, key: str) -> IdemRecord | None:
+        """The record of a key as stored (expired or not), or None."""
+        ...
+
+
+class JobStore(CallStore, Protocol):
+    """Durable storage of jobs and their steps, and of call records (``CallStore``). Every
+    method is safe to call concurrently."""
 
     async def start(self) -> None:
         """Open connections, run migrations, start the writer."""

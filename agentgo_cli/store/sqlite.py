@@ -2,8 +2,9 @@
 
 Durability
   The database is in WAL mode. A write that is awaited (``create_job``, ``step_finished``,
-  ``job_finished``, ``claim_job``, ``take_over``, ``renew_lease``, ``request_cancel``)
-  returns only after its transaction committed.
+  ``job_finished``, ``claim_job``, ``take_over``, ``renew_lease``, ``request_cancel``,
+  ``take_token``, ``idem_begin``, ``idem_finish``) returns only after its transaction
+  committed.
 
   ``synchronous="normal"`` (the default): a committed write survives any crash of the
   process, ``kill -9`` included, because COMMIT has handed it to the operating system. A
@@ -23,10 +24,10 @@ Writes
   a write does not withdraw the write.
 
 Reads
-  ``get_job``, ``list_jobs``, ``steps``, ``events`` and ``cancelled_ids`` run on two threads
-  with their own read-only connections; WAL lets them read while the writer writes. They see
-  committed data only, and first wait for any write this store was given without waiting
-  (read your own writes).
+  ``get_job``, ``list_jobs``, ``steps``, ``events``, ``cancelled_ids`` and ``idem_get`` run
+  on two threads with their own read-only connections; WAL lets them read while the writer
+  writes. They see committed data only, and first wait for any write this store was given
+  without waiting (read your own writes).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from agentgo_cli.store import _sqlite_ops as ops
 from agentgo_cli.store._ids import new_job_id
 from agentgo_cli.store._sqlite_schema import open_reader, open_writer
 from agentgo_cli.store._sqlite_writer import InlineWriter, Operation, Writer
-from agentgo_cli.store.base import JOB_DONE, JobRecord, StepRecord
+from agentgo_cli.store.base import IDEM_LEASE_S, JOB_DONE, IdemRecord, JobRecord, StepRecord
 
 __all__ = ["SQLiteJobStore"]
 
@@ -57,6 +58,7 @@ _T = TypeVar("_T")
 _NEW, _STARTING, _RUNNING, _CLOSED = "new", "starting", "running", "closed"
 _JOB_START = frozenset({"queued", "running"})
 _STEP_DONE = frozenset({"succeeded", "failed", "skipped"})
+_CALL_DONE = frozenset({"succeeded", "failed"})
 _READ_THREADS = 2
 
 
@@ -333,6 +335,57 @@ class SQLiteJobStore:
         """Cancel a queued job at once, or flag a running one; False if it ended or is unknown."""
         accepted: bool = await self._write(ops.request_cancel, job_id)
         return accepted
+
+    # Call records.
+
+    async def take_token(
+        self, bucket: str, rate_per_s: float, capacity: float, now: float
+    ) -> float:
+        """Refill the bucket to ``now`` and take a token: 0.0, or the seconds to wait for one.
+
+        One write transaction (BEGIN IMMEDIATE), so processes sharing the file take turns.
+        """
+        if rate_per_s <= 0 or capacity < 1:
+            raise ValueError(
+                f"a token bucket needs a positive rate and room for a token, "
+                f"not {rate_per_s}/s and {capacity}"
+            )
+        wait: float = await self._write(ops.take_token, bucket, rate_per_s, capacity, now)
+        return wait
+
+    async def idem_begin(
+        self,
+        scope: str,
+        key: str,
+        input_hash: str,
+        owner: str,
+        ttl_s: float,
+        now: float,
+        *,
+        lease_s: float = IDEM_LEASE_S,
+    ) -> IdemRecord:
+        """The live record of a key, or a new pending one for ``owner`` (committed)."""
+        if ttl_s <= 0 or lease_s <= 0:
+            raise ValueError(
+                f"an idempotency TTL and lease must be positive, not {ttl_s}, {lease_s}"
+            )
+        record: IdemRecord = await self._write(
+            ops.idem_begin, scope, key, input_hash, owner, ttl_s, now, lease_s
+        )
+        return record
+
+    async def idem_finish(
+        self, scope: str, key: str, owner: str, status: str, result: Any = None
+    ) -> None:
+        """Store ``owner``'s result (succeeded) or delete its record (failed); committed."""
+        if status not in _CALL_DONE:
+            raise ValueError(f"a call ends 'succeeded' or 'failed', not '{status}'")
+        encoded = ops.dump(result, "the result of call '{}' (key '{}')", scope, key)
+        await self._write(ops.idem_finish, scope, key, owner, encoded, status == "succeeded")
+
+    async def idem_get(self, scope: str, key: str) -> IdemRecord | None:
+        """The record of a key as stored, expired or not, or None."""
+        return await self._read(ops.read_idem, scope, key)
 
     # Reads.
 

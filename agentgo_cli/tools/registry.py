@@ -13,7 +13,7 @@ import importlib
 import inspect
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,30 @@ _BUILTIN_DESCRIPTIONS = {
     "todo_claim": "Claim an open todo of the team.",
     "todo_complete": "Complete a claimed todo with its result.",
 }
+
+_BUILTIN_INPUTS: dict[str, dict[str, Any]] = {
+    "discover_agents": {
+        "type": "object",
+        "properties": {"query": {"type": "string", "description": "Words to look for (optional)."}},
+    },
+    "route_intent": {
+        "type": "object",
+        "required": ["task"],
+        "properties": {"task": {"type": "string", "description": "The task, in words."}},
+    },
+    "call_agent": {
+        "type": "object",
+        "required": ["intent", "input"],
+        "properties": {
+            "intent": {"type": "string", "description": "name, or name@range"},
+            "input": {"description": "The input, matching the intent's input schema."},
+            "idempotency_key": {"type": "string"},
+        },
+    },
+}
+
+Builtin = Callable[[dict[str, Any], "ToolContext"], Awaitable[Any]]
+"""A built-in tool as the engine provides it: (arguments, context) → JSON result."""
 
 _BUILTIN_FEATURES = {
     "discover_agents": "A2A",
@@ -83,6 +107,8 @@ class ToolRegistry:
         self._inputs: dict[str, Validator] = {}
         self._outputs: dict[str, Validator] = {}
         self._python: dict[str, _PythonTool] = {}
+        self.builtins: dict[str, Builtin] = {}
+        """Built-in tools available in this process, by name (the engine adds them)."""
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools or name in BUILTIN_TOOLS
@@ -94,7 +120,8 @@ class ToolRegistry:
             description = manifest.spec.description or manifest.metadata.description or ""
             return ToolDef(name, description, dict(manifest.spec.input))
         if name in BUILTIN_TOOLS:
-            return ToolDef(name, _BUILTIN_DESCRIPTIONS[name], {"type": "object"})
+            schema = _BUILTIN_INPUTS.get(name, {"type": "object"})
+            return ToolDef(name, _BUILTIN_DESCRIPTIONS[name], schema)
         raise StepError(f"unknown tool '{name}'")
 
     async def call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> Any:
@@ -102,7 +129,7 @@ class ToolRegistry:
         manifest = self._tools.get(name)
         if manifest is None:
             if name in BUILTIN_TOOLS:
-                raise StepError(_builtin_unavailable(name, name))
+                return await self._call_builtin(name, name, args, ctx)
             raise StepError(f"unknown tool '{name}'")
         spec = manifest.spec
         problem = schema_problem(self._validator(self._inputs, name, spec.input), args)
@@ -112,7 +139,8 @@ class ToolRegistry:
         if isinstance(runtime, PythonRuntime):
             result = await self._call_python(name, runtime, args, ctx)
         elif isinstance(runtime, BuiltinRuntime):
-            raise StepError(_builtin_unavailable(name, runtime.name or runtime.builtin_for(name)))
+            builtin = runtime.name or runtime.builtin_for(name)
+            result = await self._call_builtin(name, builtin, args, ctx)
         elif isinstance(runtime, ContainerRuntime):
             raise StepError(
                 f"tool '{name}': the container runtime comes with the sandbox feature and is "
@@ -130,6 +158,22 @@ class ToolRegistry:
             if problem is not None:
                 raise StepError(f"tool '{name}': invalid result: {problem}")
         return result
+
+    async def _call_builtin(
+        self, name: str, builtin: str, args: dict[str, Any], ctx: ToolContext
+    ) -> Any:
+        handler = self.builtins.get(builtin)
+        if handler is None:
+            raise StepError(_builtin_unavailable(name, builtin))
+        problem = schema_problem(
+            self._validator(
+                self._inputs, f"builtin:{builtin}", _BUILTIN_INPUTS.get(builtin, {"type": "object"})
+            ),
+            args,
+        )
+        if problem is not None:
+            raise StepError(f"tool '{name}': invalid arguments: {problem}")
+        return await handler(args, ctx)
 
     def _validator(
         self, cache: dict[str, Validator], name: str, schema: dict[str, Any]

@@ -39,6 +39,12 @@ def flaky(label: str, ctx: ToolContext) -> dict[str, Any]:
     return {"label": label, "attempt": ctx.attempt, "key": ctx.idempotency_key}
 
 
+def tally(label: str) -> dict[str, Any]:
+    """Count a call per label (in this process): proves whether a target ran."""
+    calls[label] += 1
+    return {"label": label, "count": calls[label]}
+
+
 def boom(reason: str) -> None:
     """Always raise."""
     raise ValueError(reason)

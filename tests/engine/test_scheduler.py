@@ -415,7 +415,7 @@ async def test_call_with_input_that_breaks_the_intent_schema_fails(project: Writ
         """,
     )
     detail = await run()
-    message = "call 'text.summarize@^1': invalid input: 'topic' is a required property"
+    message = "text.summarize@1.2.0: invalid input: 'topic' is a required property"
     assert (detail.job.status, detail.job.error) == ("failed", f"step 'ask' failed: {message}")
     assert brief(steps(detail)["ask"]) == ("ask", "call", "failed", 1, None, message)
 
@@ -431,7 +431,7 @@ async def test_call_whose_answer_breaks_the_output_schema_fails(project: Write) 
         """,
     )
     detail = await run()
-    message = "call 'text.ramble': invalid output: 'summary' is a required property"
+    message = "text.ramble@1.0.0: invalid output: 'summary' is a required property"
     assert (detail.job.status, detail.job.error) == ("failed", f"step 'ask' failed: {message}")
     assert brief(steps(detail)["ask"]) == ("ask", "call", "failed", 1, None, message)
 

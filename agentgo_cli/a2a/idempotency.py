@@ -1,0 +1,158 @@
+"""Idempotency of typed calls: one key, one run, the same answer for every caller.
+
+A call made with an idempotency key first claims the key in the job store, in the scope of
+the intent's name (any version):
+
+- nobody holds it: the caller owns it (``run``), dispatches, then calls ``finish`` with
+  the ``Begin`` it got;
+- a finished call with the same input holds it: its stored result answers (``replay``),
+  nothing is dispatched;
+- a call with a different input holds it (finished or not): ``conflict``;
+- a call with the same input is still running (pending): ``begin`` waits until it
+  finishes, then replays its result. Many callers racing one key therefore run the target
+  once. The wait polls the store (10 ms, doubling up to 200 ms), and wakes at once when the
+  owner finishes in this process.
+
+A record lives for the intent's TTL from when its call began. A failed call deletes its
+record instead of storing the failure, so the same key may run again: a failure is worth a
+retry, not a replay. Callers that were waiting on it then claim the key anew, and one of
+them runs. A pending record whose owner died would block its key forever, so it holds the
+key only for a lease (``lease_s``, best the intent's timeout); after it, the next caller
+takes the key over. Waiting is bounded by that lease; bound it further with a timeout
+around ``begin``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from agentgo_cli.store.base import IDEM_LEASE_S
+
+if TYPE_CHECKING:
+    from agentgo_cli.store.base import CallStore, IdemRecord
+
+__all__ = ["Begin", "Idempotency", "input_hash"]
+
+_FIRST_POLL = 0.01
+_LAST_POLL = 0.2
+_log = logging.getLogger(__name__)
+
+_Slot = tuple[str, str]
+"""(scope, key)."""
+
+
+def input_hash(value: Any) -> str:
+    """The sha256 of a value's canonical JSON (sorted keys, no spaces, UTF-8 as is): equal
+    for equal inputs whatever their key order."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Begin:
+    """What a caller does with a key: ``run`` the call (then pass this to ``finish``),
+    ``replay`` the stored result, or refuse a ``conflict`` (the key was used with another
+    input)."""
+
+    action: Literal["run", "replay", "conflict"]
+    record: IdemRecord
+    """The record that decided it (ours when ``run``)."""
+
+    @property
+    def result(self) -> Any:
+        """The stored result to return (``replay``)."""
+        return self.record.result
+
+
+class Idempotency:
+    """Claims keys in a store and hands out stored results.
+
+    Share one per store in a process: waiters wake early when a call finishes through the
+    same instance (others find out by polling).
+    """
+
+    def __init__(self, store: CallStore, *, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._clock = clock
+        """Wall-clock time, shared by every process on the store (tests inject their own)."""
+        self._wakeups: weakref.WeakValueDictionary[_Slot, asyncio.Event] = (
+            weakref.WeakValueDictionary()
+        )
+        """An event per key someone here waits on; it goes away with its last waiter."""
+
+    async def begin(
+        self, scope: str, key: str, value: Any, ttl_s: float, *, lease_s: float = IDEM_LEASE_S
+    ) -> Begin:
+        """Claim ``key`` for a call with input ``value``; see the module docstring."""
+        digest, owner = input_hash(value), _new_owner()
+        record = await self._claim(scope, key, digest, owner, ttl_s, lease_s)
+        delay = _FIRST_POLL
+        while True:
+            if record.owner == owner:
+                return Begin("run", record)
+            if record.input_hash != digest:
+                return Begin("conflict", record)
+            if record.status == "succeeded":
+                return Begin("replay", record)
+            await self._pause((scope, key), delay)
+            delay = min(delay * 2, _LAST_POLL)
+            seen = await self._store.idem_get(scope, key)
+            if seen is not None and seen.is_live(self._clock()):
+                record = seen
+            else:  # finished and expired, failed (deleted), or its lease ran out
+                record = await self._claim(scope, key, digest, owner, ttl_s, lease_s)
+
+    async def finish(
+        self, begun: Begin, status: str, result: Any = None, error: str | None = None
+    ) -> None:
+        """End a call that ``begin`` told to run: ``succeeded`` stores ``result`` for
+        replays, ``failed`` frees the key (``error`` is only logged).
+
+        The call is named by its ``Begin``, not by its key: after a takeover two calls of
+        one key may be running, and only the current owner's result may be stored.
+        """
+        if begun.action != "run":
+            raise ValueError(f"only a call told to run can finish, not one told to {begun.action}")
+        scope, key, owner = begun.record.scope, begun.record.key, begun.record.owner
+        try:
+            stored = result if status == "succeeded" else None
+            await self._store.idem_finish(scope, key, owner, status, stored)
+        finally:
+            event = self._wakeups.pop((scope, key), None)
+            if event is not None:
+                event.set()
+        if status == "failed":
+            _log.debug("%s: idempotency key '%s' freed after a failure: %s", scope, key, error)
+
+    async def _claim(
+        self, scope: str, key: str, digest: str, owner: str, ttl_s: float, lease_s: float
+    ) -> IdemRecord:
+        return await self._store.idem_begin(
+            scope, key, digest, owner, ttl_s, self._clock(), lease_s=lease_s
+        )
+
+    async def _pause(self, slot: _Slot, delay: float) -> None:
+        """Sleep ``delay`` seconds, or less if a call of this key finishes here meanwhile."""
+        event = self._wakeups.get(slot)
+        if event is None:
+            event = self._wakeups[slot] = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await event.wait()
+
+
+def _new_owner() -> str:
+    """A token unique to one call: host, process and a random part (readable in the store)."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"

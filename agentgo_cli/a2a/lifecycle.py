@@ -1,0 +1,283 @@
+"""The typed call lifecycle: one code path for `agentgo call`, workflow `call:` steps and the
+`call_agent` tool.
+
+    lookup → input schema → ACL → quota → idempotency → trace → principal binding
+           → dispatch → output schema
+
+Each refusal is a CallError with its own code (and exit code): ``not_found``,
+``invalid_input``, ``denied``, ``quota_exceeded`` (with ``retry_after``),
+``idempotency_conflict``, ``invalid_output``; a target that fails gives ``failed``.
+
+Principal binding: the callee runs as the caller's principal, so a nested call is checked
+against the principal the work is done for, never against the agent in the middle; the
+chain of agents a call passed through travels with it (deny rules see it) and is recorded.
+Cost rolls up: what a callee spends (its own model calls and its nested calls) is added to
+its caller's ``Spend``, and so on up to the step of the root caller's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from agentgo_cli.a2a.trace import TraceContext
+from agentgo_cli.errors import AgentGoError, CallError
+
+if TYPE_CHECKING:
+    from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
+    from agentgo_cli.a2a.idempotency import Begin, Idempotency
+    from agentgo_cli.a2a.quota import Quotas
+
+__all__ = [
+    "CURRENT",
+    "MAX_DEPTH",
+    "CallContext",
+    "CallOutcome",
+    "CallService",
+    "Dispatched",
+    "Dispatcher",
+    "Spend",
+]
+
+MAX_DEPTH = 8
+"""Calls nested deeper than this are refused: agents calling each other in a loop."""
+
+DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0
+
+
+@dataclass
+class Spend:
+    """Tokens and dollars spent below one caller: its callees add theirs here."""
+
+    tokens: int = 0
+    usd: float = 0.0
+
+    def add(self, tokens: int, usd: float) -> None:
+        self.tokens += tokens
+        self.usd += usd
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who a piece of work runs for, in which trace, and where its callees' cost goes."""
+
+    principal: str
+    """The principal every call below runs as (the root caller's)."""
+    scopes: frozenset[str]
+    chain: tuple[str, ...]
+    """The root principal, then every agent the work passed through, this one last."""
+    trace: TraceContext
+    spend: Spend = field(default_factory=Spend)
+    job_id: str | None = None
+    """The root caller's job, where calls are logged; None for `agentgo call`."""
+    log: Callable[[dict[str, Any]], None] | None = None
+    """Where finished calls are reported (the engine writes them as job events)."""
+
+    @property
+    def depth(self) -> int:
+        return len(self.chain) - 1
+
+
+CURRENT: ContextVar[CallContext | None] = ContextVar("agentgo_call_context", default=None)
+"""The context of the agent running now; the call_agent tool continues it."""
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What a target produced: its output and what it spent (nested calls included)."""
+
+    output: Any
+    tokens: int
+    cost_usd: float
+
+
+class Dispatcher(Protocol):
+    """Runs a call's target (an agent; teams later) as ``ctx.principal``."""
+
+    def __call__(
+        self, entry: CatalogEntry, value: Any, ctx: CallContext
+    ) -> Awaitable[Dispatched]: ...
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """The whole record of one call, as `agentgo call --output json` prints it."""
+
+    intent: str
+    """'name@version' the call resolved to."""
+    target: str
+    output: Any
+    principal: str
+    chain: list[str]
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    traceparent: str
+    tokens: int
+    cost_usd: float
+    duration_s: float
+    replayed: bool
+    """True when an idempotency record answered and the target did not run."""
+    idempotency_key: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+class CallService:
+    """Runs calls against a catalog: the lifecycle above, one method."""
+
+    def __init__(
+        self,
+        catalog: Callable[[], Catalog],
+        dispatch: Dispatcher,
+        *,
+        quotas: Quotas | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> None:
+        self._catalog = catalog
+        self._dispatch = dispatch
+        self._quotas = quotas
+        self._idempotency = idempotency
+
+    async def call(
+        self,
+        ref: str,
+        value: Any,
+        *,
+        parent: CallContext,
+        idempotency_key: str | None = None,
+    ) -> CallOutcome:
+        """Run one call for ``parent`` (the caller's context); CallError on any refusal."""
+        from agentgo_cli.a2a.acl import Caller, check_access
+        from agentgo_cli.tools.registry import schema_problem, validator_for
+
+        started = time.perf_counter()
+        entry = self._catalog().lookup(ref)
+        intent = entry.intent
+        if entry.synthetic and not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False)  # <agent>.run takes text
+        problem = schema_problem(validator_for(intent.input), value)
+        if problem is not None:
+            raise CallError("invalid_input", f"{entry.ref}: invalid input: {problem}")
+        caller = Caller(parent.principal, parent.scopes, parent.chain)
+        reason = check_access(intent, caller)
+        if reason is not None:
+            raise CallError("denied", f"{entry.ref}: {parent.principal} may not call it: {reason}")
+        if parent.depth >= MAX_DEPTH:
+            raise CallError(
+                "denied", f"{entry.ref}: calls nested more than {MAX_DEPTH} deep are refused"
+            )
+        if self._quotas is not None and intent.rate_limit is not None:
+            wait = await self._quotas.take(intent, parent.principal)
+            if wait:
+                error = CallError(
+                    "quota_exceeded",
+                    f"{entry.ref}: rate limit of {intent.rate_limit.requests} calls per "
+                    f"{intent.rate_limit.per} for {parent.principal} reached; "
+                    f"retry after {wait:.1f}s",
+                )
+                error.retry_after = wait
+                raise error
+        trace = parent.trace.child()
+        ctx = CallContext(
+            parent.principal,
+            parent.scopes,
+            (*parent.chain, entry.target),
+            trace,
+            Spend(),
+            parent.job_id,
+            parent.log,
+        )
+        key = idempotency_key
+        output, replayed = None, False
+        owned: Begin | None = None
+        if key is not None and self._idempotency is not None:
+            ttl = intent.idempotency_ttl.seconds if intent.idempotency_ttl else None
+            # Keys are the caller's own: another principal's key never replays for you.
+            begun = await self._idempotency.begin(
+                f"{entry.name}|{parent.principal}", key, value, ttl or DEFAULT_IDEMPOTENCY_TTL
+            )
+            if begun.action == "conflict":
+                raise CallError(
+                    "idempotency_conflict",
+                    f"{entry.ref}: idempotency key '{key}' was used with a different input",
+                )
+            if begun.action == "replay":
+                output, replayed = begun.result, True
+            else:
+                owned = begun
+        tokens, cost = 0, 0.0
+        if not replayed:
+            try:
+                done = await self._run(entry, value, ctx)
+                output = self._checked_output(entry, done.output)
+            except BaseException as exc:
+                if owned is not None and self._idempotency is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(
+                            self._idempotency.finish(owned, "failed", None, str(exc))
+                        )
+                raise
+            tokens, cost = done.tokens, done.cost_usd
+            if owned is not None and self._idempotency is not None:
+                await self._idempotency.finish(owned, "succeeded", output)
+        parent.spend.add(tokens, cost)
+        outcome = CallOutcome(
+            entry.ref,
+            entry.target,
+            output,
+            parent.principal,
+            list(ctx.chain),
+            trace.trace_id,
+            trace.span_id,
+            trace.parent_span_id,
+            trace.traceparent,
+            tokens,
+            cost,
+            time.perf_counter() - started,
+            replayed,
+            key,
+        )
+        if parent.log is not None:
+            parent.log(outcome.as_dict())
+        return outcome
+
+    async def _run(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
+        limit = entry.intent.timeout.seconds if entry.intent.timeout else None
+        token = CURRENT.set(ctx)
+        try:
+            async with asyncio.timeout(limit):
+                return await self._dispatch(entry, value, ctx)
+        except TimeoutError:
+            raise CallError(
+                "failed", f"{entry.ref}: timed out after {entry.intent.timeout}"
+            ) from None
+        except CallError:
+            raise
+        except AgentGoError as exc:
+            raise CallError("failed", f"{entry.ref}: {exc}") from exc
+        finally:
+            CURRENT.reset(token)
+
+    def _checked_output(self, entry: CatalogEntry, output: Any) -> Any:
+        from agentgo_cli.tools.registry import schema_problem, validator_for
+
+        schema = entry.intent.output
+        if schema is None:
+            return output
+        if isinstance(output, str) and schema.get("type") != "string":
+            with contextlib.suppress(ValueError):
+                output = json.loads(output)
+        problem = schema_problem(validator_for(schema), output)
+        if problem is not None:
+            raise CallError("invalid_output", f"{entry.ref}: invalid output: {problem}")
+        return output

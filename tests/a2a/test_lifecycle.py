@@ -1,0 +1,337 @@
+"""The call lifecycle stage by stage, as `agentgo call` runs it, with one refusal each, and
+a workflow where agent A calls B through call_agent and B calls C.
+
+The target agents count their runs through the `tally` tool, so a test can tell whether a
+refused call reached its target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentgo_cli.a2a.lifecycle import CallContext, Spend
+from agentgo_cli.a2a.trace import TraceContext
+from agentgo_cli.backend import CallRequest, LocalBackend, RunRequest
+from agentgo_cli.engine.scheduler import Engine
+from agentgo_cli.errors import CallError
+from agentgo_cli.manifests.manifest_set import load_set
+from agentgo_cli.store.sqlite import SQLiteJobStore
+from tests.engine import engine_tools
+
+Write = Callable[[str, str], Path]
+
+CONFIG = """
+profile: p
+profiles:
+  p: {store: 'sqlite:///state/agentgo.db', manifests: [./m]}
+providers:
+  scripted:
+    prices: {demo: {input: 2.0, output: 4.0}}
+"""
+TURN_TOKENS = 15
+TURN_USD = 10 * 2.0 / 1e6 + 5 * 4.0 / 1e6
+
+MANIFESTS = """
+apiVersion: agentgo/v1
+kind: Tool
+metadata: {name: tally}
+spec:
+  input: {type: object, required: [label], properties: {label: {type: string}}}
+  runtime: {type: python, entrypoint: "tests.engine.engine_tools:tally"}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: summarizer}
+spec:
+  model: scripted:demo
+  tools: [tally]
+  script:
+    - tool: {name: tally, args: {label: summarizer}}
+    - reply: {summary: "Three sources agree."}
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: greeter}
+spec:
+  model: scripted:demo
+  script:
+    - reply: "hi ${{ input }}"
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: rambler}
+spec:
+  model: scripted:demo
+  script:
+    - reply: "no JSON here"
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: research-card}
+spec:
+  target: agent:summarizer
+  intents:
+    - name: research.summarize
+      version: 1.2.0
+      description: Summarize a topic.
+      input:
+        type: object
+        required: [topic]
+        properties: {topic: {type: string, maxLength: 50}}
+      output:
+        type: object
+        required: [summary]
+        properties: {summary: {type: string}}
+      prompt: "Summarize ${{ input.topic }}."
+      acl:
+        allow:
+          - principal: "user:*"
+            scopes: [research.read]
+        deny:
+          - principal: "user:mallory"
+      rate_limit: {requests: 2, per: 1h, burst: 2}
+      idempotency_ttl: 1h
+    - name: research.digest
+      version: 1.0.0
+      input: {type: object, required: [topic], properties: {topic: {type: string}}}
+      prompt: "Digest ${{ input.topic }}."
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: ramble-card}
+spec:
+  target: agent:rambler
+  intents:
+    - name: text.ramble
+      version: 1.0.0
+      output: {type: object, required: [summary]}
+"""
+
+
+@pytest.fixture
+def project(write: Write) -> Write:
+    engine_tools.reset()
+    write("agentgo.yaml", CONFIG)
+    write("m/all.yaml", MANIFESTS)
+    return write
+
+
+async def call(intent: str = "research.summarize@^1", **kwargs: Any) -> Any:
+    kwargs.setdefault("input", {"topic": "batteries"})
+    kwargs.setdefault("principal", "user:alice")
+    kwargs.setdefault("scopes", ["research.read"])
+    return await LocalBackend().call(CallRequest(intent, **kwargs))
+
+
+async def refused(intent: str = "research.summarize@^1", **kwargs: Any) -> CallError:
+    with pytest.raises(CallError) as info:
+        await call(intent, **kwargs)
+    return info.value
+
+
+# -- each stage ------------------------------------------------------------------------------
+
+
+async def test_a_call_runs_the_target_and_returns_its_checked_output(project: Write) -> None:
+    outcome = await call()
+    assert outcome.output == {"summary": "Three sources agree."}
+    assert (outcome.intent, outcome.target) == ("research.summarize@1.2.0", "agent:summarizer")
+    assert outcome.principal == "user:alice"
+    assert outcome.chain == ["user:alice", "agent:summarizer"]
+    assert (outcome.tokens, outcome.cost_usd) == (2 * TURN_TOKENS, pytest.approx(2 * TURN_USD))
+    assert len(outcome.trace_id) == 32 and len(outcome.span_id) == 16
+    assert outcome.traceparent == f"00-{outcome.trace_id}-{outcome.span_id}-01"
+    assert engine_tools.calls == {"summarizer": 1}
+
+
+async def test_lookup_refuses_an_unknown_intent(project: Write) -> None:
+    error = await refused("research.summarise")
+    assert (error.code, error.exit_code) == ("not_found", 3)
+    assert str(error) == (
+        "no intent 'research.summarise' in the catalog (did you mean 'research.summarize'?)"
+    )
+
+
+async def test_lookup_refuses_a_version_range_nothing_matches(project: Write) -> None:
+    error = await refused("research.summarize@^2")
+    assert str(error) == "no version of 'research.summarize' matches '^2' (the catalog has 1.2.0)"
+
+
+async def test_the_input_schema_refuses_a_bad_input(project: Write) -> None:
+    error = await refused(input={"subject": "batteries"})
+    assert (error.code, error.exit_code) == ("invalid_input", 5)
+    assert str(error) == ("research.summarize@1.2.0: invalid input: 'topic' is a required property")
+    assert engine_tools.calls == {}
+
+
+async def test_a_denied_call_never_reaches_the_target(project: Write) -> None:
+    error = await refused(principal="user:mallory")
+    assert (error.code, error.exit_code) == ("denied", 4)
+    assert str(error).startswith("research.summarize@1.2.0: user:mallory may not call it: ")
+    error = await refused(scopes=[])
+    assert error.code == "denied"
+    assert engine_tools.calls == {}
+
+
+async def test_the_quota_refuses_with_retry_after(project: Write) -> None:
+    await call()
+    await call()
+    error = await refused()
+    assert (error.code, error.exit_code) == ("quota_exceeded", 6)
+    assert error.retry_after is not None and 0 < error.retry_after <= 1800
+    assert "rate limit of 2 calls per 1h for user:alice reached; retry after" in str(error)
+    assert engine_tools.calls == {"summarizer": 2}
+    await call(principal="user:bob")  # a bucket per caller principal
+
+
+async def test_idempotency_replays_the_stored_result_without_dispatching(project: Write) -> None:
+    first = await call(idempotency_key="k-1")
+    again = await call(idempotency_key="k-1")
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.output == first.output
+    assert engine_tools.calls == {"summarizer": 1}
+
+
+async def test_idempotency_keys_belong_to_their_principal(project: Write) -> None:
+    await call(idempotency_key="shared")
+    other = await call(idempotency_key="shared", principal="user:bob")
+    assert other.replayed is False  # bob's key 'shared' is not alice's
+    assert engine_tools.calls == {"summarizer": 2}
+
+
+async def test_the_same_idempotency_key_with_another_input_is_a_conflict(project: Write) -> None:
+    await call(idempotency_key="k-2")
+    error = await refused(idempotency_key="k-2", input={"topic": "chips"})
+    assert (error.code, error.exit_code) == ("idempotency_conflict", 7)
+    assert str(error) == (
+        "research.summarize@1.2.0: idempotency key 'k-2' was used with a different input"
+    )
+    assert engine_tools.calls == {"summarizer": 1}
+
+
+async def test_a_traceparent_is_continued(project: Write) -> None:
+    trace, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    outcome = await call(traceparent=f"00-{trace}-{parent}-01")
+    assert (outcome.trace_id, outcome.parent_span_id) == (trace, parent)
+    assert outcome.span_id != parent
+
+
+async def test_the_output_schema_refuses_a_bad_answer(project: Write) -> None:
+    error = await refused("text.ramble", input={})
+    assert (error.code, error.exit_code) == ("invalid_output", 8)
+    assert str(error) == "text.ramble@1.0.0: invalid output: 'no JSON here' is not of type 'object'"
+
+
+async def test_many_callers_racing_one_idempotency_key_run_the_target_once(
+    project: Write, workdir: Path
+) -> None:
+    mset = load_set([workdir / "m"])
+    async with SQLiteJobStore(str(workdir / "race.db")).running() as store:
+        engine = Engine(store, mset, principal="user:alice", scopes=frozenset({"research.read"}))
+        trace = TraceContext.start()
+
+        async def summarize() -> Any:
+            root = CallContext("user:alice", engine.scopes, ("user:alice",), trace, Spend())
+            return await engine.calls.call(
+                "research.digest", {"topic": "x"}, parent=root, idempotency_key="same"
+            )
+
+        outcomes = await asyncio.gather(*(summarize() for _ in range(40)))
+    assert engine_tools.calls == {"summarizer": 1}
+    assert sum(not o.replayed for o in outcomes) == 1
+    assert {json.dumps(o.output) for o in outcomes} == {json.dumps(outcomes[0].output)}
+    assert "Three sources agree." in str(outcomes[0].output)
+
+
+# -- A calls B, B calls C --------------------------------------------------------------------
+
+CHAIN = """
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: alpha}
+spec:
+  model: scripted:demo
+  tools: [call_agent]
+  script:
+    - tool: {name: call_agent, args: {intent: beta.work, input: {text: "${{ input }}"}}}
+    - reply: "alpha heard: ${{ input }}"
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: beta}
+spec:
+  model: scripted:demo
+  tools: [call_agent]
+  script:
+    - tool: {name: call_agent, args: {intent: gamma.run, input: "from beta"}}
+    - reply: "beta heard: ${{ input }}"
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: gamma}
+spec:
+  model: scripted:demo
+  script:
+    - reply: "gamma done"
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: beta-card}
+spec:
+  target: agent:beta
+  intents:
+    - name: beta.work
+      version: 1.0.0
+      input: {type: object, required: [text], properties: {text: {type: string}}}
+      prompt: "Work on ${{ input.text }}"
+---
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: chain}
+spec:
+  steps:
+    - id: go
+      agent: alpha
+      prompt: "start"
+  outputs:
+    answer: ${{ steps.go.output }}
+"""
+
+
+async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(
+    write: Write,
+) -> None:
+    write("agentgo.yaml", CONFIG)
+    write("m/chain.yaml", CHAIN)
+    backend = LocalBackend()
+    job = await backend.run(RunRequest("chain", {}))
+    assert (job.status, job.error) == ("succeeded", None)
+    assert job.outputs is not None
+    assert "gamma done" in job.outputs["answer"] and "beta heard" in job.outputs["answer"]
+    # Five model turns in all (alpha 2, beta 2, gamma 1), every one counted on alpha's job.
+    assert job.tokens == 5 * TURN_TOKENS
+    assert job.cost_usd == pytest.approx(5 * TURN_USD)
+    (step,) = (await backend.job(job.id)).steps
+    assert (step.tokens, step.cost_usd) == (5 * TURN_TOKENS, pytest.approx(5 * TURN_USD))
+    calls = [data for _, _, kind, _, data in await backend.logs(job.id) if kind == "call"]
+    by_intent = {c["intent"]: c for c in calls}
+    assert set(by_intent) == {"beta.work@1.0.0", "gamma.run@1.0.0"}
+    beta, gamma = by_intent["beta.work@1.0.0"], by_intent["gamma.run@1.0.0"]
+    root = beta["principal"]
+    assert root.startswith("user:")
+    assert beta["chain"] == [root, "agent:alpha", "agent:beta"]
+    assert gamma["chain"] == [root, "agent:alpha", "agent:beta", "agent:gamma"]
+    assert gamma["principal"] == root  # the callee runs as the caller's principal
+    assert beta["trace_id"] == gamma["trace_id"]  # one trace across the three
+    assert gamma["parent_span_id"] == beta["span_id"]
+    assert (beta["tokens"], gamma["tokens"]) == (3 * TURN_TOKENS, TURN_TOKENS)
