@@ -1,7 +1,7 @@
 """Idempotency of typed calls: one key, one run, the same answer for every caller.
 
-A call made with an idempotency key first claims the key in the job store, in the scope of
-the intent's name (any version):
+A call made with an idempotency key first claims the key in the job store, within a scope
+(the intent's name, not its version, plus whatever the caller adds):
 
 - nobody holds it: the caller owns it (``run``), dispatches, then calls ``finish`` with
   the ``Begin`` it got;

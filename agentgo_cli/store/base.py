@@ -87,7 +87,8 @@ class IdemRecord:
     """
 
     scope: str
-    """The intent name (any version: a key means the same request across versions)."""
+    """What the key is unique within: the intent's name (not its version), and whatever
+    else the caller adds to it."""
     key: str
     input_hash: str
     owner: str

@@ -477,6 +477,11 @@ CAPABILITY = [
         id="restricted-without-acl",
     ),
     case(
+        card("name: w.sum\nversion: 1.0.0\nrate_limit: {requests: 5, per: 0s}"),
+        "m.yaml:10:19: spec.intents[0].rate_limit: rate_limit.per must be longer than 0s, e.g. 1m",
+        id="rate-limit-per-zero",
+    ),
+    case(
         card(
             "name: w.sum\nversion: 1.0.0\nclassification: restricted\n"
             "acl: {deny: [{principal: 'user:x'}]}"

@@ -36,6 +36,14 @@ class RateLimit(Spec):
     per: Duration
     burst: PositiveInt | None = None
 
+    @model_validator(mode="after")
+    def _per_is_a_while(self) -> RateLimit:
+        if self.per.seconds <= 0:
+            raise PydanticCustomError(
+                "rate_limit_per", "rate_limit.per must be longer than 0s, e.g. 1m"
+            )
+        return self
+
 
 class Example(Spec):
     """An example call, used by discovery and shown by `agentgo catalog show`."""
