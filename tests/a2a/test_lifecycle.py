@@ -335,3 +335,49 @@ async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(
     assert beta["trace_id"] == gamma["trace_id"]  # one trace across the three
     assert gamma["parent_span_id"] == beta["span_id"]
     assert (beta["tokens"], gamma["tokens"]) == (3 * TURN_TOKENS, TURN_TOKENS)
+
+
+FINDER = """
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: finder}
+spec:
+  model: scripted:demo
+  tools: [route_intent, discover_agents]
+  script:
+    - when: "^route"
+      tool: {name: route_intent, args: {task: "summarize a research digest"}}
+    - when: "^discover"
+      tool: {name: discover_agents, args: {query: "research"}}
+    - reply: "${{ input }}"
+---
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: find}
+spec:
+  inputs:
+    how: {type: string}
+  steps:
+    - id: look
+      agent: finder
+      prompt: "${{ inputs.how }}"
+  outputs:
+    found: ${{ steps.look.output }}
+"""
+
+
+async def test_an_agent_routes_and_discovers_with_the_builtin_tools(project: Write) -> None:
+    project("m/finder.yaml", FINDER)
+    backend = LocalBackend()
+    routed = await backend.run(RunRequest("find", {"how": "route"}))
+    assert routed.status == "succeeded", routed.error
+    assert routed.outputs is not None
+    routes = json.loads(routed.outputs["found"])
+    # research.summarize fits best, but it needs the research.read scope the job's
+    # principal does not hold: the agent is only shown what it may call.
+    assert [r["intent"] for r in routes] == ["research.digest@1.0.0"]
+    assert routes[0]["target"] == "agent:summarizer"
+    found = await backend.run(RunRequest("find", {"how": "discover"}))
+    assert found.outputs is not None
+    intents = [d["intent"] for d in json.loads(found.outputs["found"])]
+    assert intents == ["research.digest@1.0.0"]
