@@ -49,6 +49,17 @@ def job_to_dict(job: JobRecord) -> dict[str, Any]:
     }
 
 
+def parse_pairs(values: list[str]) -> dict[str, str]:
+    """``-i name=value`` options as a dict of text; UsageError for one without '='."""
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-i takes name=value, got '{item}'")
+        out[name] = value
+    return out
+
+
 def abort(message: str, code: int) -> typer.Exit:
     """Print a one-line error on stderr and return the Exit to raise."""
     typer.secho(f"error: {message}", fg="red", err=True)

@@ -6,8 +6,13 @@ import json
 
 import typer
 
-from agentgo_cli.cli._output import check_output, handle_errors, print_json, run_async
-from agentgo_cli.errors import UsageError
+from agentgo_cli.cli._output import (
+    check_output,
+    handle_errors,
+    parse_pairs,
+    print_json,
+    run_async,
+)
 
 __all__ = ["register"]
 
@@ -64,7 +69,7 @@ def register(app: typer.Typer) -> None:
         request = CallRequest(
             intent,
             value,
-            _pairs(pairs),
+            parse_pairs(pairs),
             principal,
             list(scopes),
             idempotency_key,
@@ -84,13 +89,3 @@ def register(app: typer.Typer) -> None:
         if outcome.replayed:
             note += " (replayed from the idempotency record)"
         typer.secho(note, err=True, fg="green")
-
-
-def _pairs(values: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"-i takes name=value, got '{item}'")
-        out[name] = value
-    return out

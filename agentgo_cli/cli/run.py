@@ -11,25 +11,16 @@ from agentgo_cli.cli._output import (
     check_output,
     handle_errors,
     job_to_dict,
+    parse_pairs,
     print_json,
     run_async,
 )
-from agentgo_cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from agentgo_cli.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     from agentgo_cli.store.base import JobRecord
 
 __all__ = ["register"]
-
-
-def _pairs(values: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"-i takes name=value, got '{item}'")
-        out[name] = value
-    return out
 
 
 def render_result(job: JobRecord, output: str) -> None:
@@ -85,7 +76,7 @@ def register(app: typer.Typer) -> None:
 
         check_output(output)
         backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
-        request = RunRequest(workflow, _pairs(inputs), input_file, detach)
+        request = RunRequest(workflow, parse_pairs(inputs), input_file, detach)
         with StepProgress(enabled=not quiet and output == "text" and not detach) as progress:
             job = run_async(backend.run(request, JobEvents(on_step=progress.on_step)))
         render_result(job, output)
