@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/concurrent_jobs.py
+	$(BIN)/python bench/call_lifecycle.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
