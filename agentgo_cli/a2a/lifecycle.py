@@ -77,7 +77,7 @@ class CallContext:
     spend: Spend = field(default_factory=Spend)
     job_id: str | None = None
     """The root caller's job, where calls are logged; None for `agentgo call`."""
-    log: Callable[[dict[str, Any]], None] | None = None
+    log: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     """Where finished calls are reported (the engine writes them as job events)."""
 
     @property
@@ -254,7 +254,7 @@ class CallService:
             key,
         )
         if parent.log is not None:
-            parent.log(outcome.as_dict())
+            await parent.log(outcome.as_dict())
         return outcome
 
     async def _run(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:

@@ -708,12 +708,12 @@ class Engine:
         if run.trace is None:
             run.trace = TraceContext.start()
 
-        def log(record: dict[str, Any]) -> None:
+        async def log(record: dict[str, Any]) -> None:
             chain_text = " > ".join(record["chain"])
             message = f"call {record['intent']} by {chain_text}" + (
                 " (replayed)" if record["replayed"] else ""
             )
-            self._later(self.store.add_event(job_id, "call", message, record))
+            await self.store.add_event(job_id, "call", message, record)
 
         return CallContext(
             self.principal, self.scopes, chain, run.trace.child(), Spend(), job_id, log
