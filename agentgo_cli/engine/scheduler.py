@@ -226,6 +226,8 @@ class Engine:
         self._guard_task: asyncio.Future[None] | None = None
         self._fresh: set[str] = set()
         self._pending: set[asyncio.Future[Any]] = set()
+        self._runs: dict[str, _Run] = {}
+        """The jobs running here, by id (calls dispatched for them find their job)."""
 
     def workflow(self, name: str) -> WorkflowManifest:
         """The workflow of that name; StepError if the set has none."""
@@ -326,6 +328,7 @@ class Engine:
         task = asyncio.current_task()
         assert task is not None, "Engine.run must be awaited in a task"
         self._running[job.id] = task
+        self._runs[job.id] = run
         if self._guard_task is None or self._guard_task.done():
             self._guard_task = asyncio.ensure_future(self._guard())
         status, outputs, error = "failed", None, None
@@ -358,6 +361,7 @@ class Engine:
             error = str(exc)
         finally:
             self._running.pop(job.id, None)
+            self._runs.pop(job.id, None)
             if self._stopped.pop(job.id, None) is not None:
                 task.uncancel()  # a stop whose cancel some step swallowed
         if status in ("failed", "cancelled") and run.inflight:
@@ -600,6 +604,20 @@ class Engine:
                 run.costs = CostTracker()
             run.costs.record(call)
 
+        client = self.models.client_for(
+            agent.spec, on_call=on_call, on_shadow=self._shadow_logger(job_id)
+        )
+        run.clients.append(client)
+        return client
+
+    @staticmethod
+    def _calls_possible(agent: AgentManifest) -> bool:
+        """Whether an agent has a tool that calls or finds other agents."""
+        return any(t in _CALLING_TOOLS for t in agent.spec.tools)
+
+    def _shadow_logger(self, job_id: str) -> Callable[[ShadowRecord], None]:
+        """Log each shadow comparison on the job (kind 'shadow')."""
+
         def on_shadow(record: ShadowRecord) -> None:
             data = dataclasses.asdict(record)
             data["usage"] = {
@@ -608,14 +626,7 @@ class Engine:
             }
             self._later(self.store.add_event(job_id, "shadow", _shadow_line(record), data))
 
-        client = self.models.client_for(agent.spec, on_call=on_call, on_shadow=on_shadow)
-        run.clients.append(client)
-        return client
-
-    @staticmethod
-    def _calls_possible(agent: AgentManifest) -> bool:
-        """Whether an agent has a tool that calls or finds other agents."""
-        return any(t in _CALLING_TOOLS for t in agent.spec.tools)
+        return on_shadow
 
     def _later(self, work: Any) -> None:
         """Run a store write from a callback, keeping the task referenced until it ends."""
@@ -740,13 +751,13 @@ class Engine:
             attempt=1,
             idempotency_key=f"{ctx.trace.trace_id}:{ctx.trace.span_id}",
         )
+        run = self._runs.get(ctx.job_id) if ctx.job_id else None
+        if run is not None and agent.spec.model_ref.provider != "scripted":
+            client = self._client(run, agent)  # counted and shadow-logged on the root's job
+        else:
+            client = self.models.client_for(agent.spec)
         result = await run_agent(
-            agent,
-            prompt=prompt,
-            input=given,
-            tools=self.tools,
-            ctx=tool_ctx,
-            client=self.models.client_for(agent.spec),
+            agent, prompt=prompt, input=given, tools=self.tools, ctx=tool_ctx, client=client
         )
         return Dispatched(
             result.output,

@@ -376,3 +376,42 @@ async def test_an_agent_over_its_budget_with_a_priced_model(
         "(spent $0.201000 in 2 model turns)"
     )
     assert job.cost_usd == pytest.approx(0.201)
+
+
+async def test_a_called_agent_on_a_real_model_is_counted_and_shadowed_on_the_callers_job(
+    project: Write, wire_server: Callable[..., WireServer]
+) -> None:
+    main, shadow = wire_server(OPENAI), wire_server(GEMINI)
+    main.queue(Reply(OPENAI.text("Called answer.", input_tokens=20, output_tokens=4)))
+    shadow.queue(Reply(GEMINI.text("Something else.")))
+    project("agentgo.yaml", _config({"openai": main, "gemini": shadow}))
+    body = (
+        "  model:\n"
+        f"    ref: openai:{OPENAI.model}\n"
+        f"    shadow: {{ref: gemini:{GEMINI.model}, sample: 1.0}}\n"
+    )
+    agents = _agent("helper", "ignored").replace("  model: ignored\n", body)
+    card = (
+        "---\napiVersion: agentgo/v1\nkind: Capability\nmetadata: {name: helper-card}\n"
+        "spec:\n  target: agent:helper\n  intents:\n"
+        "    - {name: help.me, version: 1.0.0, input: {type: string}}\n"
+    )
+    project("m/agents.yaml", agents + card)
+    workflow(
+        project,
+        """
+        steps:
+          - id: ask
+            call: help.me
+            input: "please"
+        outputs:
+          answer: ${{ steps.ask.output }}
+        """,
+    )
+    backend = LocalBackend()
+    job = await backend.run(RunRequest("wf", {}))
+    assert job.outputs == {"answer": "Called answer."}
+    assert job.tokens == 24
+    kinds = [kind for _, _, kind, _, _ in await backend.logs(job.id)]
+    assert kinds.count("shadow") == 1 and kinds.count("call") == 1
+    assert kinds[-1] == "job" and kinds.index("cost") < kinds.index("job")
