@@ -52,6 +52,9 @@ class RunRequest:
     """``-i name=value`` pairs, as text (parsed against the input's schema)."""
     input_file: str | None = None
     detach: bool = False
+    principal: str | None = None
+    """Whom the job runs for (default: user:<login name>); its calls run as them."""
+    scopes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -284,7 +287,14 @@ class LocalBackend:
             given[key] = parse_cli_value(raw, schemas.get(key))
         async with self._store() as store, self._models() as models:
             engine = Engine(store, mset, models=models)
-            job = await engine.submit(name, given, paths, run_here=not request.detach)
+            job = await engine.submit(
+                name,
+                given,
+                paths,
+                run_here=not request.detach,
+                principal=_principal(request.principal),
+                scopes=request.scopes,
+            )
             if request.detach:
                 return job
             return await engine.run(job, events)
@@ -346,11 +356,7 @@ class LocalBackend:
         from agentgo_cli.engine.scheduler import Engine, local_principal
         from agentgo_cli.manifests.models import AgentManifest
 
-        principal = request.principal or local_principal()
-        if ":" not in principal and principal != "anonymous":
-            raise UsageError(
-                f"--as takes a principal such as user:alice or service:ci, not '{principal}'"
-            )
+        principal = _principal(request.principal) or local_principal()
         trace = TraceContext.start()
         if request.traceparent:
             try:
@@ -620,6 +626,16 @@ def _stamps(paths: list[Path]) -> dict[str, tuple[float, int]]:
                 st = path.stat()
                 found[str(path)] = (st.st_mtime, st.st_size)
     return found
+
+
+def _principal(given: str | None) -> str | None:
+    """A principal from --as, checked: 'kind:name' (user:alice, service:ci) or anonymous."""
+    if given is None:
+        return None
+    kind, sep, name = given.partition(":")
+    if given != "anonymous" and (not sep or not kind or not name or " " in given):
+        raise UsageError(f"--as takes a principal such as user:alice or service:ci, not '{given}'")
+    return given
 
 
 def _call_input(request: CallRequest, schema: dict[str, Any]) -> Any:

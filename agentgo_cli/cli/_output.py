@@ -46,6 +46,8 @@ def job_to_dict(job: JobRecord) -> dict[str, Any]:
         "error": job.error,
         "tokens": job.tokens,
         "cost_usd": job.cost_usd,
+        "principal": job.principal,
+        "scopes": job.scopes,
     }
 
 

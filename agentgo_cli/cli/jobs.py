@@ -103,6 +103,9 @@ def show(
         return
     typer.echo(f"job {job.id}  workflow {job.workflow}  {job.status}")
     typer.echo(f"created {_when(job.created_at)}  updated {_when(job.updated_at)}")
+    if job.principal:
+        scopes = f"  scopes {', '.join(job.scopes)}" if job.scopes else ""
+        typer.echo(f"runs for {job.principal}{scopes}")
     line = f"tokens {job.tokens}  cost ${job.cost_usd:.4f}"
     models = detail.models or {}
     if models.get("shadow_calls"):

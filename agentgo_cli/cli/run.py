@@ -63,12 +63,20 @@ def register(app: typer.Typer) -> None:
         detach: bool = typer.Option(
             False, "--detach", help="Only enqueue the job; an 'agentgo worker' runs it."
         ),
+        principal: str = typer.Option(
+            None, "--as", help="Run the job for this principal (default user:<login name>)."
+        ),
+        scopes: list[str] = typer.Option(
+            [], "--scope", help="A scope the principal holds for the job's calls (repeatable)."
+        ),
         output: str = typer.Option("text", "--output", "-o", help="text or json."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     ) -> None:
         """Run a workflow durably and print its outputs.
 
-        A run killed at any moment can be finished with 'agentgo resume JOB_ID'.
+        A run killed at any moment can be finished with 'agentgo resume JOB_ID'. The job's
+        calls to other agents run as its principal (--as, with --scope), also when a
+        worker or a resume finishes it.
         """
         from agentgo_cli.backend import LocalBackend, RunRequest
         from agentgo_cli.cli._progress import StepProgress
@@ -76,7 +84,9 @@ def register(app: typer.Typer) -> None:
 
         check_output(output)
         backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
-        request = RunRequest(workflow, parse_pairs(inputs), input_file, detach)
+        request = RunRequest(
+            workflow, parse_pairs(inputs), input_file, detach, principal, list(scopes)
+        )
         with StepProgress(enabled=not quiet and output == "text" and not detach) as progress:
             job = run_async(backend.run(request, JobEvents(on_step=progress.on_step)))
         render_result(job, output)

@@ -237,9 +237,20 @@ class Engine:
         return wf
 
     async def submit(
-        self, workflow: str, inputs: dict[str, Any], manifests: list[str], *, run_here: bool
+        self,
+        workflow: str,
+        inputs: dict[str, Any],
+        manifests: list[str],
+        *,
+        run_here: bool,
+        principal: str | None = None,
+        scopes: list[str] | None = None,
     ) -> JobRecord:
-        """Check inputs and create a job: running under our lease, or queued for a worker."""
+        """Check inputs and create a job: running under our lease, or queued for a worker.
+
+        The job runs for ``principal`` (default: this engine's) with ``scopes``: its calls
+        run as them, wherever the job runs.
+        """
         wf = self.workflow(workflow)
         values = prepare_inputs(wf.spec.inputs, inputs)
         self.check_models(wf)
@@ -250,6 +261,8 @@ class Engine:
             status="running" if run_here else "queued",
             lease_owner=self.owner if run_here else None,
             lease_seconds=self.lease_seconds,
+            principal=principal or self.principal,
+            scopes=sorted(scopes) if scopes is not None else sorted(self.scopes),
         )
         if run_here:
             self._fresh.add(job.id)  # no step records to read back
@@ -393,6 +406,8 @@ class Engine:
             job.cancel_requested,
             job.cost_usd + run.cost_usd,
             job.tokens + run.tokens,
+            job.principal,
+            job.scopes,
         )
 
     async def _settle_models(self, run: _Run) -> None:
@@ -714,8 +729,11 @@ class Engine:
     def _root_context(self, run: _Run, agent: str | None) -> CallContext:
         """The call context of one step of a job: the job's principal, the job's trace, and
         a fresh Spend that the step's callees add to."""
-        chain = (self.principal,) if agent is None else (self.principal, f"agent:{agent}")
-        job_id = run.job.id
+        job = run.job
+        principal = job.principal or self.principal
+        scopes = frozenset(job.scopes) if job.principal else self.scopes
+        chain = (principal,) if agent is None else (principal, f"agent:{agent}")
+        job_id = job.id
         if run.trace is None:
             run.trace = TraceContext.start()
 
@@ -726,9 +744,7 @@ class Engine:
             )
             await self.store.add_event(job_id, "call", message, record)
 
-        return CallContext(
-            self.principal, self.scopes, chain, run.trace.child(), Spend(), job_id, log
-        )
+        return CallContext(principal, scopes, chain, run.trace.child(), Spend(), job_id, log)
 
     async def dispatch(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
         """Run a call's target agent as the caller's principal (CallService's dispatcher)."""

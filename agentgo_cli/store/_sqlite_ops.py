@@ -86,7 +86,7 @@ decode = json.loads
 
 JOB_COLUMNS = (
     "id, workflow, status, inputs, manifests, created_at, updated_at, outputs, error, "
-    "lease_owner, lease_expires, cancel_requested, cost_usd, tokens"
+    "lease_owner, lease_expires, cancel_requested, cost_usd, tokens, principal, scopes"
 )
 STEP_COLUMNS = (
     "job_id, key, step_id, kind, status, attempt, started_at, finished_at, output, error, "
@@ -94,7 +94,7 @@ STEP_COLUMNS = (
 )
 INSERT_JOB = (
     "INSERT INTO jobs (id, workflow, status, inputs, manifests, created_at, updated_at, "
-    "lease_owner, lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "lease_owner, lease_expires, principal, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
 LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?"
@@ -215,7 +215,7 @@ def load(text: str | None) -> Any:
 def job_record(row: tuple[Any, ...]) -> JobRecord:
     """A JobRecord from a row of JOB_COLUMNS."""
     (id_, workflow, status, inputs, manifests, created, updated, outputs, error, owner,
-     expires, cancel, cost, tokens) = row  # fmt: skip
+     expires, cancel, cost, tokens, principal, scopes) = row  # fmt: skip
     return JobRecord(
         id_,
         workflow,
@@ -231,6 +231,8 @@ def job_record(row: tuple[Any, ...]) -> JobRecord:
         bool(cancel),
         cost,
         tokens,
+        principal,
+        [] if scopes is None else decode(scopes),
     )
 
 
@@ -278,10 +280,25 @@ def insert_job(
     now: float,
     lease_owner: str | None,
     expires: float | None,
+    principal: str | None = None,
+    scopes: str | None = None,
 ) -> None:
     """Insert a new job; the caller made its id and keeps the record."""
     conn.execute(
-        INSERT_JOB, (job_id, workflow, status, inputs, manifests, now, now, lease_owner, expires)
+        INSERT_JOB,
+        (
+            job_id,
+            workflow,
+            status,
+            inputs,
+            manifests,
+            now,
+            now,
+            lease_owner,
+            expires,
+            principal,
+            scopes,
+        ),
     )
 
 
@@ -289,7 +306,7 @@ def insert_job_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> No
     """insert_job for each row of its arguments."""
     conn.executemany(
         INSERT_JOB,
-        [(j, w, st, i, m, now, now, lo, ex) for j, w, st, i, m, now, lo, ex in rows],
+        [(j, w, st, i, m, now, now, lo, ex, p, sc) for j, w, st, i, m, now, lo, ex, p, sc in rows],
     )
 
 

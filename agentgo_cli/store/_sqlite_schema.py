@@ -146,11 +146,18 @@ def _create_calls(db: Database) -> None:
     )
 
 
+def _add_job_principal(db: Database) -> None:
+    # Who a job runs for, so a worker runs its calls as the submitter, not as itself.
+    db.execute("ALTER TABLE jobs ADD COLUMN principal TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN scopes TEXT")  # JSON list
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_jobs", _create_jobs),
     ("0002_steps", _create_steps),
     ("0003_events", _create_events),
     ("0004_calls", _create_calls),
+    ("0005_job_principal", _add_job_principal),
 ]
 """Every migration, in the order it runs. Append; never rename or reorder."""
 

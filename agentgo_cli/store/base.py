@@ -52,6 +52,10 @@ class JobRecord:
     cancel_requested: bool = False
     cost_usd: float = 0.0
     tokens: int = 0
+    principal: str | None = None
+    """Whom the job runs for: its calls run as this principal (None: the runner's)."""
+    scopes: list[str] = field(default_factory=list)
+    """The scopes that principal holds for the job's calls."""
 
 
 @dataclass
@@ -178,8 +182,10 @@ class JobStore(CallStore, Protocol):
         status: str = "queued",
         lease_owner: str | None = None,
         lease_seconds: float = 30.0,
+        principal: str | None = None,
+        scopes: list[str] | None = None,
     ) -> JobRecord:
-        """Insert a job (committed when this returns)."""
+        """Insert a job (committed when this returns), run for ``principal`` with ``scopes``."""
         ...
 
     async def step_started(

@@ -227,12 +227,16 @@ class SQLiteJobStore:
         status: str = "queued",
         lease_owner: str | None = None,
         lease_seconds: float = 30.0,
+        principal: str | None = None,
+        scopes: list[str] | None = None,
     ) -> JobRecord:
-        """Insert a job (committed when this returns); a lease is taken if an owner is given."""
+        """Insert a job (committed when this returns); a lease is taken if an owner is given.
+        ``principal`` and ``scopes`` say whom the job runs for (its calls run as them)."""
         if status not in _JOB_START:
             raise ValueError(f"a new job is 'queued' or 'running', not '{status}'")
         encoded_inputs = ops.dump(inputs, "the inputs of a {} job", workflow)
         encoded_manifests = ops.dump(manifests, "the manifest paths")
+        encoded_scopes = ops.dump(sorted(scopes), "the scopes") if scopes else None
         for _ in range(8):
             job_id, now = new_job_id(), time.time()
             expires = None if lease_owner is None else now + lease_seconds
@@ -247,6 +251,8 @@ class SQLiteJobStore:
                     now,
                     lease_owner,
                     expires,
+                    principal,
+                    encoded_scopes,
                 )
             except StoreError as exc:
                 if "jobs.id" in str(exc.__cause__ or ""):
@@ -263,6 +269,8 @@ class SQLiteJobStore:
                 now,
                 lease_owner=lease_owner,
                 lease_expires=expires,
+                principal=principal,
+                scopes=sorted(scopes) if scopes else [],
             )
         raise StoreError("cannot find an unused job id")
 

@@ -381,3 +381,37 @@ async def test_an_agent_routes_and_discovers_with_the_builtin_tools(project: Wri
     assert found.outputs is not None
     intents = [d["intent"] for d in json.loads(found.outputs["found"])]
     assert intents == ["research.digest@1.0.0"]
+
+
+CALLER = """
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: ask}
+spec:
+  steps:
+    - id: call
+      call: research.summarize@^1
+      input: {topic: batteries}
+  outputs:
+    summary: ${{ steps.call.output.summary }}
+"""
+
+
+async def test_a_queued_job_calls_as_its_submitter_wherever_it_runs(project: Write) -> None:
+    project("m/ask.yaml", CALLER)
+    backend = LocalBackend()
+    alice = await backend.run(
+        RunRequest("ask", {}, detach=True, principal="user:alice", scopes=["research.read"])
+    )
+    mallory = await backend.run(
+        RunRequest("ask", {}, detach=True, principal="user:mallory", scopes=["research.read"])
+    )
+    assert (alice.principal, alice.scopes) == ("user:alice", ["research.read"])
+    assert await backend.work(concurrency=2, once=True, poll=0.05) == 2
+    done = (await backend.job(alice.id)).job
+    assert (done.status, done.outputs) == ("succeeded", {"summary": "Three sources agree."})
+    refused_job = (await backend.job(mallory.id)).job
+    assert refused_job.status == "failed"
+    assert refused_job.error is not None
+    assert "user:mallory may not call it: denied by acl.deny[0]" in refused_job.error
+    assert engine_tools.calls == {"summarizer": 1}

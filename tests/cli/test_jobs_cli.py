@@ -124,6 +124,8 @@ def test_list_json_fields(project: Write) -> None:
         "error",
         "tokens",
         "cost_usd",
+        "principal",
+        "scopes",
     ]
     assert (job["job_id"], job["workflow"], job["status"], job["error"]) == (
         job_id,
@@ -155,6 +157,7 @@ def test_show_text_prints_the_step_tree_with_timings(project: Write) -> None:
     expected = [
         rf"job {job_id}  workflow nested  succeeded",
         rf"created {WHEN}  updated {WHEN}",
+        r"runs for user:\S+",
         r"tokens 15  cost \$0\.0000",
         rf"draft \(agent\) succeeded {took} 15 tokens",
         rf"research \(foreach\) succeeded {took}",
@@ -177,12 +180,13 @@ def test_show_text_of_a_failed_job(project: Write) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == f"job {job_id}  workflow broken  failed"
-    assert lines[3] == "error: step 'bad' failed: tool 'boom' raised ValueError: x"
-    assert re.fullmatch(r"ok \(tool\) succeeded \d+\.\d{3}s", lines[4])
+    assert re.fullmatch(r"runs for user:\S+", lines[2])
+    assert lines[4] == "error: step 'bad' failed: tool 'boom' raised ValueError: x"
+    assert re.fullmatch(r"ok \(tool\) succeeded \d+\.\d{3}s", lines[5])
     assert re.fullmatch(
-        r"bad \(tool\) failed \d+\.\d{3}s: tool 'boom' raised ValueError: x", lines[5]
+        r"bad \(tool\) failed \d+\.\d{3}s: tool 'boom' raised ValueError: x", lines[6]
     )
-    assert len(lines) == 6
+    assert len(lines) == 7
 
 
 def test_show_json_has_the_job_and_its_steps(project: Write) -> None:

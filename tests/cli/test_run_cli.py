@@ -105,10 +105,13 @@ def test_run_output_json(project: Write) -> None:
         "error",
         "tokens",
         "cost_usd",
+        "principal",
+        "scopes",
     ]
     assert re.fullmatch(r"j-\w+", data["job_id"])
     assert data["created_at"] <= data["updated_at"]
     times = ("job_id", "created_at", "updated_at", "duration_s")
+    assert re.fullmatch(r"user:\S+", data.pop("principal"))
     assert {k: v for k, v in data.items() if k not in times} == {
         "workflow": "wf",
         "status": "succeeded",
@@ -117,6 +120,7 @@ def test_run_output_json(project: Write) -> None:
         "error": None,
         "tokens": 15,
         "cost_usd": 0.0,
+        "scopes": [],
     }
     assert 0 <= data["duration_s"] < 5
     stored = show(data["job_id"])

@@ -370,7 +370,13 @@ async def test_migrations_are_recorded_once(backend: Backend) -> None:
     async with _running(backend.make()):
         pass
     applied = backend.migrations()
-    assert [name for name, _ in applied] == ["0001_jobs", "0002_steps", "0003_events", "0004_calls"]
+    assert [name for name, _ in applied] == [
+        "0001_jobs",
+        "0002_steps",
+        "0003_events",
+        "0004_calls",
+        "0005_job_principal",
+    ]
     assert all(at for _, at in applied)
     async with _running(backend.make()):
         pass
