@@ -15,8 +15,12 @@ profiles:
   local:
     store: sqlite:///.agentgo/agentgo.db   # the embedded durable job store
     manifests: [./manifests]               # what `agentgo validate` and `agentgo run` load
-# providers:
-#   openai: {api_key: ${env:OPENAI_API_KEY}}
+# providers:                              # real models; check them with `agentgo models list`
+#   openai:
+#     api_key: "${env:OPENAI_API_KEY}"      # quote ${...}; without it OPENAI_API_KEY is read
+#     max_retries: 2
+#     breaker: {failures: 5, reset_after: 30s}
+#   ollama: {base_url: "http://localhost:11434/v1"}
 """
 
 _AGENT = """\
