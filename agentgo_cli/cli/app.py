@@ -52,7 +52,8 @@ def _root(
     """Run teams of AI agents from declarative YAML manifests, durably.
 
     Exit codes: 0 ok, 1 invalid manifest or failed job, 2 usage or config error,
-    3 not found, 4 denied.
+    3 not found, 4 denied; for call refusals also 5 invalid input, 6 rate limited,
+    7 idempotency conflict, 8 invalid output.
     """
     ctx.obj = {"profile": profile}
 
