@@ -76,3 +76,20 @@ def test_examples_validate_through_the_entry_point() -> None:
     result = run("validate", "manifests/examples", "--output", "json", cwd=REPO)
     assert result.returncode == 0, result.stdout
     assert json.loads(result.stdout)["valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("workflow", "extra"),
+    [
+        ("workflows/research-digest.yaml", ()),
+        ("workflows/summarize-one.yaml", ("--scope", "research.read")),
+    ],
+)
+def test_the_example_workflows_run(tmp_path: Path, workflow: str, extra: tuple[str, ...]) -> None:
+    import shutil
+
+    examples = tmp_path / "repo" / "manifests" / "examples"  # its store is at ../../.agentgo
+    shutil.copytree(REPO / "manifests" / "examples", examples)
+    result = run("run", workflow, "-q", "-o", "json", *extra, cwd=examples)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["status"] == "succeeded"
