@@ -13,23 +13,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import json
-import os
-import random
-import re
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
-from agentgo_cli.a2a.lifecycle import CURRENT, CallContext, CallService, Dispatched, Spend
-from agentgo_cli.a2a.trace import TraceContext
+from agentgo_cli.a2a.catalog import Catalog
+from agentgo_cli.a2a.lifecycle import CURRENT, CallService
+from agentgo_cli.engine._parts import (
+    _FAILS_STEP,
+    _LEAF_KINDS,
+    _NO_EVENTS,
+    JobEvents,
+    _backoff,
+    _check_budget,
+    _gather,
+    _inside,
+    _kind,
+    _merge_inner,
+    _outputs,
+    _position,
+    _Refused,
+    _Run,
+    _Scope,
+    _shadow_line,
+    _StepFailed,
+)
 from agentgo_cli.engine.agent import run_agent
+from agentgo_cli.engine.calls import AgentCalls
 from agentgo_cli.engine.inputs import prepare_inputs
-from agentgo_cli.errors import AgentGoError, CallError, ProviderError, SandboxError, StepError
+from agentgo_cli.engine.owners import local_principal, new_owner, owner_is_dead, tune_gc
+from agentgo_cli.errors import AgentGoError, CallError, StepError
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.hub import ModelHub
 from agentgo_cli.manifests.manifest_set import ManifestSet
@@ -38,7 +52,6 @@ from agentgo_cli.manifests.models import (
     ToolManifest,
     WorkflowManifest,
 )
-from agentgo_cli.manifests.models.common import Budget
 from agentgo_cli.manifests.models.workflow import (
     AgentStep,
     CallStep,
@@ -50,16 +63,23 @@ from agentgo_cli.manifests.models.workflow import (
 )
 from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
 from agentgo_cli.tools.registry import (
-    Builtin,
     ToolContext,
     ToolRegistry,
 )
 
 if TYPE_CHECKING:
-    from agentgo_cli.llm.cost import CallRecord, CostTracker
+    from agentgo_cli.llm.cost import CallRecord
     from agentgo_cli.llm.reliability import ShadowRecord
 
-__all__ = ["LEASE_SECONDS", "Engine", "JobEvents", "new_owner", "prepare_inputs"]
+__all__ = [
+    "LEASE_SECONDS",
+    "Engine",
+    "JobEvents",
+    "local_principal",
+    "new_owner",
+    "owner_is_dead",
+    "prepare_inputs",
+]
 
 SHADOW_GRACE_SECONDS = 2.0
 """How long a job's end waits for its shadow calls; the rest are cancelled (and logged)."""
@@ -70,126 +90,7 @@ LEASE_SECONDS = 30.0
 _FINISHED = frozenset({"succeeded", "failed", "skipped"})
 
 
-_GC_TUNED = False
-
-
-def _tune_gc() -> None:
-    """Collect garbage less often while jobs run.
-
-    Thousands of jobs in flight keep hundreds of thousands of small objects alive
-    (coroutines, tasks, scopes); the default thresholds make the collector walk them all
-    again and again, which cost 2 to 3 s of 7 in the 10,000-job benchmark. Objects loaded
-    before the engine starts (manifests, modules) are frozen out of collection.
-    """
-    global _GC_TUNED
-    if not _GC_TUNED:
-        _GC_TUNED = True
-        gc.freeze()
-        gc.set_threshold(50_000, 50, 100)
-
-
-def local_principal() -> str:
-    """The principal of whoever runs this process: ``user:<login name>``."""
-    import getpass
-
-    try:
-        return f"user:{getpass.getuser()}"
-    except (KeyError, OSError):  # no name for this uid (some containers)
-        return f"user:uid-{os.getuid()}"
-
-
-def new_owner() -> str:
-    """A lease owner id: host, pid and a random suffix (so a dead owner can be recognised)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
-
-
-def owner_is_dead(owner: str | None) -> bool:
-    """True when a lease owner is a process on this host that no longer runs."""
-    if not owner:
-        return True
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-@dataclass
-class JobEvents:
-    """Callbacks for progress display; every one is optional and must not block."""
-
-    on_step: Callable[[str, str, str, float, int, str | None], None] | None = None
-    """(key, kind, status, seconds, tokens, error) when a step starts or ends."""
-
-
-_NO_EVENTS = JobEvents()
-
-
-class _Refused(Exception):
-    """A job that ends before it starts: (status, error)."""
-
-
-class _BudgetSpent(AgentGoError):
-    """The workflow's budget is spent: the job stops with this message."""
-
-
-class _StepFailed(Exception):
-    """A step failed and the job must stop (continue_on_error was not set)."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"step '{key}' failed: {message}")
-        self.key = key
-
-
-@dataclass
-class _Scope:
-    """Names expressions see at one place in the run."""
-
-    values: dict[str, Any]
-
-    def child(self, **extra: Any) -> _Scope:
-        values = dict(self.values)
-        values["steps"] = dict(self.values["steps"])
-        values.update(extra)
-        return _Scope(values)
-
-    def set_step(
-        self, step_id: str, status: str, output: Any = None, error: str | None = None
-    ) -> None:
-        self.values["steps"][step_id] = {"output": output, "status": status, "error": error}
-
-
-@dataclass
-class _Run:
-    """One job being run by this process."""
-
-    job: JobRecord
-    workflow: WorkflowManifest
-    done: dict[str, StepRecord]
-    semaphore: asyncio.Semaphore | None
-    events: JobEvents
-    tokens: int = 0
-    cost_usd: float = 0.0
-    budget: Budget | None = None
-    """The workflow's budget, checked after every step."""
-    costs: CostTracker | None = None
-    """Every real model call of the job made here (made with the first one)."""
-    clients: list[Any] = field(default_factory=list)
-    trace: TraceContext | None = None
-    """The job's trace (started by its first call): each call is a span below its step's."""
-    """Reliable clients of this job, whose shadow calls may still be running."""
-    started: dict[str, float] = field(default_factory=dict)
-    inflight: set[str] = field(default_factory=set)
-    """Keys of steps started and not yet finished."""
-
-
-class Engine:
+class Engine(AgentCalls):
     """Runs and resumes jobs against a store and a manifest set."""
 
     def __init__(
@@ -204,7 +105,7 @@ class Engine:
         scopes: frozenset[str] = frozenset(),
     ) -> None:
 
-        _tune_gc()
+        tune_gc()
         self.store = store
         self.mset = mset
         self.owner = owner or new_owner()
@@ -625,11 +526,6 @@ class Engine:
         run.clients.append(client)
         return client
 
-    @staticmethod
-    def _calls_possible(agent: AgentManifest) -> bool:
-        """Whether an agent has a tool that calls or finds other agents."""
-        return any(t in _CALLING_TOOLS for t in agent.spec.tools)
-
     def _shadow_logger(self, job_id: str) -> Callable[[ShadowRecord], None]:
         """Log each shadow comparison on the job (kind 'shadow')."""
 
@@ -703,128 +599,6 @@ class Engine:
         outcome = await self.calls.call(step.call, value, parent=self._root_context(run, None))
         return outcome.output, outcome.tokens, outcome.cost_usd
 
-    # -- calls between agents ---------------------------------------------------------------
-
-    @property
-    def catalog(self) -> Catalog:
-        if self._catalog is None:
-            self._catalog = Catalog.from_set(self.mset)
-        return self._catalog
-
-    @property
-    def calls(self) -> CallService:
-        """The call lifecycle over this engine's catalog, dispatching to its agents."""
-        if self._calls is None:
-            from agentgo_cli.a2a.idempotency import Idempotency
-            from agentgo_cli.a2a.quota import Quotas
-
-            self._calls = CallService(
-                lambda: self.catalog,
-                self.dispatch,
-                quotas=Quotas(self.store),
-                idempotency=Idempotency(self.store),
-            )
-        return self._calls
-
-    def _root_context(self, run: _Run, agent: str | None) -> CallContext:
-        """The call context of one step of a job: the job's principal, the job's trace, and
-        a fresh Spend that the step's callees add to."""
-        job = run.job
-        principal = job.principal or self.principal
-        scopes = frozenset(job.scopes) if job.principal else self.scopes
-        chain = (principal,) if agent is None else (principal, f"agent:{agent}")
-        job_id = job.id
-        if run.trace is None:
-            run.trace = TraceContext.start()
-
-        async def log(record: dict[str, Any]) -> None:
-            chain_text = " > ".join(record["chain"])
-            message = f"call {record['intent']} by {chain_text}" + (
-                " (replayed)" if record["replayed"] else ""
-            )
-            await self.store.add_event(job_id, "call", message, record)
-
-        return CallContext(principal, scopes, chain, run.trace.child(), Spend(), job_id, log)
-
-    async def dispatch(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
-        """Run a call's target agent as the caller's principal (CallService's dispatcher)."""
-        if entry.target_kind != "agent":
-            raise CallError("failed", f"{entry.ref}: team targets are not available yet")
-        agent = self.agents.get(entry.target_name)
-        if not isinstance(agent, AgentManifest):
-            raise CallError("not_found", f"{entry.ref}: its target {entry.target} is not here")
-        intent = entry.intent
-        if entry.synthetic:
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            prompt, given = text, None
-        elif intent.prompt:
-            prompt, given = str(render(intent.prompt, {"input": value})), None
-        else:
-            prompt, given = None, value
-        tool_ctx = ToolContext(
-            job_id=ctx.job_id or "",
-            step_id=entry.ref,
-            attempt=1,
-            idempotency_key=f"{ctx.trace.trace_id}:{ctx.trace.span_id}",
-        )
-        run = self._runs.get(ctx.job_id) if ctx.job_id else None
-        if run is not None and agent.spec.model_ref.provider != "scripted":
-            client = self._client(run, agent)  # counted and shadow-logged on the root's job
-        else:
-            client = self.models.client_for(agent.spec)
-        result = await run_agent(
-            agent, prompt=prompt, input=given, tools=self.tools, ctx=tool_ctx, client=client
-        )
-        return Dispatched(
-            result.output,
-            result.usage.total + ctx.spend.tokens,
-            result.cost_usd + ctx.spend.usd,
-        )
-
-    def _builtin_tools(self) -> dict[str, Builtin]:
-        async def call_agent(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
-            parent = CURRENT.get()
-            if parent is None:
-                raise StepError("call_agent: no call context (run it from an agent)")
-            try:
-                outcome = await self.calls.call(
-                    args["intent"],
-                    args["input"],
-                    parent=parent,
-                    idempotency_key=args.get("idempotency_key"),
-                )
-            except CallError as exc:
-                raise StepError(f"call_agent: {exc.code}: {exc}") from None
-            return outcome.output
-
-        async def discover_agents(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
-            from agentgo_cli.a2a.discovery import discover
-
-            return discover(self.catalog, query=args.get("query"), allowed=self._may_call())
-
-        async def route_intent(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
-            from agentgo_cli.a2a.discovery import route_intent as route
-
-            found = route(self.catalog, args["task"], allowed=self._may_call())
-            return [dataclasses.asdict(r) for r in found]
-
-        return {
-            "call_agent": call_agent,
-            "discover_agents": discover_agents,
-            "route_intent": route_intent,
-        }
-
-    def _may_call(self) -> Callable[[CatalogEntry], bool]:
-        """Whether the agent running now may call an intent (discovery shows no other)."""
-        from agentgo_cli.a2a.acl import Caller, check_access
-
-        ctx = CURRENT.get()
-        if ctx is None:
-            caller = Caller(self.principal, self.scopes, (self.principal,))
-        else:
-            caller = Caller(ctx.principal, ctx.scopes, ctx.chain)
-        return lambda entry: check_access(entry.intent, caller) is None
-
     async def _foreach(self, run: _Run, step: ForeachStep, key: str, scope: _Scope) -> list[Any]:
 
         items = render(step.foreach, scope.values)
@@ -872,111 +646,3 @@ class Engine:
         results = await _gather(branch(s) for s in step.parallel)
         _merge_inner(scope, scopes, step.parallel)
         return {s.id: r for s, r in zip(step.parallel, results, strict=True)}
-
-
-_STEP_ERRORS: tuple[type[Exception], ...] = (StepError, ProviderError, SandboxError, CallError)
-"""Errors that fail a step (and may be retried); others (the store failing) stop the job."""
-_FAILS_STEP: tuple[type[BaseException], ...] = (
-    *_STEP_ERRORS,
-    ExpressionError,
-    TimeoutError,
-    _StepFailed,
-)
-
-
-def _outputs(wf: WorkflowManifest, scope: _Scope) -> dict[str, Any]:
-    try:
-        outputs = render(wf.spec.outputs, scope.values)
-    except ExpressionError as exc:
-        raise StepError(f"outputs: {exc}") from None
-    assert isinstance(outputs, dict)
-    return outputs
-
-
-def _inside(inner_key: str, key: str) -> bool:
-    """Whether ``inner_key`` names a step inside the container ``key``."""
-    return inner_key.startswith(key) and inner_key[len(key) : len(key) + 1] in ("[", "#", ".")
-
-
-def _position(rest: str) -> tuple[int, ...]:
-    """The item and iteration numbers in a key's tail, for ordering ('[2].x#3.y' → (2, 3))."""
-    return tuple(int(n) for n in re.findall(r"[\[#](\d+)", rest))
-
-
-async def _gather(coros: Any) -> list[Any]:
-    """Run coroutines at once; on the first failure cancel the rest and raise it."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
-def _merge_inner(scope: _Scope, inner_scopes: list[_Scope], steps: list[Any]) -> None:
-    """Make a container's inner steps addressable outside it, with their latest values."""
-    ids = set(_all_ids(steps))
-    for inner in inner_scopes:
-        for step_id, value in inner.values["steps"].items():
-            if step_id in ids:
-                scope.values["steps"][step_id] = value
-
-
-def _all_ids(steps: list[Any]) -> list[str]:
-    out: list[str] = []
-    for step in steps:
-        out.append(step.id)
-        if isinstance(step, ForeachStep):
-            out += _all_ids(step.steps)
-        elif isinstance(step, LoopStep):
-            out += _all_ids(step.loop.steps)
-        elif isinstance(step, ParallelStep):
-            out += _all_ids(step.parallel)
-    return out
-
-
-_CALLING_TOOLS = frozenset({"call_agent", "discover_agents", "route_intent"})
-
-_KINDS: dict[type, str] = {
-    AgentStep: "agent",
-    ToolStep: "tool",
-    CallStep: "call",
-    TeamStep: "team",
-    ForeachStep: "foreach",
-    LoopStep: "loop",
-    ParallelStep: "parallel",
-}
-_LEAF_KINDS = frozenset({"agent", "tool", "call", "team"})
-
-
-def _kind(step: Any) -> str:
-    return _KINDS.get(type(step), "step")
-
-
-def _backoff(retry: Any, attempt: int) -> float:
-    """Exponential (or fixed) backoff with full jitter."""
-    base = retry.initial.seconds
-    cap = retry.max.seconds
-    delay = base if retry.backoff == "fixed" else min(cap, base * (2 ** (attempt - 1)))
-    return random.uniform(0, delay)
-
-
-def _check_budget(run: _Run) -> None:
-    """Stop the job once the workflow's budget is spent (its tokens or its usd)."""
-    budget = run.budget
-    assert budget is not None
-    tokens = run.job.tokens + run.tokens
-    cost = run.job.cost_usd + run.cost_usd
-    if budget.tokens is not None and tokens > budget.tokens:
-        raise _BudgetSpent(f"workflow budget exceeded: {tokens} tokens > {budget.tokens}")
-    if budget.usd is not None and cost > budget.usd:
-        raise _BudgetSpent(f"workflow budget exceeded: ${cost:.6f} > ${budget.usd:g}")
-
-
-def _shadow_line(record: Any) -> str:
-    verdict = (
-        "error: " + record.error if record.error else ("agrees" if record.agrees else "differs")
-    )
-    return f"shadow {record.ref} of {record.main_ref}: {verdict}"

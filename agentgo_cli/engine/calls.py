@@ -1,0 +1,170 @@
+"""The engine's side of calls between agents: its catalog, the call lifecycle over it, the
+dispatcher that runs a call's target agent, and the built-in tools that call and find agents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
+from agentgo_cli.a2a.lifecycle import CURRENT, CallContext, CallService, Dispatched, Spend
+from agentgo_cli.a2a.trace import TraceContext
+from agentgo_cli.engine._parts import _CALLING_TOOLS, _Run
+from agentgo_cli.engine.agent import run_agent
+from agentgo_cli.errors import CallError, StepError
+from agentgo_cli.expr import render
+from agentgo_cli.manifests.models import AgentManifest
+from agentgo_cli.tools.registry import Builtin, ToolContext, ToolRegistry
+
+if TYPE_CHECKING:
+    from agentgo_cli.llm.hub import ModelHub
+    from agentgo_cli.manifests.manifest_set import ManifestSet
+    from agentgo_cli.store.base import JobStore
+
+__all__ = ["AgentCalls"]
+
+
+class AgentCalls:
+    """Mixed into the Engine, which provides the attributes below."""
+
+    store: JobStore
+    mset: ManifestSet
+    agents: dict[str, Any]
+    tools: ToolRegistry
+    models: ModelHub
+    principal: str
+    scopes: frozenset[str]
+    _catalog: Catalog | None
+    _calls: CallService | None
+    _runs: dict[str, _Run]
+
+    def _client(self, run: _Run, agent: AgentManifest) -> Any:
+        raise NotImplementedError  # the Engine's: a model client counted on the job
+
+    @staticmethod
+    def _calls_possible(agent: AgentManifest) -> bool:
+        """Whether an agent has a tool that calls or finds other agents."""
+        return any(t in _CALLING_TOOLS for t in agent.spec.tools)
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog.from_set(self.mset)
+        return self._catalog
+
+    @property
+    def calls(self) -> CallService:
+        """The call lifecycle over this engine's catalog, dispatching to its agents."""
+        if self._calls is None:
+            from agentgo_cli.a2a.idempotency import Idempotency
+            from agentgo_cli.a2a.quota import Quotas
+
+            self._calls = CallService(
+                lambda: self.catalog,
+                self.dispatch,
+                quotas=Quotas(self.store),
+                idempotency=Idempotency(self.store),
+            )
+        return self._calls
+
+    def _root_context(self, run: _Run, agent: str | None) -> CallContext:
+        """The call context of one step of a job: the job's principal, the job's trace, and
+        a fresh Spend that the step's callees add to."""
+        job = run.job
+        principal = job.principal or self.principal
+        scopes = frozenset(job.scopes) if job.principal else self.scopes
+        chain = (principal,) if agent is None else (principal, f"agent:{agent}")
+        job_id = job.id
+        if run.trace is None:
+            run.trace = TraceContext.start()
+
+        async def log(record: dict[str, Any]) -> None:
+            chain_text = " > ".join(record["chain"])
+            message = f"call {record['intent']} by {chain_text}" + (
+                " (replayed)" if record["replayed"] else ""
+            )
+            await self.store.add_event(job_id, "call", message, record)
+
+        return CallContext(principal, scopes, chain, run.trace.child(), Spend(), job_id, log)
+
+    async def dispatch(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
+        """Run a call's target agent as the caller's principal (CallService's dispatcher)."""
+        if entry.target_kind != "agent":
+            raise CallError("failed", f"{entry.ref}: team targets are not available yet")
+        agent = self.agents.get(entry.target_name)
+        if not isinstance(agent, AgentManifest):
+            raise CallError("not_found", f"{entry.ref}: its target {entry.target} is not here")
+        intent = entry.intent
+        if entry.synthetic:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            prompt, given = text, None
+        elif intent.prompt:
+            prompt, given = str(render(intent.prompt, {"input": value})), None
+        else:
+            prompt, given = None, value
+        tool_ctx = ToolContext(
+            job_id=ctx.job_id or "",
+            step_id=entry.ref,
+            attempt=1,
+            idempotency_key=f"{ctx.trace.trace_id}:{ctx.trace.span_id}",
+        )
+        run = self._runs.get(ctx.job_id) if ctx.job_id else None
+        if run is not None and agent.spec.model_ref.provider != "scripted":
+            client = self._client(run, agent)  # counted and shadow-logged on the root's job
+        else:
+            client = self.models.client_for(agent.spec)
+        result = await run_agent(
+            agent, prompt=prompt, input=given, tools=self.tools, ctx=tool_ctx, client=client
+        )
+        return Dispatched(
+            result.output,
+            result.usage.total + ctx.spend.tokens,
+            result.cost_usd + ctx.spend.usd,
+        )
+
+    def _builtin_tools(self) -> dict[str, Builtin]:
+        async def call_agent(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
+            parent = CURRENT.get()
+            if parent is None:
+                raise StepError("call_agent: no call context (run it from an agent)")
+            try:
+                outcome = await self.calls.call(
+                    args["intent"],
+                    args["input"],
+                    parent=parent,
+                    idempotency_key=args.get("idempotency_key"),
+                )
+            except CallError as exc:
+                raise StepError(f"call_agent: {exc.code}: {exc}") from None
+            return outcome.output
+
+        async def discover_agents(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
+            from agentgo_cli.a2a.discovery import discover
+
+            return discover(self.catalog, query=args.get("query"), allowed=self._may_call())
+
+        async def route_intent(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
+            from agentgo_cli.a2a.discovery import route_intent as route
+
+            found = route(self.catalog, args["task"], allowed=self._may_call())
+            return [dataclasses.asdict(r) for r in found]
+
+        return {
+            "call_agent": call_agent,
+            "discover_agents": discover_agents,
+            "route_intent": route_intent,
+        }
+
+    def _may_call(self) -> Callable[[CatalogEntry], bool]:
+        """Whether the agent running now may call an intent (discovery shows no other)."""
+        from agentgo_cli.a2a.acl import Caller, check_access
+
+        ctx = CURRENT.get()
+        if ctx is None:
+            caller = Caller(self.principal, self.scopes, (self.principal,))
+        else:
+            caller = Caller(ctx.principal, ctx.scopes, ctx.chain)
+        return lambda entry: check_access(entry.intent, caller) is None
