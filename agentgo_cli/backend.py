@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from agentgo_cli.errors import ConfigError, ManifestSetError, NotFoundError, UsageError
+from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
+from agentgo_cli.llm.listing import ModelInfo
+from agentgo_cli.watch import reload_triggers
 
 if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog
@@ -55,23 +57,6 @@ class RunRequest:
     principal: str | None = None
     """Whom the job runs for (default: user:<login name>); its calls run as them."""
     scopes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ModelInfo:
-    """One model as ``agentgo models list`` shows it."""
-
-    ref: str
-    provider: str
-    input_usd_per_mtok: float | None
-    output_usd_per_mtok: float | None
-    price_source: str
-    """'default' (the built-in table), 'config' (agentgo.yaml), 'free' or 'unpriced'."""
-    key: str | None
-    """Where the provider's key comes from (e.g. '${env:OPENAI_API_KEY}'), never the key."""
-    base_url: str | None
-    agents: list[str]
-    """Agents of the manifest set that use the model (as model, fallback or shadow)."""
 
 
 @dataclass
@@ -382,6 +367,7 @@ class LocalBackend:
 
     def models(self) -> list[ModelInfo]:
         from agentgo_cli.llm.hub import ModelHub
+        from agentgo_cli.llm.listing import model_rows
         from agentgo_cli.manifests.models import AgentManifest
 
         hub = ModelHub.from_config(self.config())
@@ -393,44 +379,7 @@ class LocalBackend:
                 if isinstance(entry.manifest, AgentManifest):
                     for ref in hub.refs_of(entry.manifest.spec):
                         used.setdefault(ref, []).append(name)
-        rows: dict[str, ModelInfo] = {}
-        providers = set(hub.settings) | {r.partition(":")[0] for r in used}
-        for row in hub.prices.rows():
-            if row.provider in providers:
-                ref = f"{row.provider}:{row.model}"
-                source = "free" if row.provider in ("ollama", "scripted") else row.source
-                rows[ref] = self._model_info(hub, ref, row.price, source, used)
-        for ref in used:
-            if ref not in rows:
-                provider, _, model = ref.partition(":")
-                price = hub.prices.price(provider, model)
-                if price is None:
-                    source = "unpriced"
-                elif provider in ("ollama", "scripted"):
-                    source = "free"
-                else:
-                    source = "default"
-                rows[ref] = self._model_info(hub, ref, price, source, used)
-        return [rows[r] for r in sorted(rows)]
-
-    def _model_info(
-        self, hub: ModelHub, ref: str, price: Any, source: str, used: dict[str, list[str]]
-    ) -> ModelInfo:
-        provider = ref.partition(":")[0]
-        setting = hub.settings.get(provider)
-        from agentgo_cli.llm.providers import DEFAULT_BASE_URLS
-
-        base_url = (setting.base_url if setting else None) or DEFAULT_BASE_URLS.get(provider)
-        return ModelInfo(
-            ref,
-            provider,
-            price.input_per_mtok if price is not None else None,
-            price.output_per_mtok if price is not None else None,
-            source,
-            _key_state(hub, provider),
-            base_url,
-            used.get(ref, []),
-        )
+        return model_rows(hub, used)
 
     async def ping_model(self, ref: str, *, within: float) -> PingResult:
         import time
@@ -505,7 +454,7 @@ class LocalBackend:
         done = 0
         say = notify or (lambda line: _log.info("%s", line))
         reload = asyncio.Event()
-        stop_watching = _reload_triggers(reload, self._watched_paths() if watch else [], poll)
+        stop_watching = reload_triggers(reload, self._watched_paths() if watch else [], poll)
         try:
             async with self._store() as store, self._models() as models:
                 running: set[asyncio.Task[Any]] = set()
@@ -584,50 +533,6 @@ class LocalBackend:
         return cache[key]
 
 
-def _reload_triggers(
-    reload: asyncio.Event, watched: list[Path], every: float
-) -> Callable[[], None]:
-    """Set ``reload`` on SIGHUP, and when a watched file changes; return the undo."""
-    import signal
-
-    loop = asyncio.get_running_loop()
-    undo: list[Callable[[], object]] = []
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGHUP, reload.set)
-        undo.append(lambda: loop.remove_signal_handler(signal.SIGHUP))
-    if watched:
-
-        async def poll() -> None:
-            seen = _stamps(watched)
-            while True:
-                await asyncio.sleep(every)
-                now = _stamps(watched)
-                if now != seen:
-                    seen = now
-                    reload.set()
-
-        task = asyncio.ensure_future(poll())
-        undo.append(task.cancel)
-
-    def stop() -> None:
-        for step in undo:
-            step()
-
-    return stop
-
-
-def _stamps(paths: list[Path]) -> dict[str, tuple[float, int]]:
-    """(mtime, size) of every manifest file under the paths: what --watch compares."""
-    found: dict[str, tuple[float, int]] = {}
-    for root in paths:
-        files = [root] if root.is_file() else [*root.rglob("*.yaml"), *root.rglob("*.yml")]
-        for path in files:
-            with contextlib.suppress(OSError):
-                st = path.stat()
-                found[str(path)] = (st.st_mtime, st.st_size)
-    return found
-
-
 def _principal(given: str | None) -> str | None:
     """A principal from --as, checked: 'kind:name' (user:alice, service:ci) or anonymous."""
     if given is None:
@@ -648,20 +553,6 @@ def _call_input(request: CallRequest, schema: dict[str, Any]) -> Any:
         properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
         return {k: parse_cli_value(v, properties.get(k)) for k, v in request.pairs.items()}
     return request.input
-
-
-def _key_state(hub: ModelHub, provider: str) -> str | None:
-    """Where a provider's key comes from, marked '(not set)' when it cannot be read."""
-    if provider in ("scripted", "ollama"):
-        return hub.key_source(provider)
-    source = hub.key_source(provider)
-    if source is None:
-        return None
-    try:
-        hub.endpoint(provider)
-    except ConfigError:
-        return f"{source} (not set)"
-    return source
 
 
 async def _get(store: JobStore, job_id: str) -> JobRecord:
