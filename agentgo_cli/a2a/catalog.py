@@ -4,15 +4,13 @@ Cards come from Capability manifests. An agent that no card targets still gets a
 card with one intent, ``<agent>.run`` (version 1.0.0, string in, string out, internal), so
 that manifests written before capability cards keep working.
 
-A ``LiveCatalog`` holds the catalog a long-running process serves and swaps it for a new
-one only once the new manifest set validated completely; a broken set is refused and the
-old catalog stays in use.
+A long-running worker reloads by building a new catalog from a set that validated
+completely (``LocalBackend._reload``); a broken set is refused and the old one stays in use.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
     from agentgo_cli.manifests.manifest_set import ManifestSet
     from agentgo_cli.manifests.models.capability import Intent
 
-__all__ = ["SYNTHETIC_VERSION", "Catalog", "CatalogEntry", "LiveCatalog", "split_ref"]
+__all__ = ["SYNTHETIC_VERSION", "Catalog", "CatalogEntry", "split_ref"]
 
 SYNTHETIC_VERSION = "1.0.0"
 
@@ -106,12 +104,6 @@ class Catalog:
             for version in sorted(self._by_name[name], key=parse_version)
         ]
 
-    def latest(self) -> list[CatalogEntry]:
-        """The newest version of every intent, by name (a release before any prerelease)."""
-        from agentgo_cli.a2a.discovery import newest
-
-        return [newest(self._by_name[name].values()) for name in sorted(self._by_name)]
-
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
@@ -157,44 +149,3 @@ def _synthetic(agent: str, description: str) -> CatalogEntry:
         examples=[],
     )
     return CatalogEntry(intent, f"agent:{agent}", None)
-
-
-class LiveCatalog:
-    """The catalog a long-running process serves, swapped atomically on reload."""
-
-    def __init__(self, load: Callable[[], ManifestSet]) -> None:
-        self._load = load
-        self._lock = threading.Lock()
-        mset = load()
-        if not mset.valid:
-            from agentgo_cli.errors import ManifestSetError
-
-            raise ManifestSetError(mset.sorted_errors())
-        self._current = (mset, Catalog.from_set(mset))
-        self.generation = 1
-        """How many sets this holder has served (1 for the first)."""
-
-    @property
-    def mset(self) -> ManifestSet:
-        return self._current[0]
-
-    @property
-    def catalog(self) -> Catalog:
-        return self._current[1]
-
-    def current(self) -> tuple[ManifestSet, Catalog]:
-        """The set and its catalog, read together (one reload cannot split them)."""
-        return self._current
-
-    def reload(self) -> list[str]:
-        """Load and validate the set again; swap it in when it is valid.
-
-        Returns the problems of a refused set (empty when the new set is in use).
-        """
-        with self._lock:
-            mset = self._load()
-            if not mset.valid:
-                return [str(e) for e in mset.sorted_errors()]
-            self._current = (mset, Catalog.from_set(mset))  # one assignment: atomic
-            self.generation += 1
-            return []
