@@ -14,20 +14,60 @@ Statuses
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "IDEM_LEASE_S",
     "JOB_DONE",
+    "STEP_DONE",
     "CallStore",
+    "EventRecord",
     "IdemRecord",
     "JobRecord",
+    "JobStatus",
     "JobStore",
     "StepRecord",
+    "StepStatus",
     "open_store",
 ]
 
-JOB_DONE = frozenset({"succeeded", "failed", "cancelled"})
+
+class JobStatus(StrEnum):
+    """Where a job is: queued → running → succeeded | failed | cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class StepStatus(StrEnum):
+    """Where a step instance is: running → succeeded | failed | skipped."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+JOB_DONE = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+"""The statuses a job ends in."""
+STEP_DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED})
+"""The statuses of a finished step instance (a resume does not run it again)."""
+
+
+class EventRecord(NamedTuple):
+    """One line of a job's log, as stored."""
+
+    seq: int
+    """Increases with every event of the store (not per job)."""
+    time: float
+    kind: str
+    message: str
+    data: Any = None
+
 
 IDEM_LEASE_S = 600.0
 """How long a pending idempotency record blocks its key when nobody finishes it."""
