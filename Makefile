@@ -3,14 +3,30 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# uv installs exactly uv.lock. It lives beside the venv's packages, not among them, so
+# that syncing the venv to the lock does not remove it; a new version gets a new folder.
+UV_VERSION := 0.13.9
+UV     := $(VENV)/.uv-$(UV_VERSION)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test lint typecheck schemas completions bench clean
+.PHONY: demo test lint typecheck schemas completions bench clean lock
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(UV):
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		--target $(VENV)/.uv-$(UV_VERSION) uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@$(UV) lock --check --quiet || { \
+		echo "error: uv.lock does not match pyproject.toml; run 'make lock' and commit uv.lock" >&2; \
+		exit 1; }
+	$(UV) sync --frozen --extra dev --quiet
 	touch $(STAMP)
+
+# Re-resolve after editing dependencies in pyproject.toml; commit the new uv.lock.
+lock: | $(UV)
+	$(UV) lock
 
 demo: $(STAMP)
 	$(BIN)/agentgo validate manifests/examples
