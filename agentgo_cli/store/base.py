@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
+from agentgo_cli.store.registry import factory_for
+
 __all__ = [
     "IDEM_LEASE_S",
     "JOB_DONE",
@@ -219,7 +221,7 @@ class JobStore(CallStore, Protocol):
         inputs: dict[str, Any],
         manifests: list[str],
         *,
-        status: str = "queued",
+        status: str = JobStatus.QUEUED,
         lease_owner: str | None = None,
         lease_seconds: float = 30.0,
         principal: str | None = None,
@@ -281,10 +283,8 @@ class JobStore(CallStore, Protocol):
         """Every step record of a job, in the order they started."""
         ...
 
-    async def events(
-        self, job_id: str, *, after: int = 0
-    ) -> list[tuple[int, float, str, str, Any]]:
-        """(seq, time, kind, message, data) events of a job after a sequence number."""
+    async def events(self, job_id: str, *, after: int = 0) -> list[EventRecord]:
+        """The events of a job with a sequence number above ``after``, in order."""
         ...
 
     async def claim_job(self, owner: str, lease_seconds: float) -> JobRecord | None:
@@ -310,11 +310,7 @@ class JobStore(CallStore, Protocol):
 
 
 def open_store(url: str, *, synchronous: str = "normal") -> JobStore:
-    """A store for a profile's ``store:`` URL (sqlite:///path)."""
-    from agentgo_cli.errors import ConfigError
-
-    if url.startswith("sqlite:///"):
-        from agentgo_cli.store.sqlite import SQLiteJobStore
-
-        return SQLiteJobStore(url.removeprefix("sqlite:///"), synchronous=synchronous)
-    raise ConfigError(f"unsupported store '{url}': this version supports sqlite:///path")
+    """A new, unstarted store for a profile's ``store:`` URL, chosen by its scheme
+    (``sqlite:///path``; see ``registry``)."""
+    store: JobStore = factory_for(url)(url, synchronous=synchronous)
+    return store

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from agentgo_cli.store.base import open_store
+from agentgo_cli.store import open_store
 
 WORKERS = 16
 STEPS_PER_JOB = 25

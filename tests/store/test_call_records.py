@@ -1,4 +1,4 @@
-"""The CallStore contract: rate-limit buckets and idempotency records, on every backend.
+"""The CallStore contract: rate-limit buckets and idempotency records, on every store dialect.
 
 Time is passed in (``now``), so expiry, leases and refills are tested without sleeping.
 """
@@ -6,19 +6,14 @@ Time is passed in (``now``), so expiry, leases and refills are tested without sl
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agentgo_cli.errors import StoreError
-from agentgo_cli.store import _sqlite_ops as ops
 from agentgo_cli.store.base import CallStore, JobStore
-from agentgo_cli.store.sqlite import SQLiteJobStore
-from tests.store.conftest import Backend
-from tests.store.test_contract import NESTED, _running
+from tests.conftest import StoreDB
+from tests.store.test_contract import NESTED
 
 T0 = 1_000_000.0
 
@@ -78,8 +73,8 @@ async def test_a_bucket_is_bad_without_rate_or_room(store: JobStore) -> None:
         await store.take_token("b", 1.0, 0.5, T0)
 
 
-async def test_concurrent_takes_never_overdraw(backend: Backend) -> None:
-    async with _running(backend.make()) as one, _running(backend.make()) as two:
+async def test_concurrent_takes_never_overdraw(store_db: StoreDB) -> None:
+    async with store_db.running() as one, store_db.running() as two:
         waits = await asyncio.gather(
             *(store.take_token("b", 0.001, 10, T0) for store in [one, two] * 20)
         )
@@ -200,8 +195,8 @@ async def test_unstorable_results_and_bad_arguments_are_refused(store: JobStore)
         await _begin(store, "me", ttl=0)
 
 
-async def test_concurrent_begins_elect_one_owner(backend: Backend) -> None:
-    async with _running(backend.make()) as one, _running(backend.make()) as two:
+async def test_concurrent_begins_elect_one_owner(store_db: StoreDB) -> None:
+    async with store_db.running() as one, store_db.running() as two:
         records = await asyncio.gather(
             *(_begin(store, f"o{i}") for i, store in enumerate([one, two] * 25))
         )
@@ -209,12 +204,12 @@ async def test_concurrent_begins_elect_one_owner(backend: Backend) -> None:
     assert all(r.status == "pending" for r in records)
 
 
-async def test_call_records_survive_reopen_and_are_shared(backend: Backend) -> None:
-    async with _running(backend.make()) as store:
+async def test_call_records_survive_reopen_and_are_shared(store_db: StoreDB) -> None:
+    async with store_db.running() as store:
         await _begin(store, "me")
         await store.idem_finish("research.summarize", "k1", "me", "succeeded", NESTED)
         await store.take_token("b", 1.0, 1, T0)
-    async with _running(backend.make()) as one, _running(backend.make()) as two:
+    async with store_db.running() as one, store_db.running() as two:
         record = await two.idem_get("research.summarize", "k1")
         assert record is not None and record.result == NESTED
         assert await one.take_token("b", 1.0, 1, T0 + 0.25) == pytest.approx(0.75)
@@ -222,8 +217,8 @@ async def test_call_records_survive_reopen_and_are_shared(backend: Backend) -> N
         assert (await _begin(two, "two", key="k2")).owner == "one"
 
 
-async def test_call_records_need_a_running_store(backend: Backend) -> None:
-    store = backend.make()
+async def test_call_records_need_a_running_store(store_db: StoreDB) -> None:
+    store = store_db.make()
     with pytest.raises(StoreError, match=r"^store is not started$"):
         await store.take_token("b", 1.0, 1, T0)
     await store.start()
@@ -237,38 +232,3 @@ async def test_call_records_need_a_running_store(backend: Backend) -> None:
     for call in calls:
         with pytest.raises(StoreError, match=r"^store is closed$"):
             await call
-
-
-# SQLite only
-
-
-@pytest.mark.parametrize(
-    ("sql", "params", "index"),
-    [
-        (ops.PURGE_IDEM, (T0, T0), "call_idempotency_by_expiry"),
-        (ops.PURGE_BUCKETS, (T0,), "call_buckets_by_full"),
-        (ops.SELECT_IDEM, ("s", "k"), "sqlite_autoindex_call_idempotency_1"),
-        (ops.SELECT_BUCKET, ("b",), "sqlite_autoindex_call_buckets_1"),
-    ],
-)
-async def test_call_queries_use_an_index(
-    tmp_path: Path, sql: str, params: tuple[Any, ...], index: str
-) -> None:
-    path = tmp_path / "jobs.db"
-    async with SQLiteJobStore(str(path)).running():
-        pass
-    with closing(sqlite3.connect(path)) as conn:
-        plan = " / ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
-    assert index in plan, plan
-
-
-async def test_idle_full_buckets_are_purged(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.db"
-    async with SQLiteJobStore(str(path)).running() as store:
-        for i in range(5):
-            await store.take_token(f"b{i}", 1.0, 2, T0)
-        await store.take_token("busy", 1.0, 2, T0 + 0.5)
-        await store.take_token("late", 1.0, 2, T0 + 1.25)  # b0..b4 are full again
-        with closing(sqlite3.connect(path)) as conn:
-            rows = conn.execute("SELECT bucket FROM call_buckets ORDER BY bucket").fetchall()
-    assert rows == [("busy",), ("late",)]

@@ -1,7 +1,8 @@
-"""The JobStore contract: every backend must pass these tests, unchanged.
+"""The JobStore contract: every store dialect must pass these tests, unchanged.
 
-Tests use only the protocol (plus the backend's reopen, migration and integrity hooks from
-conftest.py), so a new backend joins by adding a parameter to the ``backend`` fixture.
+Tests use only the protocol (plus the dialect's reopen, migration and integrity hooks of
+``store_db`` in tests/conftest.py), so a new dialect joins by adding a parameter to the
+``store_db`` fixture.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 import pytest
 
 from agentgo_cli.errors import StoreError
-from agentgo_cli.store.base import JobStore
-from tests.store.conftest import Backend
+from agentgo_cli.store import EventRecord, JobStore, open_store
+from tests.conftest import StoreDB
 
 CHILD = Path(__file__).with_name("_crash_child.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -149,14 +150,14 @@ async def test_a_started_step_is_running_until_it_finishes(store: JobStore) -> N
 
 
 async def test_a_step_record_not_waited_for_commits_with_the_next_awaited_write(
-    store: JobStore, backend: Backend
+    store: JobStore, store_db: StoreDB
 ) -> None:
     job_id = await _job(store, status="running", lease_owner="me")
     await store.step_started(job_id, "last", "last", "agent", 1)
     await store.step_finished(job_id, "last", "succeeded", output="done", tokens=3, wait=False)
     await store.job_finished(job_id, "succeeded", outputs={"r": "done"})
     # Another store on the same database sees both: they were committed.
-    async with _running(backend.make()) as other:
+    async with store_db.running() as other:
         (record,) = await other.steps(job_id)
         assert (record.status, record.output, record.tokens) == ("succeeded", "done", 3)
         job = await other.get_job(job_id)
@@ -236,19 +237,22 @@ async def test_events_in_order_after_a_sequence_number(store: JobStore) -> None:
         await store.add_event(one, "log", f"line {i}", {"i": i, "text": "ü"} if i % 2 else None)
         await store.add_event(two, "other", f"other {i}")
     events = await store.events(one)  # reads see the writes queued before them
-    assert [(kind, message, data) for _, _, kind, message, data in events] == [
+    assert all(isinstance(event, EventRecord) for event in events)
+    assert [(e.kind, e.message, e.data) for e in events] == [
         ("log", "line 0", None),
         ("log", "line 1", {"i": 1, "text": "ü"}),
         ("log", "line 2", None),
         ("log", "line 3", {"i": 3, "text": "ü"}),
         ("log", "line 4", None),
     ]
-    seqs = [seq for seq, *_ in events]
+    seqs = [e.seq for e in events]
     assert seqs == sorted(seqs) and len(set(seqs)) == 5
-    assert all(before <= at <= time.time() for _, at, *_ in events)
+    assert all(before <= e.time <= time.time() for e in events)
+    seq, _, kind, message, data = events[1]  # still a tuple
+    assert (seq, kind, message, data) == (seqs[1], "log", "line 1", {"i": 1, "text": "ü"})
     assert await store.events(one, after=seqs[2]) == events[3:]
     assert await store.events(one, after=seqs[-1]) == []
-    assert [m for _, _, _, m, _ in await store.events(two)] == [f"other {i}" for i in range(5)]
+    assert [e.message for e in await store.events(two)] == [f"other {i}" for i in range(5)]
 
 
 # Claims and leases
@@ -366,10 +370,10 @@ async def test_cancelled_ids(store: JobStore) -> None:
 # Life cycle and durability
 
 
-async def test_migrations_are_recorded_once(backend: Backend) -> None:
-    async with _running(backend.make()):
+async def test_migrations_are_recorded_once(store_db: StoreDB) -> None:
+    async with store_db.running():
         pass
-    applied = backend.migrations()
+    applied = store_db.migrations()
     assert [name for name, _ in applied] == [
         "0001_jobs",
         "0002_steps",
@@ -378,23 +382,35 @@ async def test_migrations_are_recorded_once(backend: Backend) -> None:
         "0005_job_principal",
     ]
     assert all(at for _, at in applied)
-    async with _running(backend.make()):
+    async with store_db.running():
         pass
-    assert backend.migrations() == applied
+    assert store_db.migrations() == applied
 
 
-async def test_data_survives_close_and_reopen(backend: Backend) -> None:
-    async with _running(backend.make()) as store:
+async def test_open_store_reaches_the_database_by_its_url(
+    store: JobStore, store_db: StoreDB
+) -> None:
+    job_id = await _job(store)
+    other = open_store(store_db.url)
+    await other.start()
+    try:
+        assert await other.get_job(job_id) == await store.get_job(job_id)
+    finally:
+        await other.close()
+
+
+async def test_data_survives_close_and_reopen(store_db: StoreDB) -> None:
+    async with store_db.running() as store:
         job_id = await _job(store, status="running", lease_owner="me")
         await store.step_started(job_id, "a", "a", "agent", 3)
         await store.step_finished(job_id, "a", "succeeded", output=NESTED, tokens=4)
         await store.add_event(job_id, "log", "last words")  # not awaited: close() flushes it
         job = await store.get_job(job_id)
-    async with _running(backend.make()) as store:
+    async with store_db.running() as store:
         assert await store.get_job(job_id) == job
         (step,) = await store.steps(job_id)
         assert (step.attempt, step.output, step.tokens) == (3, NESTED, 4)
-        assert [m for _, _, _, m, _ in await store.events(job_id)] == ["last words"]
+        assert [e.message for e in await store.events(job_id)] == ["last words"]
 
 
 def _calls(job_id: str) -> dict[str, Callable[[JobStore], Awaitable[Any]]]:
@@ -417,8 +433,8 @@ def _calls(job_id: str) -> dict[str, Callable[[JobStore], Awaitable[Any]]]:
     }
 
 
-async def test_use_after_close_raises(backend: Backend) -> None:
-    store = backend.make()
+async def test_use_after_close_raises(store_db: StoreDB) -> None:
+    store = store_db.make()
     await store.start()
     job_id = await _job(store)
     await store.close()
@@ -428,8 +444,8 @@ async def test_use_after_close_raises(backend: Backend) -> None:
             await call(store)
 
 
-async def test_use_before_start_raises(backend: Backend) -> None:
-    store = backend.make()
+async def test_use_before_start_raises(store_db: StoreDB) -> None:
+    store = store_db.make()
     for name, call in _calls("j-x").items():
         if name != "start":
             with pytest.raises(StoreError, match=r"^store is not started$"):
@@ -437,8 +453,8 @@ async def test_use_before_start_raises(backend: Backend) -> None:
     await store.close()
 
 
-async def test_two_stores_on_one_database_never_claim_the_same_job(backend: Backend) -> None:
-    async with _running(backend.make()) as one, _running(backend.make()) as two:
+async def test_two_stores_on_one_database_never_claim_the_same_job(store_db: StoreDB) -> None:
+    async with store_db.running() as one, store_db.running() as two:
         ids = {await _job(one) for _ in range(20)}
         claims = await asyncio.gather(
             *(store.claim_job(f"w{i}", 30) for i, store in enumerate([one, two] * 15))
@@ -508,9 +524,9 @@ def _committed(path: Path) -> tuple[list[str], list[str], list[str]]:
 
 
 async def _check_committed(
-    backend: Backend, jobs: list[str], done: list[str], steps: list[str], where: str
+    store_db: StoreDB, jobs: list[str], done: list[str], steps: list[str], where: str
 ) -> None:
-    async with _running(backend.make()) as store:
+    async with store_db.running() as store:
         for job_id in jobs:
             assert await store.get_job(job_id) is not None, f"{where}: job {job_id} lost"
         for job_id in done:
@@ -520,7 +536,7 @@ async def _check_committed(
         events: set[str] = set()
         for job_id in {key.split("/")[0] for key in steps}:
             keys.update({s.key: s for s in await store.steps(job_id)})
-            events.update(m for _, _, _, m, _ in await store.events(job_id))
+            events.update(e.message for e in await store.events(job_id))
         for key in steps:
             step = keys.get(key)
             assert step is not None, f"{where}: committed step {key} lost"
@@ -531,7 +547,7 @@ async def _check_committed(
 
 
 @pytest.mark.timeout(300)
-def test_committed_writes_survive_sigkill(backend: Backend, tmp_path: Path) -> None:
+def test_committed_writes_survive_sigkill(store_db: StoreDB, tmp_path: Path) -> None:
     seed = int(os.environ.get("AGENTGO_CRASH_SEED", random.randrange(2**32)))
     rng = random.Random(seed)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -544,7 +560,7 @@ def test_committed_writes_survive_sigkill(backend: Backend, tmp_path: Path) -> N
         err = tmp_path / f"child{round_}.err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             child = subprocess.Popen(
-                [sys.executable, str(CHILD), backend.url, f"r{round_}", sync],
+                [sys.executable, str(CHILD), store_db.url, f"r{round_}", sync],
                 stdout=stdout,
                 stderr=stderr,
                 env=env,
@@ -561,21 +577,7 @@ def test_committed_writes_survive_sigkill(backend: Backend, tmp_path: Path) -> N
                 child.wait()
         assert child.returncode == -signal.SIGKILL, f"{where}: {err.read_text()}"
         jobs, done, steps = _committed(out)
-        assert backend.integrity() == "ok", where
-        asyncio.run(_check_committed(backend, jobs, done, steps, where))
+        assert store_db.integrity() == "ok", where
+        asyncio.run(_check_committed(store_db, jobs, done, steps, where))
         total += len(steps)
     assert total > 0
-
-
-class _running:
-    """``async with store.running()`` through the protocol type (which has no running())."""
-
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
-
-    async def __aenter__(self) -> JobStore:
-        await self.store.start()
-        return self.store
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.store.close()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from agentgo_cli.store import _sqlite_ops as ops
-from agentgo_cli.store._sqlite_writer import Writer
+from agentgo_cli.store.sqlite import ops
+from agentgo_cli.store.sqlite.writer import Writer
 
 
 def _writer() -> Writer:

@@ -1,4 +1,7 @@
-"""What only the SQLite store promises: its file, pragmas, writer thread and error messages."""
+"""What only the SQLite store promises: its file, pragmas, writer thread and error messages.
+
+``store_db`` (and so ``store``) is narrowed here to its sqlite parameter.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,18 @@ from typing import Any
 import pytest
 
 from agentgo_cli.errors import ConfigError, StoreError
-from agentgo_cli.store import _sqlite_ops as ops
-from agentgo_cli.store import _sqlite_schema
-from agentgo_cli.store import sqlite as sqlite_module
-from agentgo_cli.store.base import open_store
-from agentgo_cli.store.sqlite import SQLiteJobStore
+from agentgo_cli.store import open_store
+from agentgo_cli.store.sqlite import SQLiteJobStore, ops, schema
+from agentgo_cli.store.sqlite import store as store_module
+from tests.conftest import StoreDB, sqlite_db
+
+T0 = 1_000_000.0
+
+
+@pytest.fixture
+def store_db(tmp_path: Path) -> StoreDB:
+    """The sqlite parameter alone: every test of this module is about SQLite."""
+    return sqlite_db(tmp_path / "data" / "jobs.db")
 
 
 def _pragma(name: str) -> Any:
@@ -70,8 +80,9 @@ def test_unknown_synchronous_level_is_a_config_error(tmp_path: Path) -> None:
         SQLiteJobStore(str(tmp_path / "jobs.db"), synchronous="off")
 
 
-async def test_running_starts_and_closes(tmp_path: Path) -> None:
-    store = SQLiteJobStore(str(tmp_path / "jobs.db"))
+async def test_running_starts_and_closes(store_db: StoreDB) -> None:
+    store = store_db.make()
+    assert isinstance(store, SQLiteJobStore)
     async with store.running() as same:
         assert same is store
         await same.create_job("wf", {}, [])
@@ -82,23 +93,23 @@ async def test_running_starts_and_closes(tmp_path: Path) -> None:
             pass
 
 
-async def test_start_twice_is_refused(tmp_path: Path) -> None:
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
-        with pytest.raises(StoreError, match="^store is already started$"):
-            await store.start()
+async def test_start_twice_is_refused(store: SQLiteJobStore) -> None:
+    with pytest.raises(StoreError, match="^store is already started$"):
+        await store.start()
 
 
-async def test_threads_stop_on_close(tmp_path: Path) -> None:
+async def test_threads_stop_on_close(store_db: StoreDB) -> None:
     # synchronous=full writes on a thread (its fsync would block the event loop).
-    async with SQLiteJobStore(str(tmp_path / "jobs.db"), synchronous="full").running() as store:
+    async with store_db.running(synchronous="full") as store:
         await store.create_job("wf", {}, [])
         await store.list_jobs()
         assert any(t.name == "agentgo-store-writer" for t in threading.enumerate())
     assert not [t for t in threading.enumerate() if t.name.startswith("agentgo-store")]
 
 
-async def test_normal_mode_writes_on_the_event_loop(tmp_path: Path) -> None:
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+async def test_normal_mode_writes_on_the_event_loop(store_db: StoreDB) -> None:
+    async with store_db.running() as store:
+        assert isinstance(store, SQLiteJobStore)
         job = await store.create_job("wf", {}, [])
         await store.step_finished(job.id, "a", "succeeded", output=1)
         assert not any(t.name == "agentgo-store-writer" for t in threading.enumerate())
@@ -144,30 +155,28 @@ async def test_in_memory_is_refused() -> None:
         await SQLiteJobStore(":memory:").start()
 
 
-async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.db"
-    async with SQLiteJobStore(str(path)).running():
-        pass
-    with closing(sqlite3.connect(path)) as conn, conn:
+async def test_a_database_from_a_newer_version_is_refused(store: SQLiteJobStore) -> None:
+    with closing(sqlite3.connect(store.path)) as conn, conn:
         conn.execute(
             "INSERT INTO _migrations (migration_set, name, applied_at) "
             "VALUES ('agentgo.store', '0999_future', 'later')"
         )
-    store = SQLiteJobStore(str(path))
+    store = SQLiteJobStore(store.path)
     with pytest.raises(StoreError, match=r"written by a newer agentgo \(migration 0999_future\)"):
         await store.start()
 
 
-async def test_an_up_to_date_database_does_not_import_sqlite_utils(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.db"
-    async with SQLiteJobStore(str(path)).running():
+async def test_an_up_to_date_database_does_not_import_sqlite_utils(store_db: StoreDB) -> None:
+    async with store_db.running():
         pass
     code = (
         "import asyncio, sys\n"
-        "from agentgo_cli.store.sqlite import SQLiteJobStore\n"
+        "from agentgo_cli.store import open_store\n"
         "async def main():\n"
-        f"    async with SQLiteJobStore({str(path)!r}).running() as s:\n"
-        "        await s.list_jobs()\n"
+        f"    s = open_store({store_db.url!r})\n"
+        "    await s.start()\n"
+        "    await s.list_jobs()\n"
+        "    await s.close()\n"
         "asyncio.run(main())\n"
         "assert 'sqlite_utils' not in sys.modules, 'imported'\n"
     )
@@ -175,40 +184,35 @@ async def test_an_up_to_date_database_does_not_import_sqlite_utils(tmp_path: Pat
     assert await child.wait() == 0
 
 
-async def test_sqlite_errors_become_store_errors_with_the_path(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.db"
-
+async def test_sqlite_errors_become_store_errors_with_the_path(store: SQLiteJobStore) -> None:
     def broken(conn: sqlite3.Connection) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    async with SQLiteJobStore(str(path)).running() as store:
-        with pytest.raises(StoreError, match=f"^job store {path}: disk I/O error$") as info:
-            await _on_writer(store, broken)
-        assert isinstance(info.value.__cause__, sqlite3.OperationalError)
-        await store.create_job("wf", {}, [])  # the writer carries on
+    with pytest.raises(StoreError, match=f"^job store {store.path}: disk I/O error$") as info:
+        await _on_writer(store, broken)
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+    await store.create_job("wf", {}, [])  # the writer carries on
 
 
-async def test_concurrent_writes_share_commits(tmp_path: Path) -> None:
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
-        job = await store.create_job("wf", {}, [])
-        assert store._writer is not None
-        before = store._writer.batches
-        for i in range(20):
-            await store.step_finished(job.id, f"seq{i}", "succeeded")
-        assert store._writer.batches - before == 20  # a lone caller: one commit per write
-        before = store._writer.batches
-        await asyncio.gather(
-            *(store.step_finished(job.id, f"c{i}", "succeeded") for i in range(1000))
-        )
-        assert store._writer.batches - before < 100
+async def test_concurrent_writes_share_commits(store: SQLiteJobStore) -> None:
+    job = await store.create_job("wf", {}, [])
+    assert store._writer is not None
+    before = store._writer.batches
+    for i in range(20):
+        await store.step_finished(job.id, f"seq{i}", "succeeded")
+    assert store._writer.batches - before == 20  # a lone caller: one commit per write
+    before = store._writer.batches
+    await asyncio.gather(*(store.step_finished(job.id, f"c{i}", "succeeded") for i in range(1000)))
+    assert store._writer.batches - before < 100
 
 
 async def test_a_failed_write_nobody_waits_for_is_logged(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store_db: StoreDB, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
+    async with store_db.running() as store:
+        assert isinstance(store, SQLiteJobStore)
         job = await store.create_job("wf", {}, [])
-        with caplog.at_level(logging.ERROR, logger="agentgo_cli.store._sqlite_writer"):
+        with caplog.at_level(logging.ERROR, logger="agentgo_cli.store.sqlite.writer"):
             release = _hold_writer(store)
             # One batch: a run of step_started (applied with executemany), one of them bad.
             for key in ("a", "b", "c"):
@@ -226,13 +230,12 @@ async def test_a_failed_write_nobody_waits_for_is_logged(
 
 
 async def test_a_job_id_collision_takes_a_new_id(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: SQLiteJobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = iter(["j-same", "j-same", "j-other"])
-    monkeypatch.setattr(sqlite_module, "new_job_id", lambda: next(ids))
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
-        first = await store.create_job("wf", {}, [])
-        second = await store.create_job("wf", {}, [])
+    monkeypatch.setattr(store_module, "new_job_id", lambda: next(ids))
+    first = await store.create_job("wf", {}, [])
+    second = await store.create_job("wf", {}, [])
     assert (first.id, second.id) == ("j-same", "j-other")
 
 
@@ -247,12 +250,9 @@ async def test_a_job_id_collision_takes_a_new_id(
     ],
 )
 async def test_queries_use_their_index(
-    tmp_path: Path, sql: str, params: tuple[Any, ...], index: str
+    store: SQLiteJobStore, sql: str, params: tuple[Any, ...], index: str
 ) -> None:
-    path = tmp_path / "jobs.db"
-    async with SQLiteJobStore(str(path)).running():
-        pass
-    with closing(sqlite3.connect(path)) as conn:
+    with closing(sqlite3.connect(store.path)) as conn:
         plan = " / ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert index in plan, plan
     if "jobs_by_lease" not in plan:
@@ -260,11 +260,12 @@ async def test_queries_use_their_index(
 
 
 async def test_a_database_locked_elsewhere_fails_the_batch_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_db: StoreDB, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_sqlite_schema, "BUSY_TIMEOUT_MS", 200)
-    path = tmp_path / "jobs.db"
-    async with SQLiteJobStore(str(path)).running() as store:
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 200)
+    async with store_db.running() as store:
+        assert isinstance(store, SQLiteJobStore)
+        path = store.path
         job = await store.create_job("wf", {}, [])
         with closing(sqlite3.connect(path, isolation_level=None)) as other:
             other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -279,41 +280,42 @@ async def test_a_database_locked_elsewhere_fails_the_batch_at_once(
         assert [s.key for s in await store.steps(job.id)] == ["after"]
 
 
-async def test_reads_run_while_writes_commit(tmp_path: Path) -> None:
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
-        job = await store.create_job("wf", {}, [])
+async def test_reads_run_while_writes_commit(store: SQLiteJobStore) -> None:
+    job = await store.create_job("wf", {}, [])
 
-        async def write(i: int) -> None:
-            await store.step_finished(job.id, f"s{i}", "succeeded", output={"i": i})
+    async def write(i: int) -> None:
+        await store.step_finished(job.id, f"s{i}", "succeeded", output={"i": i})
 
-        async def read() -> int:
-            return len(await store.steps(job.id))
+    async def read() -> int:
+        return len(await store.steps(job.id))
 
-        writes = [write(i) for i in range(500)]
-        results = await asyncio.gather(*writes, *(read() for _ in range(50)))
-        assert all(0 <= n <= 500 for n in results[500:])
-        assert await read() == 500
+    writes = [write(i) for i in range(500)]
+    results = await asyncio.gather(*writes, *(read() for _ in range(50)))
+    assert all(0 <= n <= 500 for n in results[500:])
+    assert await read() == 500
 
 
 async def test_migrations_apply_all_or_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_db: StoreDB, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(db: Any) -> None:
         db.execute("CREATE TABLE half_done (x)")
         raise sqlite3.OperationalError("migration failed")
 
-    monkeypatch.setattr(_sqlite_schema, "MIGRATIONS", [*_sqlite_schema.MIGRATIONS, ("9_x", broken)])
-    path = tmp_path / "jobs.db"
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, ("9_x", broken)])
+    store = store_db.make()
+    assert isinstance(store, SQLiteJobStore)
+    path = store.path
     with pytest.raises(StoreError, match=f"^cannot open job store {path}: migration failed$"):
-        await SQLiteJobStore(str(path)).start()
+        await store.start()
     with closing(sqlite3.connect(path)) as conn:
         tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master")]
     assert tables == []
 
 
-async def test_a_run_with_an_unknown_job_fails_only_that_call(tmp_path: Path) -> None:
-    path = str(tmp_path / "jobs.db")
-    async with SQLiteJobStore(path, synchronous="full").running() as store:  # thread writer
+async def test_a_run_with_an_unknown_job_fails_only_that_call(store_db: StoreDB) -> None:
+    async with store_db.running(synchronous="full") as store:  # thread writer
+        assert isinstance(store, SQLiteJobStore)
         job = await store.create_job("wf", {}, [])
         assert store._writer is not None
         release = _hold_writer(store)
@@ -333,3 +335,33 @@ async def test_a_run_with_an_unknown_job_fails_only_that_call(tmp_path: Path) ->
         assert [s.key for s in await store.steps(job.id)] == ["s0", "s1", "s2", "s4", "s5"]
         record = await store.get_job(job.id)
         assert record is not None and record.tokens == 5
+
+
+# Call records
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "index"),
+    [
+        (ops.PURGE_IDEM, (T0, T0), "call_idempotency_by_expiry"),
+        (ops.PURGE_BUCKETS, (T0,), "call_buckets_by_full"),
+        (ops.SELECT_IDEM, ("s", "k"), "sqlite_autoindex_call_idempotency_1"),
+        (ops.SELECT_BUCKET, ("b",), "sqlite_autoindex_call_buckets_1"),
+    ],
+)
+async def test_call_queries_use_an_index(
+    store: SQLiteJobStore, sql: str, params: tuple[Any, ...], index: str
+) -> None:
+    with closing(sqlite3.connect(store.path)) as conn:
+        plan = " / ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    assert index in plan, plan
+
+
+async def test_idle_full_buckets_are_purged(store: SQLiteJobStore) -> None:
+    for i in range(5):
+        await store.take_token(f"b{i}", 1.0, 2, T0)
+    await store.take_token("busy", 1.0, 2, T0 + 0.5)
+    await store.take_token("late", 1.0, 2, T0 + 1.25)  # b0..b4 are full again
+    with closing(sqlite3.connect(store.path)) as conn:
+        rows = conn.execute("SELECT bucket FROM call_buckets ORDER BY bucket").fetchall()
+    assert rows == [("busy",), ("late",)]

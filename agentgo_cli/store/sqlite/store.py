@@ -16,7 +16,7 @@ Durability
   shares it among every write queued meanwhile.
 
 Writes
-  One thread owns the write connection (see ``_sqlite_writer``). Each write method queues
+  One thread owns the write connection (see ``writer``). Each write method queues
   an operation; the thread runs everything queued in one transaction. Queue order is
   execution order, so ``step_started`` (which returns at once, before its commit) is
   always applied before a later ``step_finished`` of the same step, and is committed no
@@ -45,21 +45,31 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypeVar
 
 from agentgo_cli.errors import AgentGoError, ConfigError, StoreError
-from agentgo_cli.store import _sqlite_ops as ops
 from agentgo_cli.store._ids import new_job_id
-from agentgo_cli.store._sqlite_schema import open_reader, open_writer
-from agentgo_cli.store._sqlite_writer import InlineWriter, Operation, Writer
-from agentgo_cli.store.base import IDEM_LEASE_S, JOB_DONE, IdemRecord, JobRecord, StepRecord
+from agentgo_cli.store.base import (
+    IDEM_LEASE_S,
+    JOB_DONE,
+    STEP_DONE,
+    EventRecord,
+    IdemRecord,
+    JobRecord,
+    JobStatus,
+    StepRecord,
+)
+from agentgo_cli.store.sqlite import ops
+from agentgo_cli.store.sqlite.schema import open_reader, open_writer
+from agentgo_cli.store.sqlite.writer import InlineWriter, Operation, Writer
 
 __all__ = ["SQLiteJobStore"]
 
 _T = TypeVar("_T")
 
 _NEW, _STARTING, _RUNNING, _CLOSED = "new", "starting", "running", "closed"
-_JOB_START = frozenset({"queued", "running"})
-_STEP_DONE = frozenset({"succeeded", "failed", "skipped"})
+_JOB_START = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 _CALL_DONE = frozenset({"succeeded", "failed"})
 _READ_THREADS = 2
+_URL_PREFIX = "sqlite:///"
+_URL_FORM = "sqlite:///path"
 
 
 class _Readers:
@@ -224,7 +234,7 @@ class SQLiteJobStore:
         inputs: dict[str, Any],
         manifests: list[str],
         *,
-        status: str = "queued",
+        status: str = JobStatus.QUEUED,
         lease_owner: str | None = None,
         lease_seconds: float = 30.0,
         principal: str | None = None,
@@ -295,7 +305,7 @@ class SQLiteJobStore:
         """Record the result of a step's latest attempt and add its tokens and cost to the
         job; returns once committed (``wait=False``: at once, committed with the next batch,
         no later than the next awaited write)."""
-        if status not in _STEP_DONE:
+        if status not in STEP_DONE:
             raise ValueError(f"a step ends 'succeeded', 'failed' or 'skipped', not '{status}'")
         encoded = ops.dump(output, "the output of step '{}' of job '{}'", key, job_id)
         args = (job_id, key, status, time.time(), encoded, error, tokens, cost_usd)
@@ -416,8 +426,13 @@ class SQLiteJobStore:
         """The latest attempt of every step of a job, in the order the steps first started."""
         return await self._read(ops.read_steps, job_id)
 
-    async def events(
-        self, job_id: str, *, after: int = 0
-    ) -> list[tuple[int, float, str, str, Any]]:
-        """(seq, time, kind, message, data) of a job's events with seq > after, in order."""
+    async def events(self, job_id: str, *, after: int = 0) -> list[EventRecord]:
+        """A job's events with ``seq`` above ``after``, in order."""
         return await self._read(ops.read_events, job_id, after)
+
+
+def from_url(url: str, *, synchronous: str = "normal") -> SQLiteJobStore:
+    """The store of a ``sqlite:///path`` URL (what ``open_store`` calls for this scheme)."""
+    if not url.startswith(_URL_PREFIX):
+        raise ConfigError(f"unsupported store '{url}': a SQLite store is {_URL_FORM}")
+    return SQLiteJobStore(url.removeprefix(_URL_PREFIX), synchronous=synchronous)

@@ -13,8 +13,15 @@ import time
 from typing import Any
 
 from agentgo_cli.errors import StoreError
-from agentgo_cli.store._sqlite_writer import ManyOperation, Operation
-from agentgo_cli.store.base import IdemRecord, JobRecord, StepRecord
+from agentgo_cli.store.base import (
+    EventRecord,
+    IdemRecord,
+    JobRecord,
+    JobStatus,
+    StepRecord,
+    StepStatus,
+)
+from agentgo_cli.store.sqlite.writer import ManyOperation, Operation
 
 __all__ = [
     "ADD_EVENT",
@@ -101,33 +108,36 @@ LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id DESC L
 LIST_JOBS_BY_STATUS = (
     f"SELECT {JOB_COLUMNS} FROM jobs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 )
+# Statuses are spelled from their enums, so the SQL and the Python code cannot disagree.
+_QUEUED, _RUNNING, _CANCELLED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLED
+_STEP_RUNNING = StepStatus.RUNNING
 OLDEST_QUEUED = (
-    "SELECT created_at, id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1"
+    f"SELECT created_at, id FROM jobs WHERE status = '{_QUEUED}' ORDER BY created_at, id LIMIT 1"
 )
 # Few leases are expired at once, but many may be live: walk the lease index, not the
 # creation order of every running job.
 OLDEST_EXPIRED = (
     "SELECT created_at, id FROM jobs INDEXED BY jobs_by_lease "
-    "WHERE status = 'running' AND lease_expires < ? ORDER BY created_at, id LIMIT 1"
+    f"WHERE status = '{_RUNNING}' AND lease_expires < ? ORDER BY created_at, id LIMIT 1"
 )
 CLAIM = (
-    "UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires = ?, updated_at = ? "
+    f"UPDATE jobs SET status = '{_RUNNING}', lease_owner = ?, lease_expires = ?, updated_at = ? "
     "WHERE id = ?"
 )
 TAKE_OVER = (
-    "UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires = ?, updated_at = ? "
-    "WHERE id = ? AND status IN ('queued', 'running')"
+    f"UPDATE jobs SET status = '{_RUNNING}', lease_owner = ?, lease_expires = ?, updated_at = ? "
+    f"WHERE id = ? AND status IN ('{_QUEUED}', '{_RUNNING}')"
 )
 RENEW = (
     "UPDATE jobs SET lease_expires = ?, updated_at = ? "
-    "WHERE id = ? AND lease_owner = ? AND status = 'running'"
+    f"WHERE id = ? AND lease_owner = ? AND status = '{_RUNNING}'"
 )
 CANCEL_QUEUED = (
-    "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ?, "
-    "error = 'cancelled on request' WHERE id = ? AND status = 'queued'"
+    f"UPDATE jobs SET status = '{_CANCELLED}', cancel_requested = 1, updated_at = ?, "
+    f"error = 'cancelled on request' WHERE id = ? AND status = '{_QUEUED}'"
 )
 CANCEL_RUNNING = (
-    "UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'"
+    f"UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = '{_RUNNING}'"
 )
 FINISH_JOB = (
     "UPDATE jobs SET status = ?, outputs = ?, error = ?, updated_at = ?, "
@@ -135,9 +145,9 @@ FINISH_JOB = (
 )
 START_STEP = (
     "INSERT INTO steps (job_id, key, step_id, kind, status, attempt, started_at) "
-    "VALUES (?, ?, ?, ?, 'running', ?, ?) "
+    f"VALUES (?, ?, ?, ?, '{_STEP_RUNNING}', ?, ?) "
     "ON CONFLICT (job_id, key) DO UPDATE SET step_id = excluded.step_id, "
-    "kind = excluded.kind, status = 'running', attempt = excluded.attempt, "
+    f"kind = excluded.kind, status = '{_STEP_RUNNING}', attempt = excluded.attempt, "
     "started_at = excluded.started_at, finished_at = NULL, output = NULL, error = NULL, "
     "tokens = 0, cost_usd = 0"
 )
@@ -522,11 +532,9 @@ def read_steps(conn: sqlite3.Connection, job_id: str) -> list[StepRecord]:
     return [step_record(row) for row in conn.execute(STEPS, (job_id,)).fetchall()]
 
 
-def read_events(
-    conn: sqlite3.Connection, job_id: str, after: int
-) -> list[tuple[int, float, str, str, Any]]:
+def read_events(conn: sqlite3.Connection, job_id: str, after: int) -> list[EventRecord]:
     return [
-        (seq, at, kind, message, load(data))
+        EventRecord(seq, at, kind, message, load(data))
         for seq, at, kind, message, data in conn.execute(EVENTS, (job_id, after)).fetchall()
     ]
 
