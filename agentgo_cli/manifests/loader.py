@@ -32,9 +32,9 @@ PathKey = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAX_DEPTH = 100
-_MAX_COMPOSE_DEPTH = 1000
-"""Deeper text is refused before composing: libyaml composes recursively in C and would
-crash the process (around 20,000 levels) instead of raising."""
+"""How deep collections may nest. A long text is checked before composing as well: libyaml
+composes recursively in C and would crash the process (around 20,000 levels) instead of
+raising, and newer releases refuse some depth of their own, with their own words."""
 _MAX_ALIAS_VALUES = 100_000
 """How many values aliases may expand to in one document: stops "billion laughs" files and
 self-referencing anchors such as ``&a [*a, *a]``."""
@@ -334,8 +334,13 @@ def _may_nest_deeply(text: str) -> bool:
     return sum(text.count(c) for c in "[{-:?") > _SAFE_COMPOSE_DEPTH
 
 
-def _too_deep(text: str) -> Pos | None:
-    """Where collections first nest deeper than the composer can safely go, if they do."""
+def _too_deep(text: str, retry: bool = True) -> Pos | None:
+    """Where collections first nest deeper than ``_MAX_DEPTH``, if they do.
+
+    The place and the limit are those the converter would report, so the message does not
+    depend on the text's length, and checking at our own limit, far below libyaml's, keeps
+    PyYAML's own depth error (worded as each release likes) from coming first.
+    """
     parser = _Loader(text)
     depth = 0
     try:
@@ -343,11 +348,17 @@ def _too_deep(text: str) -> Pos | None:
             event = parser.get_event()
             if isinstance(event, CollectionStartEvent):
                 depth += 1
-                if depth > _MAX_COMPOSE_DEPTH:
+                if depth > _MAX_DEPTH + 1:  # the converter counts the top collection as 0
                     mark = event.start_mark
                     return (mark.line + 1, mark.column + 1) if mark else (1, 1)
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # In "[[[[..." every entry may still turn out to be a key, so the scanner reads far
+        # ahead before the parser emits any event, and may fail there first. The text before
+        # the failure yields those events; if it nests too deep, that is reported instead.
+        at = exc.problem_mark.index if exc.problem_mark else 0
+        return _too_deep(text[:at], retry=False) if retry and 0 < at < len(text) else None
     except yaml.YAMLError:
         return None  # composing reports it, with its position
     finally:

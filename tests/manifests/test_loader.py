@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,87 +38,71 @@ def data(text: str | bytes) -> list[object]:
 # -- syntax errors ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class SyntaxErrorAt:
+    """A YAML syntax error: the place and the kind are ours, PyYAML words the problem.
+
+    Equal to an error line that starts with ``{where}: YAML syntax error: `` and goes on with
+    a one-line problem that contains ``ours`` (the part we add, if any).
+    """
+
+    where: str
+    ours: str = ""
+
+    def __eq__(self, other: object) -> bool:
+        prefix = f"{self.where}: YAML syntax error: "
+        if not isinstance(other, str) or not other.startswith(prefix):
+            return False
+        problem = other.removeprefix(prefix)
+        return bool(problem.strip()) and "\n" not in problem and self.ours in problem
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         pytest.param(
             "apiVersion: agentgo/v1\nkind: [Agent\n",
-            "m.yaml:3:1: YAML syntax error: did not find expected ',' or ']' "
-            "(while parsing a flow sequence)",
+            SyntaxErrorAt("m.yaml:3:1"),
             id="unclosed-flow-sequence",
         ),
+        pytest.param("a: b\n c: d\n", SyntaxErrorAt("m.yaml:2:3"), id="bad-indentation"),
+        pytest.param("a:\n\tb: c\n", SyntaxErrorAt("m.yaml:2:1"), id="tab-indentation"),
+        pytest.param('a: "unterminated\n', SyntaxErrorAt("m.yaml:2:1"), id="unterminated-quote"),
         pytest.param(
-            "a: b\n c: d\n",
-            "m.yaml:2:3: YAML syntax error: mapping values are not allowed in this context",
-            id="bad-indentation",
+            "key: value\n- item\n", SyntaxErrorAt("m.yaml:2:1"), id="sequence-inside-mapping"
         ),
-        pytest.param(
-            "a:\n\tb: c\n",
-            "m.yaml:2:1: YAML syntax error: found character that cannot start any token "
-            "(while scanning for the next token)",
-            id="tab-indentation",
-        ),
-        pytest.param(
-            'a: "unterminated\n',
-            "m.yaml:2:1: YAML syntax error: found unexpected end of stream "
-            "(while scanning a quoted scalar)",
-            id="unterminated-quote",
-        ),
-        pytest.param(
-            "key: value\n- item\n",
-            "m.yaml:2:1: YAML syntax error: did not find expected key "
-            "(while parsing a block mapping)",
-            id="sequence-inside-mapping",
-        ),
-        pytest.param(
-            "a: *nope\n",
-            "m.yaml:1:4: YAML syntax error: found undefined alias",
-            id="undefined-alias",
-        ),
+        pytest.param("a: *nope\n", SyntaxErrorAt("m.yaml:1:4"), id="undefined-alias"),
         pytest.param(
             "a: &x 1\nb:\n  c: &x 2\n",
-            "m.yaml:3:6: YAML syntax error: found duplicate anchor (first defined at line 1)",
+            SyntaxErrorAt("m.yaml:3:6", " (first defined at line 1)"),
             id="duplicate-anchor",
         ),
-        pytest.param(
-            "%FOO bar\n---\na: 1\n",
-            "m.yaml:1:5: YAML syntax error: found unknown directive name "
-            "(while scanning a directive)",
-            id="unknown-directive",
-        ),
+        pytest.param("%FOO bar\n---\na: 1\n", SyntaxErrorAt("m.yaml:1:5"), id="unknown-directive"),
         pytest.param(
             "a: 1\nb: caf\u00e9 \x07\n",
-            "m.yaml:2:9: YAML syntax error: unacceptable character #x0007: "
-            "control characters are not allowed",
+            SyntaxErrorAt("m.yaml:2:9", "unacceptable character #x0007: "),
             id="control-character",
         ),
         pytest.param(
             "a: \x85b\x81\n",
-            "m.yaml:2:2: YAML syntax error: unacceptable character #x0081: "
-            "control characters are not allowed",
+            SyntaxErrorAt("m.yaml:2:2", "unacceptable character #x0081: "),
             id="control-character-after-next-line",
         ),
     ],
 )
-def test_syntax_errors_are_positioned(text: str, expected: str) -> None:
+def test_syntax_errors_are_positioned(text: str, expected: SyntaxErrorAt) -> None:
     assert errors(text) == [expected]
 
 
 def test_syntax_error_in_a_later_document_keeps_the_earlier_ones() -> None:
     result = load_text("a: 1\n---\nb: [\n", "m.yaml")
-    assert [str(e) for e in result.errors] == [
-        "m.yaml:4:1: YAML syntax error: did not find expected node content "
-        "(while parsing a flow node)"
-    ]
+    assert [str(e) for e in result.errors] == [SyntaxErrorAt("m.yaml:4:1")]
     assert [d.data for d in result.documents] == [{"a": 1}]
 
 
 def test_syntax_error_through_load_set_names_the_file(workdir: Path) -> None:
     mset = validate_files({"bad.yaml": "apiVersion: agentgo/v1\nkind: [Agent\n"}, workdir)
-    assert error_lines(mset) == [
-        "bad.yaml:3:1: YAML syntax error: did not find expected ',' or ']' "
-        "(while parsing a flow sequence)"
-    ]
+    assert error_lines(mset) == [SyntaxErrorAt("bad.yaml:3:1")]
     assert mset.documents == 0
     assert mset.files == ["bad.yaml"]
 
@@ -565,28 +550,30 @@ def test_nested_mappings_past_the_limit(anchor: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "line"),
     [
+        pytest.param("a: " + "[" * 30_000 + "]" * 30_000 + "\n", 1, id="flow"),
+        pytest.param("- " * 50_000 + "x\n", 1, id="block"),
         pytest.param(
-            "a: " + "[" * 30_000 + "]" * 30_000 + "\n",
-            "m.yaml:1:1003: nested more than 100 levels deep",
-            id="flow",
-        ),
-        pytest.param(
-            "- " * 50_000 + "x\n", "m.yaml:1:2001: nested more than 100 levels deep", id="block"
-        ),
-        pytest.param(
-            "ok: 1\n---\n" + "{a: " * 30_000 + "1" + "}" * 30_000,
-            "m.yaml:3:4001: nested more than 100 levels deep",
-            id="second-document",
+            "ok: 1\n---\n" + "{a: " * 30_000 + "1" + "}" * 30_000, 3, id="second-document"
         ),
     ],
 )
-def test_very_deep_nesting_does_not_crash(text: str, expected: str) -> None:
-    """libyaml composes recursively in C: such text used to kill the process."""
+def test_very_deep_nesting_does_not_crash(text: str, line: int) -> None:
+    """libyaml composes recursively in C: such text used to kill the process.
+
+    Our own depth check and, in newer releases, PyYAML's may each be first to refuse it, in
+    its own words; either way the user gets one located error about the nesting.
+    """
     result = load_text(text, "m.yaml")
-    assert [str(e) for e in result.errors] == [expected]
-    assert result.documents == []
+    assert all(doc.data == {"ok": 1} for doc in result.documents)  # never the deep one
+    [error] = result.errors
+    assert (error.file, error.line) == ("m.yaml", line)
+    assert str(error).startswith(f"m.yaml:{line}:{error.col}: ")
+    # The column points at a collection that opens more than 100 levels in.
+    assert error.col > 100
+    assert text.splitlines()[line - 1][error.col - 1] in "[{-"
+    assert "nest" in error.message
 
 
 # -- folders and paths -----------------------------------------------------------------------
@@ -691,8 +678,6 @@ def test_paths_outside_the_working_folder_are_shown_absolute(
     (workdir / "here.yaml").write_text("a: [\n", encoding="utf-8")
     result = load_paths([elsewhere, "here.yaml"])
     assert [str(e) for e in result.errors] == [
-        f"{elsewhere / 'bad.yaml'}:2:1: YAML syntax error: did not find expected node content "
-        "(while parsing a flow node)",
-        "here.yaml:2:1: YAML syntax error: did not find expected node content "
-        "(while parsing a flow node)",
+        SyntaxErrorAt(f"{elsewhere / 'bad.yaml'}:2:1"),
+        SyntaxErrorAt("here.yaml:2:1"),
     ]
