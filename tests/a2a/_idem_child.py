@@ -1,6 +1,6 @@
 """Idempotency race child: claim one key from another process.
 
-Run as ``python _idem_child.py DB_PATH``. It prints ``ready`` once its store is open, waits
+Run as ``python _idem_child.py STORE_URL``. It prints ``ready`` once its store is open, waits
 for a line on stdin (so that every racer starts together), races for the key, and prints
 ``[action, result]`` as JSON.
 """
@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from agentgo_cli.a2a.idempotency import Idempotency
-from agentgo_cli.store.sqlite import SQLiteJobStore
+from agentgo_cli.store import open_store
 
 HOLD_S = 0.1
 """How long the winner runs its call: long enough for every racer to find it pending."""
@@ -30,12 +30,16 @@ async def race(idempotency: Idempotency, who: str) -> tuple[str, Any]:
     return "run", {"by": who}
 
 
-async def _main(path: str) -> None:
-    async with SQLiteJobStore(path).running() as store:
+async def _main(url: str) -> None:
+    store = open_store(url)
+    await store.start()
+    try:
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         action, result = await race(Idempotency(store), f"child {os.getpid()}")
         print(json.dumps([action, result]), flush=True)
+    finally:
+        await store.close()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,9 @@ import pytest
 
 from agentgo_cli.a2a import idempotency as idempotency_module
 from agentgo_cli.a2a.idempotency import Idempotency, input_hash
-from agentgo_cli.store.sqlite import SQLiteJobStore
+from agentgo_cli.store import JobStore
 from tests.a2a._idem_child import race
+from tests.conftest import StoreDB
 
 CHILD = Path(__file__).with_name("_idem_child.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -35,12 +35,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteJobStore]:
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
-        yield store
-
-
 def test_the_input_hash_is_the_sha256_of_canonical_json() -> None:
     expected = hashlib.sha256('{"a":[1,{"c":null,"d":"é"}],"b":2}'.encode()).hexdigest()
     assert input_hash({"b": 2, "a": [1, {"d": "é", "c": None}]}) == expected
@@ -48,7 +42,7 @@ def test_the_input_hash_is_the_sha256_of_canonical_json() -> None:
     assert input_hash([1, 2]) != input_hash([2, 1])
 
 
-async def test_the_first_call_runs_and_the_next_replays(store: SQLiteJobStore) -> None:
+async def test_the_first_call_runs_and_the_next_replays(store: JobStore) -> None:
     idem = Idempotency(store)
     first = await idem.begin(SCOPE, "k", {"topic": "x"}, 60)
     assert first.action == "run"
@@ -58,7 +52,7 @@ async def test_the_first_call_runs_and_the_next_replays(store: SQLiteJobStore) -
     assert again.record.owner == first.record.owner
 
 
-async def test_the_same_key_with_another_input_is_a_conflict(store: SQLiteJobStore) -> None:
+async def test_the_same_key_with_another_input_is_a_conflict(store: JobStore) -> None:
     idem = Idempotency(store)
     begun = await idem.begin(SCOPE, "k", {"topic": "x"}, 60)
     assert (await idem.begin(SCOPE, "k", {"topic": "y"}, 60)).action == "conflict"  # pending
@@ -66,20 +60,20 @@ async def test_the_same_key_with_another_input_is_a_conflict(store: SQLiteJobSto
     assert (await idem.begin(SCOPE, "k", {"topic": "y"}, 60)).action == "conflict"
 
 
-async def test_keys_belong_to_one_intent(store: SQLiteJobStore) -> None:
+async def test_keys_belong_to_one_intent(store: JobStore) -> None:
     idem = Idempotency(store)
     assert (await idem.begin(SCOPE, "k", 1, 60)).action == "run"
     assert (await idem.begin("research.other", "k", 2, 60)).action == "run"
 
 
-async def test_a_failed_call_lets_the_key_run_again(store: SQLiteJobStore) -> None:
+async def test_a_failed_call_lets_the_key_run_again(store: JobStore) -> None:
     idem = Idempotency(store)
     begun = await idem.begin(SCOPE, "k", 1, 60)
     await idem.finish(begun, "failed", None, "the target broke")
     assert (await idem.begin(SCOPE, "k", 1, 60)).action == "run"
 
 
-async def test_a_record_expires_after_the_ttl(store: SQLiteJobStore) -> None:
+async def test_a_record_expires_after_the_ttl(store: JobStore) -> None:
     clock = Clock()
     idem = Idempotency(store, clock=clock)
     await idem.finish(await idem.begin(SCOPE, "k", 1, 60), "succeeded", "old")
@@ -89,7 +83,7 @@ async def test_a_record_expires_after_the_ttl(store: SQLiteJobStore) -> None:
     assert (await idem.begin(SCOPE, "k", 2, 60)).action == "run"
 
 
-async def test_only_a_call_told_to_run_finishes(store: SQLiteJobStore) -> None:
+async def test_only_a_call_told_to_run_finishes(store: JobStore) -> None:
     idem = Idempotency(store)
     await idem.finish(await idem.begin(SCOPE, "k", 1, 60), "succeeded", "out")
     replay = await idem.begin(SCOPE, "k", 1, 60)
@@ -99,7 +93,7 @@ async def test_only_a_call_told_to_run_finishes(store: SQLiteJobStore) -> None:
         await idem.finish(replay, "succeeded", "other")
 
 
-async def test_fifty_racers_run_the_target_once(store: SQLiteJobStore) -> None:
+async def test_fifty_racers_run_the_target_once(store: JobStore) -> None:
     idem = Idempotency(store)
     outcomes = await asyncio.gather(*(race(idem, f"racer {i}") for i in range(50)))
     actions = [action for action, _ in outcomes]
@@ -109,7 +103,7 @@ async def test_fifty_racers_run_the_target_once(store: SQLiteJobStore) -> None:
 
 
 async def test_a_waiter_wakes_when_the_call_finishes_here(
-    store: SQLiteJobStore, monkeypatch: pytest.MonkeyPatch
+    store: JobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(idempotency_module, "_FIRST_POLL", 30.0)  # polling would time out
     idem = Idempotency(store)
@@ -122,7 +116,7 @@ async def test_a_waiter_wakes_when_the_call_finishes_here(
     assert (begun.action, begun.result) == ("replay", "out")
 
 
-async def test_a_waiter_runs_the_call_when_the_owner_fails(store: SQLiteJobStore) -> None:
+async def test_a_waiter_runs_the_call_when_the_owner_fails(store: JobStore) -> None:
     idem = Idempotency(store)
     begun = await idem.begin(SCOPE, "k", 1, 60)
     waiter = asyncio.ensure_future(idem.begin(SCOPE, "k", 1, 60))
@@ -131,7 +125,7 @@ async def test_a_waiter_runs_the_call_when_the_owner_fails(store: SQLiteJobStore
     assert (await asyncio.wait_for(waiter, 1)).action == "run"
 
 
-async def test_a_waiter_takes_over_a_call_whose_lease_ran_out(store: SQLiteJobStore) -> None:
+async def test_a_waiter_takes_over_a_call_whose_lease_ran_out(store: JobStore) -> None:
     idem = Idempotency(store)
     stalled = await idem.begin(SCOPE, "k", 1, 60, lease_s=0.1)
     started = time.perf_counter()
@@ -144,7 +138,7 @@ async def test_a_waiter_takes_over_a_call_whose_lease_ran_out(store: SQLiteJobSt
 
 
 async def test_a_late_owner_cannot_store_its_result_under_another_input(
-    store: SQLiteJobStore,
+    store: JobStore,
 ) -> None:
     idem = Idempotency(store)
     stalled = await idem.begin(SCOPE, "k", "x", 60, lease_s=0.05)
@@ -157,9 +151,8 @@ async def test_a_late_owner_cannot_store_its_result_under_another_input(
     assert (await idem.begin(SCOPE, "k", "x", 60)).action == "conflict"
 
 
-async def test_racers_on_two_stores_of_one_database_run_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "jobs.db")
-    async with SQLiteJobStore(path).running() as one, SQLiteJobStore(path).running() as two:
+async def test_racers_on_two_stores_of_one_database_run_once(store_db: StoreDB) -> None:
+    async with store_db.running() as one, store_db.running() as two:
         sides = [Idempotency(one), Idempotency(two)]
         outcomes = await asyncio.gather(*(race(sides[i % 2], f"racer {i}") for i in range(40)))
     actions = [action for action, _ in outcomes]
@@ -167,38 +160,36 @@ async def test_racers_on_two_stores_of_one_database_run_once(tmp_path: Path) -> 
     assert len({json.dumps(result) for _, result in outcomes}) == 1
 
 
-async def test_racers_in_three_processes_run_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "jobs.db")
+async def test_racers_in_three_processes_run_once(store: JobStore, store_db: StoreDB) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    async with SQLiteJobStore(path).running() as store:
-        children = [
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(CHILD),
-                path,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                env=env,
-            )
-            for _ in range(2)
-        ]
-        try:
-            for child in children:
-                assert child.stdout is not None
-                assert await asyncio.wait_for(child.stdout.readline(), 10) == b"ready\n"
-            idem = Idempotency(store)
-            done = await asyncio.wait_for(
-                asyncio.gather(
-                    *(child.communicate(b"go\n") for child in children),
-                    *(race(idem, f"parent {i}") for i in range(10)),
-                ),
-                10,
-            )
-        finally:
-            for child in children:
-                if child.returncode is None:
-                    child.kill()
-                    await child.wait()
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(CHILD),
+            store_db.url,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for child in children:
+            assert child.stdout is not None
+            assert await asyncio.wait_for(child.stdout.readline(), 10) == b"ready\n"
+        idem = Idempotency(store)
+        done = await asyncio.wait_for(
+            asyncio.gather(
+                *(child.communicate(b"go\n") for child in children),
+                *(race(idem, f"parent {i}") for i in range(10)),
+            ),
+            10,
+        )
+    finally:
+        for child in children:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
     outcomes: list[Any] = [json.loads(out) for out, _ in done[:2]] + [list(o) for o in done[2:]]
     actions = [action for action, _ in outcomes]
     assert actions.count("run") == 1 and actions.count("replay") == 11, outcomes

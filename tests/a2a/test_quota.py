@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agentgo_cli.a2a.quota import Quotas, bucket_key
 from agentgo_cli.manifests.models.capability import Intent
-from agentgo_cli.store.sqlite import SQLiteJobStore
+from agentgo_cli.store import JobStore
+from tests.conftest import StoreDB
 
 
 class Clock:
@@ -31,24 +30,16 @@ def intent(name: str = "research.summarize", **rate_limit: Any) -> Intent:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteJobStore]:
-    async with SQLiteJobStore(str(tmp_path / "jobs.db")).running() as store:
-        yield store
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
-async def test_no_rate_limit_means_no_bucket(store: SQLiteJobStore) -> None:
+async def test_no_rate_limit_means_no_bucket(store: JobStore) -> None:
     quotas = Quotas(store)
     assert [await quotas.take(intent(), "user:a") for _ in range(50)] == [None] * 50
 
 
-async def test_a_burst_then_a_refusal_with_the_time_to_wait(
-    store: SQLiteJobStore, clock: Clock
-) -> None:
+async def test_a_burst_then_a_refusal_with_the_time_to_wait(store: JobStore, clock: Clock) -> None:
     quotas = Quotas(store, clock=clock)
     card = intent(requests=60, per="1m", burst=10)  # one a second, ten at once
     assert [await quotas.take(card, "user:a") for _ in range(10)] == [None] * 10
@@ -57,14 +48,14 @@ async def test_a_burst_then_a_refusal_with_the_time_to_wait(
     assert await quotas.take(card, "user:a") == pytest.approx(0.75)
 
 
-async def test_the_burst_defaults_to_the_requests(store: SQLiteJobStore, clock: Clock) -> None:
+async def test_the_burst_defaults_to_the_requests(store: JobStore, clock: Clock) -> None:
     quotas = Quotas(store, clock=clock)
     card = intent(requests=3, per="1h")
     assert [await quotas.take(card, "user:a") for _ in range(3)] == [None] * 3
     assert await quotas.take(card, "user:a") == pytest.approx(1200.0)
 
 
-async def test_tokens_come_back_with_time(store: SQLiteJobStore, clock: Clock) -> None:
+async def test_tokens_come_back_with_time(store: JobStore, clock: Clock) -> None:
     quotas = Quotas(store, clock=clock)
     card = intent(requests=2, per="1s", burst=2)
     for _ in range(2):
@@ -77,9 +68,7 @@ async def test_tokens_come_back_with_time(store: SQLiteJobStore, clock: Clock) -
     assert [await quotas.take(card, "user:a") for _ in range(3)][2] == pytest.approx(0.5)
 
 
-async def test_principals_and_intents_have_their_own_buckets(
-    store: SQLiteJobStore, clock: Clock
-) -> None:
+async def test_principals_and_intents_have_their_own_buckets(store: JobStore, clock: Clock) -> None:
     quotas = Quotas(store, clock=clock)
     card = intent(requests=1, per="1m")
     assert await quotas.take(card, "user:a") is None
@@ -88,9 +77,7 @@ async def test_principals_and_intents_have_their_own_buckets(
     assert await quotas.take(intent("research.other", requests=1, per="1m"), "user:a") is None
 
 
-async def test_a_new_version_of_an_intent_shares_its_bucket(
-    store: SQLiteJobStore, clock: Clock
-) -> None:
+async def test_a_new_version_of_an_intent_shares_its_bucket(store: JobStore, clock: Clock) -> None:
     quotas = Quotas(store, clock=clock)
     card = intent(requests=1, per="1m")
     assert await quotas.take(card, "user:a") is None
@@ -99,10 +86,9 @@ async def test_a_new_version_of_an_intent_shares_its_bucket(
     assert bucket_key("research.summarize", "user:a") == "research.summarize|user:a"
 
 
-async def test_two_stores_on_one_database_share_the_bucket(tmp_path: Path, clock: Clock) -> None:
-    path = str(tmp_path / "jobs.db")
+async def test_two_stores_on_one_database_share_the_bucket(store_db: StoreDB, clock: Clock) -> None:
     card = intent(requests=5, per="1m")
-    async with SQLiteJobStore(path).running() as one, SQLiteJobStore(path).running() as two:
+    async with store_db.running() as one, store_db.running() as two:
         first, second = Quotas(one, clock=clock), Quotas(two, clock=clock)
         taken = [await quotas.take(card, "user:a") for quotas in [first, second] * 3]
     assert taken[:5] == [None] * 5
