@@ -6,6 +6,7 @@ Workflows here are written with ``workflow()``, so that their first step is on l
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,23 @@ from tests.helpers import error_lines, validate_files
 
 NOT_YET = "has not run yet here: an expression can read only steps that finish before it"
 JSON_TYPES = "string, number, integer, boolean, object, array, null"
+
+
+@dataclass(frozen=True, eq=False)
+class Reason:
+    """An error whose reason jsonschema words and we pass on after our own ``prefix``.
+
+    Equal to an error line that is ``prefix`` followed by one line naming ``value``.
+    """
+
+    prefix: str
+    value: str
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str) or not other.startswith(self.prefix):
+            return False
+        reason = other.removeprefix(self.prefix)
+        return "\n" not in reason and self.value in reason
 
 
 def manifest(kind: str, spec: str, name: str) -> str:
@@ -734,7 +752,7 @@ def test_workflow_input_schemas(workdir: Path) -> None:
         f"(did you mean 'integer'?); expected one of {JSON_TYPES}",
         f"wf.yaml:8:39: spec.inputs.tags.items.type: invalid JSON Schema: unknown type 'strng' "
         f"(did you mean 'string'?); expected one of {JSON_TYPES}",
-        "wf.yaml:9:18: spec.inputs.mode.enum: invalid JSON Schema: 3 is not of type 'array'",
+        Reason("wf.yaml:9:18: spec.inputs.mode.enum: invalid JSON Schema: ", "3"),
     ]
 
 
@@ -757,12 +775,9 @@ def test_schemas_of_agents_tools_and_intents(workdir: Path) -> None:
         "bot-card",
     )
     assert check(workdir, bot_yaml=agent, fn_yaml=tool, bot_card_yaml=card) == [
-        "bot.yaml:7:43: spec.output_schema.required: invalid JSON Schema: 'summary' is not of "
-        "type 'array'",
-        "bot_card.yaml:8:54: spec.intents[0].input.minLength: invalid JSON Schema: -1 is less "
-        "than the minimum of 0",
-        "fn.yaml:6:26: spec.input.type[1]: invalid JSON Schema: 'intger' is not one of "
-        "['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']",
+        Reason("bot.yaml:7:43: spec.output_schema.required: invalid JSON Schema: ", "'summary'"),
+        Reason("bot_card.yaml:8:54: spec.intents[0].input.minLength: invalid JSON Schema: ", "-1"),
+        Reason("fn.yaml:6:26: spec.input.type[1]: invalid JSON Schema: ", "'intger'"),
         f"fn.yaml:7:35: spec.output.properties.a.type: invalid JSON Schema: unknown type "
         f"'strin' (did you mean 'string'?); expected one of {JSON_TYPES}",
     ]
@@ -780,12 +795,13 @@ def test_input_defaults_must_match_their_schema(workdir: Path) -> None:
         """,
     )
     assert check(workdir, wf_yaml=wf) == [
-        "wf.yaml:7:33: spec.inputs.n.default: default does not match its schema: 'x' is not of "
-        "type 'integer'",
-        "wf.yaml:8:61: spec.inputs.tags.default[1]: default does not match its schema: 1 is not "
-        "of type 'string'",
-        "wf.yaml:10:72: spec.inputs.opts.default.k: default does not match its schema: 'c' is "
-        "not one of ['a', 'b']",
+        Reason("wf.yaml:7:33: spec.inputs.n.default: default does not match its schema: ", "'x'"),
+        Reason(
+            "wf.yaml:8:61: spec.inputs.tags.default[1]: default does not match its schema: ", "1"
+        ),
+        Reason(
+            "wf.yaml:10:72: spec.inputs.opts.default.k: default does not match its schema: ", "'c'"
+        ),
     ]
 
 
