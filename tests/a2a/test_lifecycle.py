@@ -21,7 +21,7 @@ from agentgo_cli.backend import CallRequest, LocalBackend, RunRequest
 from agentgo_cli.engine.scheduler import Engine
 from agentgo_cli.errors import CallError
 from agentgo_cli.manifests.manifest_set import load_set
-from agentgo_cli.store.sqlite import SQLiteJobStore
+from tests.conftest import StoreDB
 from tests.engine import engine_tools
 
 Write = Callable[[str, str], Path]
@@ -230,10 +230,10 @@ async def test_the_output_schema_refuses_a_bad_answer(project: Write) -> None:
 
 
 async def test_many_callers_racing_one_idempotency_key_run_the_target_once(
-    project: Write, workdir: Path
+    project: Write, workdir: Path, store_db: StoreDB
 ) -> None:
     mset = load_set([workdir / "m"])
-    async with SQLiteJobStore(str(workdir / "race.db")).running() as store:
+    async with store_db.running() as store:
         engine = Engine(store, mset, principal="user:alice", scopes=frozenset({"research.read"}))
         trace = TraceContext.start()
 

@@ -286,7 +286,7 @@ def seed_job(
     its id. Run from the project folder.
     """
     from agentgo_cli.backend import LocalBackend
-    from agentgo_cli.store.base import open_store
+    from agentgo_cli.store import open_store
 
     url, _ = LocalBackend().store_url()
     manifests = [str(Path("m").resolve())]

@@ -15,7 +15,7 @@ import pytest
 
 from agentgo_cli.engine.scheduler import Engine
 from agentgo_cli.manifests.manifest_set import load_set
-from agentgo_cli.store.sqlite import SQLiteJobStore
+from tests.conftest import StoreDB
 from tests.engine import engine_tools
 from tests.engine.engine_tools import COMMON, workflow
 
@@ -33,13 +33,13 @@ steps:
 
 
 @pytest.fixture
-async def engine(write: Write, workdir: Path) -> AsyncIterator[Engine]:
+async def engine(write: Write, workdir: Path, store_db: StoreDB) -> AsyncIterator[Engine]:
     engine_tools.reset()
     write("m/common.yaml", COMMON)
     workflow(write, NAPPING)
     mset = load_set([workdir / "m"])
     assert mset.valid, mset.sorted_errors()
-    async with SQLiteJobStore(str(workdir / "jobs.db")).running() as store:
+    async with store_db.running() as store:
         yield Engine(store, mset, lease_seconds=0.3)  # the guard looks every 0.1 s
 
 
