@@ -20,9 +20,9 @@ from agentgo_cli.expr import (
     find_expressions,
 )
 from agentgo_cli.manifests._schema_check import quick_instance_valid, quick_valid
+from agentgo_cli.manifests._set import Entry, ManifestSet
 from agentgo_cli.manifests._text import did_you_mean
 from agentgo_cli.manifests.loader import Document, PathKey
-from agentgo_cli.manifests.manifest_set import Entry, ManifestSet
 from agentgo_cli.manifests.models import (
     AgentManifest,
     CapabilityManifest,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,9 @@ from pydantic import ValidationError
 
 from agentgo_cli.errors import ManifestError
 from agentgo_cli.manifests._errors import errors_from_validation
+from agentgo_cli.manifests._set import Entry, ManifestSet
 from agentgo_cli.manifests._text import did_you_mean, quote_list, type_name
+from agentgo_cli.manifests.checks import cross_check as run_checks
 from agentgo_cli.manifests.loader import Document, load_paths
 from agentgo_cli.manifests.models import API_VERSION, KINDS, ConfigFile, Manifest
 
@@ -21,51 +21,6 @@ __all__ = ["CONFIG_NAMES", "Entry", "ManifestSet", "check_config", "check_docume
 
 CONFIG_NAMES = ("agentgo.yaml", "agentgo.yml")
 """File names read as the config file rather than as manifests."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A valid manifest and the document it came from (for positions)."""
-
-    manifest: Manifest
-    doc: Document
-
-
-@dataclass
-class ManifestSet:
-    """Valid manifests by kind and name, the errors found, and what was read."""
-
-    entries: list[Entry] = field(default_factory=list)
-    errors: list[ManifestError] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    documents: int = 0
-    config: ConfigFile | None = None
-    config_files: list[str] = field(default_factory=list)
-    kinds_read: Counter[str] = field(default_factory=Counter)
-    broken: dict[str, set[str]] = field(default_factory=dict)
-    """Names declared by invalid manifests, by kind (and "Intent"), so that references to
-    them are not reported as unknown on top of the manifest's own errors."""
-
-    @property
-    def valid(self) -> bool:
-        return not self.errors
-
-    def of_kind(self, kind: str) -> dict[str, Entry]:
-        """The first manifest of each name of a kind (duplicates are reported as errors)."""
-        out: dict[str, Entry] = {}
-        for entry in self.entries:
-            if entry.manifest.kind == kind:
-                out.setdefault(entry.manifest.name, entry)
-        return out
-
-    def counts(self) -> dict[str, int]:
-        """How many manifests of each kind were read, valid or not."""
-        return {k: self.kinds_read[k] for k in KINDS if self.kinds_read[k]}
-
-    def sorted_errors(self) -> list[ManifestError]:
-        """Errors in file order, then line and column, without repeats."""
-        unique = dict.fromkeys(self.errors)
-        return sorted(unique, key=lambda e: (e.file, e.line, e.col, e.path, e.message))
 
 
 def check_document(doc: Document) -> tuple[Manifest | None, list[ManifestError]]:
@@ -172,8 +127,6 @@ def load_set(
                 _note_broken(result.broken, doc.data)
         result.errors.extend(errors)
     if cross_check:
-        from agentgo_cli.manifests.checks import cross_check as run_checks
-
         result.errors.extend(run_checks(result))
     return result
 
