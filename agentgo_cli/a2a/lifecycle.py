@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
     from agentgo_cli.a2a.idempotency import Begin, Idempotency
     from agentgo_cli.a2a.quota import Quotas
+    from agentgo_cli.observer import Observer
 
 __all__ = [
     "CURRENT",
@@ -143,21 +144,84 @@ class CallService:
         *,
         quotas: Quotas | None = None,
         idempotency: Idempotency | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._catalog = catalog
         self._dispatch = dispatch
         self._quotas = quotas
         self._idempotency = idempotency
+        self.observer = observer
+        """Told of every call and its decision (``AgentCalled``)."""
 
-    async def call(
+    def call(
         self,
         ref: str,
         value: Any,
         *,
         parent: CallContext,
         idempotency_key: str | None = None,
-    ) -> CallOutcome:
+    ) -> Awaitable[CallOutcome]:
         """Run one call for ``parent`` (the caller's context); CallError on any refusal."""
+        if self.observer is None:
+            return self._call(ref, value, parent, idempotency_key)
+        return self._observed(self.observer, ref, value, parent, idempotency_key)
+
+    async def _observed(
+        self,
+        observer: Observer,
+        ref: str,
+        value: Any,
+        parent: CallContext,
+        idempotency_key: str | None,
+    ) -> CallOutcome:
+        from agentgo_cli.observer import AgentCalled
+
+        started = time.perf_counter()
+        try:
+            outcome = await self._call(ref, value, parent, idempotency_key)
+        except Exception as exc:
+            code = exc.code if isinstance(exc, CallError) else "failed"
+            intent, version = ref, None
+            with contextlib.suppress(Exception):  # what the reference resolves to, if anything
+                entry = self._catalog().lookup(ref)
+                intent, version = entry.name, entry.version
+            observer.emit(
+                AgentCalled(
+                    parent.job_id,
+                    intent,
+                    version,
+                    list(parent.chain),
+                    code,
+                    parent.trace.trace_id,
+                    str(exc),
+                    seconds=time.perf_counter() - started,
+                )
+            )
+            raise
+        name, _, version = outcome.intent.partition("@")
+        observer.emit(
+            AgentCalled(
+                parent.job_id,
+                name,
+                version or None,
+                outcome.chain,
+                "ok",
+                outcome.trace_id,
+                None,
+                outcome.tokens,
+                outcome.cost_usd,
+                outcome.duration_s,
+            )
+        )
+        return outcome
+
+    async def _call(
+        self,
+        ref: str,
+        value: Any,
+        parent: CallContext,
+        idempotency_key: str | None,
+    ) -> CallOutcome:
         from agentgo_cli.a2a.acl import Caller, check_access
         from agentgo_cli.tools.registry import schema_problem, validator_for
 

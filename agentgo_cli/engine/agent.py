@@ -5,14 +5,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.errors import ProviderError, StepError
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.base import Client, Message, Usage
 from agentgo_cli.manifests.models.agent import AgentManifest, ModelSpec
+from agentgo_cli.observer import ModelTurn
 from agentgo_cli.tools.registry import ToolContext, ToolRegistry, schema_problem, validator_for
+
+if TYPE_CHECKING:
+    from agentgo_cli.llm.base import ModelResponse
+    from agentgo_cli.observer import Observer, Redactor
 
 __all__ = ["AgentResult", "run_agent"]
 
@@ -40,6 +46,8 @@ async def run_agent(
     tools: ToolRegistry,
     ctx: ToolContext,
     client: Client,
+    observer: Observer | None = None,
+    redactor: Redactor | None = None,
 ) -> AgentResult:
     """Run one agent invocation: ask the model, run the tools it asks for, until it answers.
 
@@ -50,6 +58,9 @@ async def run_agent(
 
     Each tool call gets its own idempotency key, ``<step key>:tool-<n>`` for the n-th call of
     the invocation, so two calls of the same tool in one step are not taken for one.
+
+    With an ``observer``, every model turn is reported (``ModelTurn``), its messages passed
+    through ``redactor``.
     """
     name, spec = agent.name, agent.spec
     messages = _opening(agent, prompt, input)
@@ -62,7 +73,12 @@ async def run_agent(
     calls = 0
     try:
         for turn in range(1, spec.max_turns + 1):
-            response = await client.complete(messages, tools=definitions, params=params)
+            if observer is None:
+                response = await client.complete(messages, tools=definitions, params=params)
+            else:
+                started = time.perf_counter()
+                response = await client.complete(messages, tools=definitions, params=params)
+                observer.emit(_turn(ctx, messages, response, started, redactor))
             usage = usage + response.usage
             cost += response.cost_usd
             if limit is not None and usage.total > limit:
@@ -103,6 +119,48 @@ async def run_agent(
         exc.tokens = usage.total  # what the failed invocation used still counts
         exc.cost_usd = cost
         raise
+
+
+def _turn(
+    ctx: ToolContext,
+    messages: list[Message],
+    response: ModelResponse,
+    started: float,
+    redactor: Redactor | None,
+) -> ModelTurn:
+    """The event of one model turn, its payloads redacted."""
+    latency = time.perf_counter() - started
+    reply = response.message
+    sent = [_message_dict(m) for m in messages]
+    calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in reply.tool_calls]
+    text = reply.content
+    if redactor:
+        sent, calls, text = redactor.value(sent), redactor.value(calls), redactor.text(text)
+    return ModelTurn(
+        ctx.job_id or None,
+        ctx.step_id,
+        response.model,
+        sent,
+        text,
+        calls,
+        response.usage.input_tokens,
+        response.usage.output_tokens,
+        response.cost_usd,
+        latency,
+    )
+
+
+def _message_dict(message: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    if message.name is not None:
+        out["name"] = message.name
+    return out
 
 
 def _opening(agent: AgentManifest, prompt: str | None, input: Any) -> list[Message]:

@@ -1,5 +1,9 @@
 """The engine's side of calls between agents: its catalog, the call lifecycle over it, the
 dispatcher that runs a call's target agent, and the built-in tools that call and find agents.
+
+``AgentCalls`` is composed into the Engine (``engine.agent_calls``) and given what it needs
+explicitly: the manifest set, the agents and tools, the model hub, who jobs run for, the
+jobs running here and how to make a model client counted on a job.
 """
 
 from __future__ import annotations
@@ -12,65 +16,86 @@ from typing import TYPE_CHECKING, Any
 from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
 from agentgo_cli.a2a.lifecycle import CURRENT, CallContext, CallService, Dispatched, Spend
 from agentgo_cli.a2a.trace import TraceContext
-from agentgo_cli.engine._parts import _CALLING_TOOLS, _Run
 from agentgo_cli.engine.agent import run_agent
+from agentgo_cli.engine.state import CALLING_TOOLS, Run
 from agentgo_cli.errors import CallError, StepError
 from agentgo_cli.expr import render
 from agentgo_cli.manifests.models import AgentManifest
+from agentgo_cli.observer import LogLine
 from agentgo_cli.tools.registry import Builtin, ToolContext, ToolRegistry
 
 if TYPE_CHECKING:
+    from agentgo_cli.llm.base import Client
     from agentgo_cli.llm.hub import ModelHub
     from agentgo_cli.manifests.manifest_set import ManifestSet
+    from agentgo_cli.observer import Observer, Redactor
     from agentgo_cli.store.base import JobStore
 
-__all__ = ["AgentCalls"]
+__all__ = ["AgentCalls", "calls_possible"]
+
+
+def calls_possible(agent: AgentManifest) -> bool:
+    """Whether an agent has a tool that calls or finds other agents."""
+    return any(t in CALLING_TOOLS for t in agent.spec.tools)
 
 
 class AgentCalls:
-    """Mixed into the Engine, which provides the attributes below."""
+    """Calls between the agents of one manifest set, for the jobs of one engine."""
 
-    store: JobStore
-    mset: ManifestSet
-    agents: dict[str, Any]
-    tools: ToolRegistry
-    models: ModelHub
-    principal: str
-    scopes: frozenset[str]
-    _catalog: Catalog | None
-    _calls: CallService | None
-    _runs: dict[str, _Run]
-
-    def _client(self, run: _Run, agent: AgentManifest) -> Any:
-        raise NotImplementedError  # the Engine's: a model client counted on the job
-
-    @staticmethod
-    def _calls_possible(agent: AgentManifest) -> bool:
-        """Whether an agent has a tool that calls or finds other agents."""
-        return any(t in _CALLING_TOOLS for t in agent.spec.tools)
+    def __init__(
+        self,
+        store: JobStore,
+        mset: ManifestSet,
+        *,
+        agents: dict[str, Any],
+        tools: ToolRegistry,
+        models: ModelHub,
+        principal: str,
+        scopes: frozenset[str],
+        runs: dict[str, Run],
+        client_for: Callable[[Run, AgentManifest], Client],
+        observer: Observer | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.store = store
+        self.mset = mset
+        self.agents = agents
+        self.tools = tools
+        self.models = models
+        self.principal = principal
+        self.scopes = scopes
+        self._runs = runs
+        """The jobs running here, by id (calls dispatched for them find their job)."""
+        self._client_for = client_for
+        self.observer = observer
+        self.redactor = redactor
+        self._catalog: Catalog | None = None
+        self._service: CallService | None = None
 
     @property
     def catalog(self) -> Catalog:
+        """The intents of the manifest set (made on first use)."""
         if self._catalog is None:
             self._catalog = Catalog.from_set(self.mset)
         return self._catalog
 
     @property
-    def calls(self) -> CallService:
-        """The call lifecycle over this engine's catalog, dispatching to its agents."""
-        if self._calls is None:
+    def service(self) -> CallService:
+        """The call lifecycle over this catalog, dispatching to these agents."""
+        if self._service is None:
             from agentgo_cli.a2a.idempotency import Idempotency
             from agentgo_cli.a2a.quota import Quotas
 
-            self._calls = CallService(
+            self._service = CallService(
                 lambda: self.catalog,
                 self.dispatch,
                 quotas=Quotas(self.store),
                 idempotency=Idempotency(self.store),
+                observer=self.observer,
             )
-        return self._calls
+        return self._service
 
-    def _root_context(self, run: _Run, agent: str | None) -> CallContext:
+    def root_context(self, run: Run, agent: str | None) -> CallContext:
         """The call context of one step of a job: the job's principal, the job's trace, and
         a fresh Spend that the step's callees add to."""
         job = run.job
@@ -80,12 +105,15 @@ class AgentCalls:
         job_id = job.id
         if run.trace is None:
             run.trace = TraceContext.start()
+        observer = run.observer
 
         async def log(record: dict[str, Any]) -> None:
             chain_text = " > ".join(record["chain"])
             message = f"call {record['intent']} by {chain_text}" + (
                 " (replayed)" if record["replayed"] else ""
             )
+            if observer is not None:
+                observer.emit(LogLine(job_id, "call", message, record))
             await self.store.add_event(job_id, "call", message, record)
 
         return CallContext(principal, scopes, chain, run.trace.child(), Spend(), job_id, log)
@@ -113,11 +141,18 @@ class AgentCalls:
         )
         run = self._runs.get(ctx.job_id) if ctx.job_id else None
         if run is not None and agent.spec.model_ref.provider != "scripted":
-            client = self._client(run, agent)  # counted and shadow-logged on the root's job
+            client = self._client_for(run, agent)  # counted and shadow-logged on the root's job
         else:
             client = self.models.client_for(agent.spec)
         result = await run_agent(
-            agent, prompt=prompt, input=given, tools=self.tools, ctx=tool_ctx, client=client
+            agent,
+            prompt=prompt,
+            input=given,
+            tools=self.tools,
+            ctx=tool_ctx,
+            client=client,
+            observer=self.observer if run is None else run.observer,
+            redactor=self.redactor,
         )
         return Dispatched(
             result.output,
@@ -125,13 +160,15 @@ class AgentCalls:
             result.cost_usd + ctx.spend.usd,
         )
 
-    def _builtin_tools(self) -> dict[str, Builtin]:
+    def builtin_tools(self) -> dict[str, Builtin]:
+        """The built-in tools that call and find agents, bound to this catalog."""
+
         async def call_agent(args: dict[str, Any], tool_ctx: ToolContext) -> Any:
             parent = CURRENT.get()
             if parent is None:
                 raise StepError("call_agent: no call context (run it from an agent)")
             try:
-                outcome = await self.calls.call(
+                outcome = await self.service.call(
                     args["intent"],
                     args["input"],
                     parent=parent,

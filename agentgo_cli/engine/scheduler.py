@@ -6,6 +6,10 @@ A step whose finished record is in the store is not run again: its recorded outp
 back in scope. A step that was in flight when the process died runs again, with the same
 idempotency key (``<job id>:<key>``), so a tool can make its side effect happen once.
 A step counts as finished only once ``store.step_finished`` has returned (committed).
+
+The scheduler does what every step kind shares (records, retries, timeouts, ``if``,
+budgets); each kind's own work is its executor in ``engine/steps/``. What happens is
+reported to the engine's observer, when it has one.
 """
 
 from __future__ import annotations
@@ -13,63 +17,59 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agentgo_cli.a2a.catalog import Catalog
-from agentgo_cli.a2a.lifecycle import CURRENT, CallService
-from agentgo_cli.engine._parts import (
-    _FAILS_STEP,
-    _LEAF_KINDS,
-    _NO_EVENTS,
-    JobEvents,
-    _backoff,
-    _check_budget,
-    _gather,
-    _inside,
-    _kind,
-    _merge_inner,
-    _outputs,
-    _position,
-    _Refused,
-    _Run,
-    _Scope,
-    _shadow_line,
-    _StepFailed,
-)
-from agentgo_cli.engine.agent import run_agent
 from agentgo_cli.engine.calls import AgentCalls
 from agentgo_cli.engine.inputs import prepare_inputs
 from agentgo_cli.engine.owners import local_principal, new_owner, owner_is_dead, tune_gc
+from agentgo_cli.engine.state import (
+    FAILS_STEP,
+    Refused,
+    Run,
+    Scope,
+    StepFailed,
+    backoff,
+    check_budget,
+    inside,
+    outputs,
+    position,
+    shadow_line,
+)
+from agentgo_cli.engine.steps import KINDS
 from agentgo_cli.errors import AgentGoError, CallError, StepError
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.hub import ModelHub
 from agentgo_cli.manifests.manifest_set import ManifestSet
-from agentgo_cli.manifests.models import (
-    AgentManifest,
-    ToolManifest,
-    WorkflowManifest,
-)
+from agentgo_cli.manifests.models import AgentManifest, ToolManifest, WorkflowManifest
 from agentgo_cli.manifests.models.workflow import (
     AgentStep,
     CallStep,
     ForeachStep,
     LoopStep,
     ParallelStep,
-    TeamStep,
-    ToolStep,
 )
-from agentgo_cli.store.base import JobRecord, JobStore, StepRecord
-from agentgo_cli.tools.registry import (
-    ToolContext,
-    ToolRegistry,
+from agentgo_cli.observer import (
+    JobEnded,
+    LogLine,
+    Observer,
+    Redactor,
+    ShadowCompared,
+    StepFinished,
+    StepStarted,
 )
+from agentgo_cli.store.base import STEP_DONE, JobRecord, JobStatus, JobStore, StepRecord, StepStatus
+from agentgo_cli.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
+    from agentgo_cli.a2a.catalog import Catalog
+    from agentgo_cli.a2a.lifecycle import CallService
+    from agentgo_cli.llm.base import Client
     from agentgo_cli.llm.cost import CallRecord
     from agentgo_cli.llm.reliability import ShadowRecord
+    from agentgo_cli.observer import Event
 
 __all__ = [
     "LEASE_SECONDS",
@@ -87,10 +87,34 @@ SHADOW_GRACE_SECONDS = 2.0
 LEASE_SECONDS = 30.0
 """How long a job stays a process's without renewal; the engine renews every third of it."""
 
-_FINISHED = frozenset({"succeeded", "failed", "skipped"})
+
+@dataclass
+class JobEvents:
+    """Deprecated: pass an Observer to the Engine. Kept while the CLI still passes it."""
+
+    on_step: Callable[[str, str, str, float, int, str | None], None] | None = None
+    """(key, kind, status, seconds, tokens, error) when a step starts or ends."""
 
 
-class Engine(AgentCalls):
+class _StepCallback:
+    """Adapts a JobEvents callback to the observer protocol (for one run)."""
+
+    def __init__(self, on_step: Callable[..., None], inner: Observer | None) -> None:
+        self._on_step = on_step
+        self._inner = inner
+
+    def emit(self, event: Event) -> None:
+        if self._inner is not None:
+            self._inner.emit(event)
+        if isinstance(event, StepStarted):
+            self._on_step(event.key, event.kind, StepStatus.RUNNING, 0.0, 0, None)
+        elif isinstance(event, StepFinished):
+            self._on_step(
+                event.key, event.kind, event.status, event.seconds, event.tokens, event.error
+            )
+
+
+class Engine:
     """Runs and resumes jobs against a store and a manifest set."""
 
     def __init__(
@@ -103,8 +127,9 @@ class Engine(AgentCalls):
         models: ModelHub | None = None,
         principal: str | None = None,
         scopes: frozenset[str] = frozenset(),
+        observer: Observer | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
-
         tune_gc()
         self.store = store
         self.mset = mset
@@ -115,20 +140,52 @@ class Engine(AgentCalls):
         self.principal = principal or local_principal()
         """Who jobs run for here: calls made by their steps and agents run as this principal."""
         self.scopes = scopes
-        self._catalog: Catalog | None = None
-        self._calls: CallService | None = None
+        self.observer = observer
+        """Where what happens is reported; None: no event is made at all."""
+        if redactor is None and observer is not None:
+            redactor = Redactor(self.models.secret_values())
+        self.redactor = redactor
+        """Masks the known secrets in the payloads of events (model turns, tool calls)."""
         self.agents = {n: e.manifest for n, e in mset.of_kind("Agent").items()}
         self.workflows = {n: e.manifest for n, e in mset.of_kind("Workflow").items()}
         tools = {n: e.manifest for n, e in mset.of_kind("Tool").items()}
-        self.tools = ToolRegistry({n: t for n, t in tools.items() if isinstance(t, ToolManifest)})
-        self.tools.builtins.update(self._builtin_tools())
+        self.tools = ToolRegistry(
+            {n: t for n, t in tools.items() if isinstance(t, ToolManifest)},
+            observer=observer,
+            redactor=redactor,
+        )
+        self._runs: dict[str, Run] = {}
+        """The jobs running here, by id (calls dispatched for them find their job)."""
+        self.agent_calls = AgentCalls(
+            store,
+            mset,
+            agents=self.agents,
+            tools=self.tools,
+            models=self.models,
+            principal=self.principal,
+            scopes=scopes,
+            runs=self._runs,
+            client_for=self.client_for,
+            observer=observer,
+            redactor=redactor,
+        )
+        """Calls between agents: the catalog, the call lifecycle and its dispatcher."""
+        self.tools.builtins.update(self.agent_calls.builtin_tools())
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._stopped: dict[str, str] = {}
         self._guard_task: asyncio.Future[None] | None = None
         self._fresh: set[str] = set()
         self._pending: set[asyncio.Future[Any]] = set()
-        self._runs: dict[str, _Run] = {}
-        """The jobs running here, by id (calls dispatched for them find their job)."""
+
+    @property
+    def catalog(self) -> Catalog:
+        """The intents of this engine's manifest set."""
+        return self.agent_calls.catalog
+
+    @property
+    def calls(self) -> CallService:
+        """The call lifecycle over this engine's catalog, dispatching to its agents."""
+        return self.agent_calls.service
 
     def workflow(self, name: str) -> WorkflowManifest:
         """The workflow of that name; StepError if the set has none."""
@@ -159,7 +216,7 @@ class Engine(AgentCalls):
             workflow,
             values,
             manifests,
-            status="running" if run_here else "queued",
+            status=JobStatus.RUNNING if run_here else JobStatus.QUEUED,
             lease_owner=self.owner if run_here else None,
             lease_seconds=self.lease_seconds,
             principal=principal or self.principal,
@@ -198,16 +255,32 @@ class Engine(AgentCalls):
                 found |= self._agents_of(step.parallel)
         return found
 
+    def _log(
+        self, observer: Observer | None, job_id: str, kind: str, message: str, data: Any = None
+    ) -> Awaitable[None]:
+        """Write a line to a job's log, and report it (the write is the caller's to await)."""
+        if observer is not None:
+            observer.emit(LogLine(job_id, kind, message, data))
+        return self.store.add_event(job_id, kind, message, data)
+
     async def run(self, job: JobRecord, events: JobEvents | None = None) -> JobRecord:
-        """Run (or resume) a job we hold the lease of, to its end; return the final record."""
+        """Run (or resume) a job we hold the lease of, to its end; return the final record.
+
+        ``events`` is deprecated (pass an observer to the Engine instead).
+        """
+        observer = self.observer
+        if events is not None and events.on_step is not None:
+            observer = _StepCallback(events.on_step, observer)
         try:
             if job.cancel_requested:  # asked to stop while nobody ran it
-                raise _Refused("cancelled", "cancelled on request")
+                raise Refused(JobStatus.CANCELLED, "cancelled on request")
             wf = self.workflow(job.workflow)
-        except (_Refused, StepError) as exc:
-            status, error = exc.args if isinstance(exc, _Refused) else ("failed", str(exc))
-            await self.store.add_event(job.id, "job", f"{status}: {error}")
+        except (Refused, StepError) as exc:
+            status, error = exc.args if isinstance(exc, Refused) else (JobStatus.FAILED, str(exc))
+            await self._log(observer, job.id, "job", f"{status}: {error}")
             await self.store.job_finished(job.id, status, error=error)
+            if observer is not None:
+                observer.emit(JobEnded(job.id, status, error))
             return dataclasses.replace(
                 job, status=status, error=error, updated_at=time.time(), lease_owner=None
             )
@@ -217,17 +290,17 @@ class Engine(AgentCalls):
             done: dict[str, StepRecord] = {}
         else:
             records = await self.store.steps(job.id)
-            done = {r.key: r for r in records if r.status in _FINISHED}
+            done = {r.key: r for r in records if r.status in STEP_DONE}
         limit = wf.spec.max_concurrency
-        run = _Run(
+        run = Run(
             job=job,
             workflow=wf,
             done=done,
             semaphore=asyncio.Semaphore(limit) if limit else None,
-            events=events or _NO_EVENTS,
+            observer=observer,
             budget=wf.spec.budget,
         )
-        scope = _Scope(
+        scope = Scope(
             {
                 "inputs": job.inputs,
                 "steps": {},
@@ -236,7 +309,7 @@ class Engine(AgentCalls):
         )
         if not fresh:  # a new job's start is its created_at; a resume is worth a line
             message = f"{job.workflow} resumed by {self.owner} with {len(done)} finished steps"
-            await self.store.add_event(job.id, "job", message)
+            await self._log(observer, job.id, "job", message)
         # The workflow runs in the caller's task (no task of its own per job): the guard
         # cancels this task to stop the job, and says why in self._stopped.
         task = asyncio.current_task()
@@ -245,18 +318,18 @@ class Engine(AgentCalls):
         self._runs[job.id] = run
         if self._guard_task is None or self._guard_task.done():
             self._guard_task = asyncio.ensure_future(self._guard())
-        status, outputs, error = "failed", None, None
+        status, values, error = JobStatus.FAILED, None, None
         deadline_s = wf.spec.timeout.seconds if wf.spec.timeout is not None else None
         try:
             async with asyncio.timeout(deadline_s) as deadline:
-                # The top-level steps are run here rather than through _steps: each
+                # The top-level steps are run here rather than through run_steps: each
                 # coroutine level costs every step of ten thousand jobs a little.
                 last = wf.spec.steps[-1]
                 for step in wf.spec.steps:
                     # The last step's record commits with job_finished: one wait, not two.
-                    await self._step(run, step, step.id, scope, wait=step is not last)
-                outputs = _outputs(wf, scope)
-            status = "succeeded"
+                    await self.run_step(run, step, step.id, scope, wait=step is not last)
+                values = outputs(wf, scope)
+            status = JobStatus.SUCCEEDED
         except TimeoutError:
             if not deadline.expired():
                 raise  # pragma: no cover - steps turn their own timeouts into step failures
@@ -267,9 +340,11 @@ class Engine(AgentCalls):
                 raise  # our own caller cancelled us: leave the job to be resumed
             task.uncancel()
             if reason == "lost":
-                return job  # another owner took the job over; it is theirs to finish
-            status, error = "cancelled", "cancelled on request"
-        except _StepFailed as exc:
+                if observer is not None:  # another owner took the job over; theirs to finish
+                    observer.emit(JobEnded(job.id, "lost", "the job's lease was taken over"))
+                return job
+            status, error = JobStatus.CANCELLED, "cancelled on request"
+        except StepFailed as exc:
             error = str(exc)
         except AgentGoError as exc:
             error = str(exc)
@@ -278,20 +353,22 @@ class Engine(AgentCalls):
             self._runs.pop(job.id, None)
             if self._stopped.pop(job.id, None) is not None:
                 task.uncancel()  # a stop whose cancel some step swallowed
-        if status in ("failed", "cancelled") and run.inflight:
+        if status != JobStatus.SUCCEEDED and run.inflight:
             # Steps the timeout or the cancel interrupted end with the job, not 'running'.
             reason = "interrupted: " + (error or status)
             await asyncio.gather(
                 *(
-                    self.store.step_finished(job.id, key, "failed", error=reason)
+                    self.store.step_finished(job.id, key, StepStatus.FAILED, error=reason)
                     for key in sorted(run.inflight)
                 )
             )
         if run.clients:
             await self._settle_models(run)
-        ending = f"{status}: {error}" if error else status
-        await self.store.add_event(job.id, "job", ending)
-        await self.store.job_finished(job.id, status, outputs=outputs, error=error)
+        ending = f"{status}: {error}" if error else str(status)
+        await self._log(observer, job.id, "job", ending)
+        await self.store.job_finished(job.id, status, outputs=values, error=error)
+        if observer is not None:
+            observer.emit(JobEnded(job.id, status, error))
         return JobRecord(  # what a read would now give; built here without one
             job.id,
             job.workflow,
@@ -300,7 +377,7 @@ class Engine(AgentCalls):
             job.manifests,
             job.created_at,
             time.time(),
-            outputs,
+            values,
             error,
             None,
             None,
@@ -311,7 +388,7 @@ class Engine(AgentCalls):
             job.scopes,
         )
 
-    async def _settle_models(self, run: _Run) -> None:
+    async def _settle_models(self, run: Run) -> None:
         """At a job's end: let shadow calls finish (briefly) and log what the models cost."""
         await asyncio.gather(*(c.drain(SHADOW_GRACE_SECONDS) for c in run.clients))
         if self._pending:
@@ -321,7 +398,7 @@ class Engine(AgentCalls):
             message = f"models: {costs.calls} call(s), {costs.tokens} tokens, ${costs.usd:.6f}" + (
                 f"; shadow ${costs.shadow_usd:.6f}" if costs.shadow_calls else ""
             )
-            await self.store.add_event(run.job.id, "cost", message, costs.as_dict())
+            await self._log(run.observer, run.job.id, "cost", message, costs.as_dict())
 
     async def _guard(self) -> None:
         """While jobs run here: renew their leases and stop the ones asked to cancel."""
@@ -352,60 +429,68 @@ class Engine(AgentCalls):
 
     # -- steps ---------------------------------------------------------------------------
 
-    async def _steps(self, run: _Run, steps: list[Any], prefix: str, scope: _Scope) -> Any:
-        """Run steps in order; return the last one's output."""
+    async def run_steps(self, run: Run, steps: list[Any], prefix: str, scope: Scope) -> Any:
+        """Run steps in order (keys ``<prefix><id>``); return the last one's output."""
         last: Any = None
         for step in steps:
-            last = await self._step(run, step, prefix + step.id, scope)
+            last = await self.run_step(run, step, prefix + step.id, scope)
         return last
 
-    async def _step(
-        self, run: _Run, step: Any, key: str, scope: _Scope, *, wait: bool = True
+    async def run_step(
+        self, run: Run, step: Any, key: str, scope: Scope, *, wait: bool = True
     ) -> Any:
         """Run one step instance (or restore its recorded result) and return its output.
 
         ``wait=False`` (a job's last top-level step) does not wait for the success record to
         commit: the job's own end record, which the caller awaits next, commits it.
         """
-
+        step_kind = KINDS.get(type(step))
+        if step_kind is None:  # pragma: no cover - a test checks every kind has one
+            raise StepError(f"unsupported step kind for '{key}'")
         record = run.done.get(key)
         if record is not None:
             # Finished before: never run again; put its result back in scope.
-            if isinstance(step, ForeachStep | LoopStep | ParallelStep):
-                self._restore_inner(run, step, key, scope)
+            if not step_kind.leaf:
+                self._restore_inner(run, key, scope)
             scope.set_step(step.id, record.status, record.output, record.error)
             return record.output
-        kind = _kind(step)
+        kind = step_kind.name
+        job_id = run.job.id
         if step.if_ is not None:
             try:
                 wanted = render(step.if_, scope.values)
             except ExpressionError as exc:
-                await self.store.step_started(run.job.id, key, step.id, kind, 1)
+                await self.store.step_started(job_id, key, step.id, kind, 1)
+                self._started(run, key, step.id, kind, 1)
                 return await self._fail(run, step, key, kind, scope, f"if: {exc}", 1)
             if not wanted:
-                await self.store.step_started(run.job.id, key, step.id, kind, 1)
-                await self.store.step_finished(run.job.id, key, "skipped")
-                self._emit(run, key, kind, "skipped")
-                scope.set_step(step.id, "skipped")
+                await self.store.step_started(job_id, key, step.id, kind, 1)
+                self._started(run, key, step.id, kind, 1)
+                await self.store.step_finished(job_id, key, StepStatus.SKIPPED)
+                run.inflight.discard(key)
+                if run.observer is not None:
+                    self._finished(run, key, step.id, kind, StepStatus.SKIPPED, 1, 0, 0.0)
+                scope.set_step(step.id, StepStatus.SKIPPED)
                 return None
         retry = step.retry
         attempts = retry.max_attempts if retry else 1
         attempt = 1
         spent, spent_usd = 0, 0.0  # failed attempts: every attempt is paid for
+        execute = step_kind.execute
+        limited = step_kind.leaf and run.semaphore is not None
         while True:
-            await self.store.step_started(run.job.id, key, step.id, kind, attempt)
-            self._emit(run, key, kind, "running")
+            await self.store.step_started(job_id, key, step.id, kind, attempt)
+            self._started(run, key, step.id, kind, attempt)
             try:
-                if kind in _LEAF_KINDS and run.semaphore is None:
-                    work = self._leaf(run, step, key, scope, attempt)  # one coroutine less
-                else:
-                    work = self._execute(run, step, key, kind, scope, attempt)
+                work = execute(self, run, step, key, scope, attempt)
+                if limited:
+                    work = self._limited(run, work)
                 if step.timeout is None:
                     output, tokens, cost = await work
                 else:
                     async with asyncio.timeout(step.timeout.seconds):
                         output, tokens, cost = await work
-            except _FAILS_STEP as exc:
+            except FAILS_STEP as exc:
                 message = (
                     f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
                 )
@@ -413,10 +498,9 @@ class Engine(AgentCalls):
                 used_usd = spent_usd + getattr(exc, "cost_usd", 0.0)
                 if attempt < attempts and retry is not None:
                     spent, spent_usd = used, used_usd
-                    await self.store.add_event(
-                        run.job.id, "retry", f"{key}: attempt {attempt} failed: {message}"
-                    )
-                    await asyncio.sleep(_backoff(retry, attempt))
+                    line = f"{key}: attempt {attempt} failed: {message}"
+                    await self._log(run.observer, job_id, "retry", line)
+                    await asyncio.sleep(backoff(retry, attempt))
                     attempt += 1
                     continue
                 return await self._fail(
@@ -425,9 +509,9 @@ class Engine(AgentCalls):
             tokens += spent
             cost += spent_usd
             await self.store.step_finished(
-                run.job.id,
+                job_id,
                 key,
-                "succeeded",
+                StepStatus.SUCCEEDED,
                 output=output,
                 tokens=tokens,
                 cost_usd=cost,
@@ -435,83 +519,99 @@ class Engine(AgentCalls):
             )
             run.tokens += tokens
             run.cost_usd += cost
-            self._emit(run, key, kind, "succeeded", tokens)
-            scope.set_step(step.id, "succeeded", output)
+            run.inflight.discard(key)
+            if run.observer is not None:
+                self._finished(run, key, step.id, kind, StepStatus.SUCCEEDED, attempt, tokens, cost)
+            scope.set_step(step.id, StepStatus.SUCCEEDED, output)
             if run.budget is not None:
-                _check_budget(run)
+                check_budget(run)
             return output
+
+    @staticmethod
+    async def _limited(run: Run, work: Awaitable[tuple[Any, int, float]]) -> Any:
+        """A leaf step's work, within the workflow's max_concurrency."""
+        assert run.semaphore is not None
+        async with run.semaphore:
+            return await work
 
     async def _fail(
         self,
-        run: _Run,
+        run: Run,
         step: Any,
         key: str,
         kind: str,
-        scope: _Scope,
+        scope: Scope,
         message: str,
         attempt: int,
         tokens: int = 0,
         cost_usd: float = 0.0,
     ) -> None:
-        await self.store.add_event(run.job.id, "step", f"{key} failed: {message}")
+        job_id = run.job.id
+        await self._log(run.observer, job_id, "step", f"{key} failed: {message}")
         # Inner steps a failing container cut off end with it, not 'running'.
-        inner = [k for k in run.inflight if k != key and _inside(k, key)]
+        inner = [k for k in run.inflight if k != key and inside(k, key)]
         for inner_key in sorted(inner):
             run.inflight.discard(inner_key)
             await self.store.step_finished(
-                run.job.id, inner_key, "failed", error=f"interrupted: step '{key}' failed"
+                job_id, inner_key, StepStatus.FAILED, error=f"interrupted: step '{key}' failed"
             )
         await self.store.step_finished(
-            run.job.id, key, "failed", error=message, tokens=tokens, cost_usd=cost_usd
+            job_id, key, StepStatus.FAILED, error=message, tokens=tokens, cost_usd=cost_usd
         )
         run.tokens += tokens
         run.cost_usd += cost_usd
-        self._emit(run, key, kind, "failed", tokens, error=message)
-        scope.set_step(step.id, "failed", None, message)
+        run.inflight.discard(key)
+        if run.observer is not None:
+            self._finished(
+                run, key, step.id, kind, StepStatus.FAILED, attempt, tokens, cost_usd, message
+            )
+        scope.set_step(step.id, StepStatus.FAILED, None, message)
         if not step.continue_on_error:
-            raise _StepFailed(key, message)
+            raise StepFailed(key, message)
         return None
 
-    def _emit(
-        self, run: _Run, key: str, kind: str, status: str, tokens: int = 0, error: str | None = None
-    ) -> None:
-        callback = run.events.on_step
-        now = time.monotonic()
-        if status == "running":
-            run.started[key] = now
-            run.inflight.add(key)
-        else:
-            run.inflight.discard(key)
-        if callback is not None:
-            callback(key, kind, status, now - run.started.get(key, now), tokens, error)
+    @staticmethod
+    def _started(run: Run, key: str, step_id: str, kind: str, attempt: int) -> None:
+        run.inflight.add(key)
+        observer = run.observer
+        if observer is not None:
+            run.started[key] = time.monotonic()
+            observer.emit(StepStarted(run.job.id, key, step_id, kind, attempt))
 
-    def _restore_inner(self, run: _Run, step: Any, key: str, scope: _Scope) -> None:
+    @staticmethod
+    def _finished(
+        run: Run,
+        key: str,
+        step_id: str,
+        kind: str,
+        status: str,
+        attempt: int,
+        tokens: int,
+        cost_usd: float,
+        error: str | None = None,
+    ) -> None:
+        assert run.observer is not None
+        seconds = time.monotonic() - run.started.pop(key, time.monotonic())
+        run.observer.emit(
+            StepFinished(
+                run.job.id, key, step_id, kind, status, attempt, seconds, tokens, cost_usd, error
+            )
+        )
+
+    def _restore_inner(self, run: Run, key: str, scope: Scope) -> None:
         """Put the latest values of a finished container's inner steps back in scope."""
-        inner = [(k, r) for k, r in run.done.items() if k != key and _inside(k, key)]
+        inner = [(k, r) for k, r in run.done.items() if k != key and inside(k, key)]
         # The latest value is the last item's or iteration's, as in a live run.
-        inner.sort(key=lambda pair: _position(pair[0][len(key) :]))
+        inner.sort(key=lambda pair: position(pair[0][len(key) :]))
         for _, record in inner:
             scope.set_step(record.step_id, record.status, record.output, record.error)
 
-    async def _execute(
-        self, run: _Run, step: Any, key: str, kind: str, scope: _Scope, attempt: int
-    ) -> tuple[Any, int, float]:
-        if isinstance(step, ForeachStep):
-            return await self._foreach(run, step, key, scope), 0, 0.0
-        if isinstance(step, LoopStep):
-            return await self._loop(run, step, key, scope), 0, 0.0
-        if isinstance(step, ParallelStep):
-            return await self._parallel(run, step, key, scope), 0, 0.0
-        if run.semaphore is None:
-            return await self._leaf(run, step, key, scope, attempt)
-        async with run.semaphore:
-            return await self._leaf(run, step, key, scope, attempt)
+    # -- models ----------------------------------------------------------------------------
 
-    def _client(self, run: _Run, agent: AgentManifest) -> Any:
+    def client_for(self, run: Run, agent: AgentManifest) -> Client:
         """A model client for one agent invocation; its calls are counted on the job."""
         if agent.spec.model_ref.provider == "scripted":
             return self.models.client_for(agent.spec)
-        job_id = run.job.id
 
         def on_call(call: CallRecord) -> None:
             if run.costs is None:
@@ -521,13 +621,14 @@ class Engine(AgentCalls):
             run.costs.record(call)
 
         client = self.models.client_for(
-            agent.spec, on_call=on_call, on_shadow=self._shadow_logger(job_id)
+            agent.spec, on_call=on_call, on_shadow=self._shadow_logger(run)
         )
         run.clients.append(client)
         return client
 
-    def _shadow_logger(self, job_id: str) -> Callable[[ShadowRecord], None]:
+    def _shadow_logger(self, run: Run) -> Callable[[ShadowRecord], None]:
         """Log each shadow comparison on the job (kind 'shadow')."""
+        job_id = run.job.id
 
         def on_shadow(record: ShadowRecord) -> None:
             data = dataclasses.asdict(record)
@@ -535,114 +636,15 @@ class Engine(AgentCalls):
                 "input_tokens": record.usage.input_tokens,
                 "output_tokens": record.usage.output_tokens,
             }
-            self._later(self.store.add_event(job_id, "shadow", _shadow_line(record), data))
+            line = shadow_line(record)
+            if run.observer is not None:
+                run.observer.emit(ShadowCompared(job_id, data, line))
+            self._later(self._log(run.observer, job_id, "shadow", line, data))
 
         return on_shadow
 
-    def _later(self, work: Any) -> None:
+    def _later(self, work: Awaitable[Any]) -> None:
         """Run a store write from a callback, keeping the task referenced until it ends."""
         task = asyncio.ensure_future(work)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
-
-    async def _leaf(
-        self, run: _Run, step: Any, key: str, scope: _Scope, attempt: int
-    ) -> tuple[Any, int, float]:
-
-        ctx = ToolContext(
-            job_id=run.job.id, step_id=key, attempt=attempt, idempotency_key=f"{run.job.id}:{key}"
-        )
-        if isinstance(step, AgentStep):
-            agent = self.agents.get(step.agent)
-            if not isinstance(agent, AgentManifest):
-                raise StepError(f"unknown agent '{step.agent}'")
-            prompt = render(step.prompt, scope.values) if step.prompt is not None else None
-            value = render(step.input, scope.values)
-            calls = self._root_context(run, step.agent) if self._calls_possible(agent) else None
-            token = CURRENT.set(calls) if calls is not None else None
-            try:
-                result = await run_agent(
-                    agent,
-                    prompt=None if prompt is None else str(prompt),
-                    input=value,
-                    tools=self.tools,
-                    ctx=ctx,
-                    client=self._client(run, agent),
-                )
-            finally:
-                if token is not None:
-                    CURRENT.reset(token)
-            if calls is None:
-                return result.output, result.usage.total, result.cost_usd
-            spent = calls.spend  # what the agent's calls to other agents cost
-            return result.output, result.usage.total + spent.tokens, result.cost_usd + spent.usd
-        if isinstance(step, ToolStep):
-            args = render(step.with_, scope.values)
-            result = await self.tools.call(step.tool, args, ctx)
-            try:
-                json.dumps(result)
-            except (TypeError, ValueError) as exc:
-                raise StepError(
-                    f"tool '{step.tool}' returned a value that is not JSON: {exc}"
-                ) from None
-            return result, 0, 0.0
-        if isinstance(step, CallStep):
-            return await self._call(run, step, render(step.input, scope.values), ctx)
-        if isinstance(step, TeamStep):
-            raise StepError(f"team '{step.team}': teams are not available in this version")
-        raise StepError(f"unsupported step kind for '{key}'")  # pragma: no cover
-
-    async def _call(
-        self, run: _Run, step: CallStep, value: Any, ctx: Any
-    ) -> tuple[Any, int, float]:
-        """A typed call step: the whole call lifecycle, as the job's principal."""
-        outcome = await self.calls.call(step.call, value, parent=self._root_context(run, None))
-        return outcome.output, outcome.tokens, outcome.cost_usd
-
-    async def _foreach(self, run: _Run, step: ForeachStep, key: str, scope: _Scope) -> list[Any]:
-
-        items = render(step.foreach, scope.values)
-        if not isinstance(items, list):
-            raise StepError(f"foreach needs a list, got {type(items).__name__}")
-        limit = asyncio.Semaphore(step.max_concurrency) if step.max_concurrency else None
-        scopes: list[_Scope] = []
-
-        async def one(index: int, item: Any) -> Any:
-            inner = scope.child(**{step.as_: item, "index": index})
-            scopes.append(inner)
-            if limit is None:
-                return await self._steps(run, step.steps, f"{key}[{index}].", inner)
-            async with limit:
-                return await self._steps(run, step.steps, f"{key}[{index}].", inner)
-
-        results = await _gather(one(i, item) for i, item in enumerate(items))
-        _merge_inner(scope, scopes, step.steps)
-        return results
-
-    async def _loop(self, run: _Run, step: LoopStep, key: str, scope: _Scope) -> Any:
-
-        last: Any = None
-        inner = scope
-        for iteration in range(1, step.loop.max_iterations + 1):
-            inner = scope.child(loop={"iteration": iteration})
-            last = await self._steps(run, step.loop.steps, f"{key}#{iteration}.", inner)
-            if step.loop.until is not None and render(step.loop.until, inner.values):
-                break
-        _merge_inner(scope, [inner], step.loop.steps)
-        return last
-
-    async def _parallel(self, run: _Run, step: ParallelStep, key: str, scope: _Scope) -> Any:
-        limit = asyncio.Semaphore(step.max_concurrency) if step.max_concurrency else None
-        scopes: list[_Scope] = []
-
-        async def branch(inner_step: Any) -> Any:
-            inner = scope.child()
-            scopes.append(inner)
-            if limit is None:
-                return await self._step(run, inner_step, f"{key}.{inner_step.id}", inner)
-            async with limit:
-                return await self._step(run, inner_step, f"{key}.{inner_step.id}", inner)
-
-        results = await _gather(branch(s) for s in step.parallel)
-        _merge_inner(scope, scopes, step.parallel)
-        return {s.id: r for s, r in zip(step.parallel, results, strict=True)}

@@ -148,6 +148,22 @@ class ModelHub:
             )
         return None
 
+    def secret_values(self) -> list[str]:
+        """The provider keys this hub can resolve, for a Redactor (never raises, never logs).
+
+        Keys named in the settings and the providers' usual environment variables; a key
+        that cannot be read is left out.
+        """
+        found: list[str] = []
+        for provider in sorted({*self.settings, *KEY_VARIABLES}):
+            try:
+                key = self._key(provider)
+            except ConfigError:
+                continue
+            if key is not None:
+                found.append(key.reveal())
+        return found
+
     def check(self, refs: Iterable[str]) -> None:
         """Raise ConfigError (naming the variable) when a reference's provider has no key."""
         for ref in sorted(set(refs)):

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,8 @@ from agentgo_cli.manifests.models.tool import (
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
+
+    from agentgo_cli.observer import Observer, Redactor
 
 __all__ = ["ToolContext", "ToolRegistry", "schema_problem", "validator_for"]
 
@@ -102,8 +105,17 @@ class _PythonTool:
 class ToolRegistry:
     """The Tool manifests of a manifest set plus the built-in tools, callable by name."""
 
-    def __init__(self, tools: Mapping[str, ToolManifest]) -> None:
+    def __init__(
+        self,
+        tools: Mapping[str, ToolManifest],
+        *,
+        observer: Observer | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
         self._tools = dict(tools)
+        self.observer = observer
+        """Told of every call (``ToolCalled``), its payloads passed through ``redactor``."""
+        self.redactor = redactor
         self._inputs: dict[str, Validator] = {}
         self._outputs: dict[str, Validator] = {}
         self._python: dict[str, _PythonTool] = {}
@@ -124,8 +136,57 @@ class ToolRegistry:
             return ToolDef(name, _BUILTIN_DESCRIPTIONS[name], schema)
         raise StepError(f"unknown tool '{name}'")
 
-    async def call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> Any:
+    def call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> Awaitable[Any]:
         """Check the arguments, run the tool, check its result; StepError on any failure."""
+        if self.observer is None:
+            return self._call(name, args, ctx)  # no coroutine level more when nobody listens
+        return self._observed(self.observer, name, args, ctx)
+
+    async def _observed(
+        self, observer: Observer, name: str, args: dict[str, Any], ctx: ToolContext
+    ) -> Any:
+        from agentgo_cli.observer import ToolCalled
+
+        redact = self.redactor
+        started = time.perf_counter()
+        try:
+            result = await self._call(name, args, ctx)
+        except Exception as exc:
+            import traceback
+
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            trace = "".join(traceback.format_exception(cause))
+            error = str(exc)
+            if redact:
+                error, trace = redact.text(error), redact.text(trace)
+            observer.emit(
+                ToolCalled(
+                    ctx.job_id or None,
+                    ctx.step_id,
+                    name,
+                    redact.value(args) if redact else args,
+                    None,
+                    error,
+                    trace,
+                    time.perf_counter() - started,
+                )
+            )
+            raise
+        observer.emit(
+            ToolCalled(
+                ctx.job_id or None,
+                ctx.step_id,
+                name,
+                redact.value(args) if redact else args,
+                redact.value(result) if redact else result,
+                None,
+                None,
+                time.perf_counter() - started,
+            )
+        )
+        return result
+
+    async def _call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> Any:
         manifest = self._tools.get(name)
         if manifest is None:
             if name in BUILTIN_TOOLS:

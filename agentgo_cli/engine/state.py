@@ -1,11 +1,10 @@
-"""The engine's per-job state and the small pieces its scheduler is made of."""
+"""The engine's per-job state and the small pieces its scheduler and executors share."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,44 +12,44 @@ from agentgo_cli.errors import AgentGoError, CallError, ProviderError, SandboxEr
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.manifests.models import WorkflowManifest
 from agentgo_cli.manifests.models.common import Budget
-from agentgo_cli.manifests.models.workflow import (
-    AgentStep,
-    CallStep,
-    ForeachStep,
-    LoopStep,
-    ParallelStep,
-    TeamStep,
-    ToolStep,
-)
+from agentgo_cli.manifests.models.workflow import ForeachStep, LoopStep, ParallelStep
 from agentgo_cli.store.base import JobRecord, StepRecord
 
 if TYPE_CHECKING:
     from agentgo_cli.a2a.trace import TraceContext
     from agentgo_cli.llm.cost import CostTracker
+    from agentgo_cli.observer import Observer
 
-__all__ = ["JobEvents"]
+__all__ = [
+    "CALLING_TOOLS",
+    "FAILS_STEP",
+    "STEP_ERRORS",
+    "BudgetSpent",
+    "Refused",
+    "Run",
+    "Scope",
+    "StepFailed",
+    "all_ids",
+    "backoff",
+    "check_budget",
+    "gather",
+    "inside",
+    "merge_inner",
+    "outputs",
+    "position",
+    "shadow_line",
+]
 
 
-@dataclass
-class JobEvents:
-    """Callbacks for progress display; every one is optional and must not block."""
-
-    on_step: Callable[[str, str, str, float, int, str | None], None] | None = None
-    """(key, kind, status, seconds, tokens, error) when a step starts or ends."""
-
-
-_NO_EVENTS = JobEvents()
-
-
-class _Refused(Exception):
+class Refused(Exception):
     """A job that ends before it starts: (status, error)."""
 
 
-class _BudgetSpent(AgentGoError):
+class BudgetSpent(AgentGoError):
     """The workflow's budget is spent: the job stops with this message."""
 
 
-class _StepFailed(Exception):
+class StepFailed(Exception):
     """A step failed and the job must stop (continue_on_error was not set)."""
 
     def __init__(self, key: str, message: str) -> None:
@@ -59,16 +58,16 @@ class _StepFailed(Exception):
 
 
 @dataclass
-class _Scope:
+class Scope:
     """Names expressions see at one place in the run."""
 
     values: dict[str, Any]
 
-    def child(self, **extra: Any) -> _Scope:
+    def child(self, **extra: Any) -> Scope:
         values = dict(self.values)
         values["steps"] = dict(self.values["steps"])
         values.update(extra)
-        return _Scope(values)
+        return Scope(values)
 
     def set_step(
         self, step_id: str, status: str, output: Any = None, error: str | None = None
@@ -77,14 +76,15 @@ class _Scope:
 
 
 @dataclass
-class _Run:
+class Run:
     """One job being run by this process."""
 
     job: JobRecord
     workflow: WorkflowManifest
     done: dict[str, StepRecord]
     semaphore: asyncio.Semaphore | None
-    events: JobEvents
+    observer: Observer | None = None
+    """Where this run's events go (None: nobody listens, no event is made)."""
     tokens: int = 0
     cost_usd: float = 0.0
     budget: Budget | None = None
@@ -92,44 +92,49 @@ class _Run:
     costs: CostTracker | None = None
     """Every real model call of the job made here (made with the first one)."""
     clients: list[Any] = field(default_factory=list)
+    """Reliable clients of this job, whose shadow calls may still be running."""
     trace: TraceContext | None = None
     """The job's trace (started by its first call): each call is a span below its step's."""
-    """Reliable clients of this job, whose shadow calls may still be running."""
     started: dict[str, float] = field(default_factory=dict)
     inflight: set[str] = field(default_factory=set)
     """Keys of steps started and not yet finished."""
 
 
-_STEP_ERRORS: tuple[type[Exception], ...] = (StepError, ProviderError, SandboxError, CallError)
+STEP_ERRORS: tuple[type[Exception], ...] = (StepError, ProviderError, SandboxError, CallError)
 """Errors that fail a step (and may be retried); others (the store failing) stop the job."""
-_FAILS_STEP: tuple[type[BaseException], ...] = (
-    *_STEP_ERRORS,
+FAILS_STEP: tuple[type[BaseException], ...] = (
+    *STEP_ERRORS,
     ExpressionError,
     TimeoutError,
-    _StepFailed,
+    StepFailed,
 )
+"""Everything that ends a step attempt as failed."""
+
+CALLING_TOOLS = frozenset({"call_agent", "discover_agents", "route_intent"})
+"""The built-in tools that call or find other agents."""
 
 
-def _outputs(wf: WorkflowManifest, scope: _Scope) -> dict[str, Any]:
+def outputs(wf: WorkflowManifest, scope: Scope) -> dict[str, Any]:
+    """The workflow's outputs, rendered in the scope its steps left."""
     try:
-        outputs = render(wf.spec.outputs, scope.values)
+        values = render(wf.spec.outputs, scope.values)
     except ExpressionError as exc:
         raise StepError(f"outputs: {exc}") from None
-    assert isinstance(outputs, dict)
-    return outputs
+    assert isinstance(values, dict)
+    return values
 
 
-def _inside(inner_key: str, key: str) -> bool:
+def inside(inner_key: str, key: str) -> bool:
     """Whether ``inner_key`` names a step inside the container ``key``."""
     return inner_key.startswith(key) and inner_key[len(key) : len(key) + 1] in ("[", "#", ".")
 
 
-def _position(rest: str) -> tuple[int, ...]:
+def position(rest: str) -> tuple[int, ...]:
     """The item and iteration numbers in a key's tail, for ordering ('[2].x#3.y' → (2, 3))."""
     return tuple(int(n) for n in re.findall(r"[\[#](\d+)", rest))
 
 
-async def _gather(coros: Any) -> list[Any]:
+async def gather(coros: Any) -> list[Any]:
     """Run coroutines at once; on the first failure cancel the rest and raise it."""
     tasks = [asyncio.ensure_future(c) for c in coros]
     try:
@@ -141,47 +146,30 @@ async def _gather(coros: Any) -> list[Any]:
         raise
 
 
-def _merge_inner(scope: _Scope, inner_scopes: list[_Scope], steps: list[Any]) -> None:
+def merge_inner(scope: Scope, inner_scopes: list[Scope], steps: list[Any]) -> None:
     """Make a container's inner steps addressable outside it, with their latest values."""
-    ids = set(_all_ids(steps))
+    ids = set(all_ids(steps))
     for inner in inner_scopes:
         for step_id, value in inner.values["steps"].items():
             if step_id in ids:
                 scope.values["steps"][step_id] = value
 
 
-def _all_ids(steps: list[Any]) -> list[str]:
+def all_ids(steps: list[Any]) -> list[str]:
+    """The ids of the steps and of every step inside them."""
     out: list[str] = []
     for step in steps:
         out.append(step.id)
         if isinstance(step, ForeachStep):
-            out += _all_ids(step.steps)
+            out += all_ids(step.steps)
         elif isinstance(step, LoopStep):
-            out += _all_ids(step.loop.steps)
+            out += all_ids(step.loop.steps)
         elif isinstance(step, ParallelStep):
-            out += _all_ids(step.parallel)
+            out += all_ids(step.parallel)
     return out
 
 
-_CALLING_TOOLS = frozenset({"call_agent", "discover_agents", "route_intent"})
-
-_KINDS: dict[type, str] = {
-    AgentStep: "agent",
-    ToolStep: "tool",
-    CallStep: "call",
-    TeamStep: "team",
-    ForeachStep: "foreach",
-    LoopStep: "loop",
-    ParallelStep: "parallel",
-}
-_LEAF_KINDS = frozenset({"agent", "tool", "call", "team"})
-
-
-def _kind(step: Any) -> str:
-    return _KINDS.get(type(step), "step")
-
-
-def _backoff(retry: Any, attempt: int) -> float:
+def backoff(retry: Any, attempt: int) -> float:
     """Exponential (or fixed) backoff with full jitter."""
     base = retry.initial.seconds
     cap = retry.max.seconds
@@ -189,19 +177,20 @@ def _backoff(retry: Any, attempt: int) -> float:
     return random.uniform(0, delay)
 
 
-def _check_budget(run: _Run) -> None:
+def check_budget(run: Run) -> None:
     """Stop the job once the workflow's budget is spent (its tokens or its usd)."""
     budget = run.budget
     assert budget is not None
     tokens = run.job.tokens + run.tokens
     cost = run.job.cost_usd + run.cost_usd
     if budget.tokens is not None and tokens > budget.tokens:
-        raise _BudgetSpent(f"workflow budget exceeded: {tokens} tokens > {budget.tokens}")
+        raise BudgetSpent(f"workflow budget exceeded: {tokens} tokens > {budget.tokens}")
     if budget.usd is not None and cost > budget.usd:
-        raise _BudgetSpent(f"workflow budget exceeded: ${cost:.6f} > ${budget.usd:g}")
+        raise BudgetSpent(f"workflow budget exceeded: ${cost:.6f} > ${budget.usd:g}")
 
 
-def _shadow_line(record: Any) -> str:
+def shadow_line(record: Any) -> str:
+    """The job log line of one shadow comparison."""
     verdict = (
         "error: " + record.error if record.error else ("agrees" if record.agrees else "differs")
     )

@@ -1,0 +1,91 @@
+"""The engines of a long-lived process: one per manifest set, revalidated on reload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from agentgo_cli.engine.owners import new_owner
+from agentgo_cli.engine.scheduler import LEASE_SECONDS, Engine
+from agentgo_cli.errors import ManifestSetError
+from agentgo_cli.observer import Redactor
+
+if TYPE_CHECKING:
+    from agentgo_cli.llm.hub import ModelHub
+    from agentgo_cli.manifests.manifest_set import ManifestSet
+    from agentgo_cli.observer import Observer
+    from agentgo_cli.store.base import JobStore
+
+__all__ = ["Engines"]
+
+
+class Engines:
+    """One Engine per manifest set (keyed by the tuple of its paths), sharing one store, one
+    model hub, one lease owner and one observer.
+
+    ``load`` turns manifest paths into a valid set, or raises ManifestSetError.
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        models: ModelHub,
+        load: Callable[[list[str]], ManifestSet],
+        *,
+        owner: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+        observer: Observer | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.store = store
+        self.models = models
+        self.owner = owner or new_owner()
+        self.lease_seconds = lease_seconds
+        self.observer = observer
+        if redactor is None and observer is not None:
+            redactor = Redactor(models.secret_values())
+        self.redactor = redactor
+        """Made once from the hub's provider keys, shared by every engine."""
+        self._load = load
+        self._engines: dict[tuple[str, ...], Engine] = {}
+
+    def get(self, manifests: Sequence[str]) -> Engine:
+        """The engine of that manifest set, loading the set the first time."""
+        key = tuple(manifests)
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = self._engines[key] = self._make(self._load(list(key)))
+        return engine
+
+    def put(self, manifests: Sequence[str], mset: ManifestSet) -> Engine:
+        """The engine of an already-loaded set; it replaces the cached one (which keeps
+        running the jobs it began)."""
+        engine = self._engines[tuple(manifests)] = self._make(mset)
+        return engine
+
+    def reload(self, notify: Callable[[str], None]) -> None:
+        """Load every set in use again; swap in the ones that are valid.
+
+        A set that no longer validates is refused as a whole and its old engine (catalog,
+        agents, workflows) stays in use; jobs already running keep the engine they began with.
+        """
+        for key in list(self._engines):
+            try:
+                mset = self._load(list(key))
+            except ManifestSetError as exc:
+                notify(f"reload refused, the previous manifests stay in use: {exc}")
+                continue
+            engine = self._engines[key] = self._make(mset)
+            intents = len(engine.catalog.entries())
+            notify(f"reloaded {len(mset.of_kind('Workflow'))} workflows, {intents} intents")
+
+    def _make(self, mset: ManifestSet) -> Engine:
+        return Engine(
+            self.store,
+            mset,
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+            models=self.models,
+            observer=self.observer,
+            redactor=self.redactor,
+        )

@@ -1,0 +1,33 @@
+"""One executor per step kind, found through one table.
+
+A new step kind is one module here (its ``KIND``) and one line in ``KINDS``. The scheduler
+does what every kind shares (records, retries, timeouts, ``if``, budgets) and calls the
+kind's ``execute`` for the rest.
+"""
+
+from __future__ import annotations
+
+from agentgo_cli.engine.steps import agent, call, foreach, loop, parallel, team, tool
+from agentgo_cli.engine.steps.base import Executor, StepKind
+from agentgo_cli.manifests.models.workflow import (
+    AgentStep,
+    CallStep,
+    ForeachStep,
+    LoopStep,
+    ParallelStep,
+    TeamStep,
+    ToolStep,
+)
+
+__all__ = ["KINDS", "Executor", "StepKind"]
+
+KINDS: dict[type, StepKind] = {
+    AgentStep: agent.KIND,
+    ToolStep: tool.KIND,
+    CallStep: call.KIND,
+    TeamStep: team.KIND,
+    ForeachStep: foreach.KIND,
+    LoopStep: loop.KIND,
+    ParallelStep: parallel.KIND,
+}
+"""The step kinds of the workflow model, by step class."""

@@ -1,0 +1,38 @@
+"""What a step kind is to the scheduler: a name, an executor, and whether it is a leaf."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agentgo_cli.tools.registry import ToolContext
+
+if TYPE_CHECKING:
+    from agentgo_cli.engine.scheduler import Engine
+    from agentgo_cli.engine.state import Run, Scope
+
+__all__ = ["Executor", "StepKind", "tool_context"]
+
+Executor = Callable[["Engine", "Run", Any, str, "Scope", int], Awaitable[tuple[Any, int, float]]]
+"""(engine, run, step, key, scope, attempt) → (output, tokens, cost in usd)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepKind:
+    """How the scheduler runs one kind of step."""
+
+    name: str
+    """The kind's name in step records and events ('agent', 'foreach', …)."""
+    execute: Executor
+    leaf: bool
+    """True for steps that do work themselves (they wait for the workflow's
+    max_concurrency); False for containers of other steps."""
+
+
+def tool_context(run: Run, key: str, attempt: int) -> ToolContext:
+    """What the tools of one step attempt learn about it (the key is stable across retries)."""
+    job_id = run.job.id
+    return ToolContext(
+        job_id=job_id, step_id=key, attempt=attempt, idempotency_key=f"{job_id}:{key}"
+    )
