@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.engine.calls import AgentCalls
+from agentgo_cli.engine.clients import JobClients
 from agentgo_cli.engine.inputs import prepare_inputs
 from agentgo_cli.engine.owners import local_principal, new_owner, owner_is_dead, tune_gc
 from agentgo_cli.engine.state import (
@@ -34,9 +35,9 @@ from agentgo_cli.engine.state import (
     backoff,
     check_budget,
     inside,
+    log_line,
     outputs,
     position,
-    shadow_line,
 )
 from agentgo_cli.engine.steps import KINDS
 from agentgo_cli.errors import AgentGoError, CallError, StepError
@@ -53,10 +54,8 @@ from agentgo_cli.manifests.models.workflow import (
 )
 from agentgo_cli.observer import (
     JobEnded,
-    LogLine,
     Observer,
     Redactor,
-    ShadowCompared,
     StepFinished,
     StepStarted,
 )
@@ -66,9 +65,6 @@ from agentgo_cli.tools.registry import ToolRegistry
 if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog
     from agentgo_cli.a2a.lifecycle import CallService
-    from agentgo_cli.llm.base import Client
-    from agentgo_cli.llm.cost import CallRecord
-    from agentgo_cli.llm.reliability import ShadowRecord
     from agentgo_cli.observer import Event
 
 __all__ = [
@@ -80,9 +76,6 @@ __all__ = [
     "owner_is_dead",
     "prepare_inputs",
 ]
-
-SHADOW_GRACE_SECONDS = 2.0
-"""How long a job's end waits for its shadow calls; the rest are cancelled (and logged)."""
 
 LEASE_SECONDS = 30.0
 """How long a job stays a process's without renewal; the engine renews every third of it."""
@@ -154,6 +147,8 @@ class Engine:
             observer=observer,
             redactor=redactor,
         )
+        self.clients = JobClients(store, self.models)
+        """The model clients of this engine's jobs (counted, shadow-logged, settled)."""
         self._runs: dict[str, Run] = {}
         """The jobs running here, by id (calls dispatched for them find their job)."""
         self.agent_calls = AgentCalls(
@@ -165,7 +160,7 @@ class Engine:
             principal=self.principal,
             scopes=scopes,
             runs=self._runs,
-            client_for=self.client_for,
+            client_for=self.clients.client_for,
             observer=observer,
             redactor=redactor,
         )
@@ -175,7 +170,6 @@ class Engine:
         self._stopped: dict[str, str] = {}
         self._guard_task: asyncio.Future[None] | None = None
         self._fresh: set[str] = set()
-        self._pending: set[asyncio.Future[Any]] = set()
 
     @property
     def catalog(self) -> Catalog:
@@ -258,10 +252,7 @@ class Engine:
     def _log(
         self, observer: Observer | None, job_id: str, kind: str, message: str, data: Any = None
     ) -> Awaitable[None]:
-        """Write a line to a job's log, and report it (the write is the caller's to await)."""
-        if observer is not None:
-            observer.emit(LogLine(job_id, kind, message, data))
-        return self.store.add_event(job_id, kind, message, data)
+        return log_line(self.store, observer, job_id, kind, message, data)
 
     async def run(self, job: JobRecord, events: JobEvents | None = None) -> JobRecord:
         """Run (or resume) a job we hold the lease of, to its end; return the final record.
@@ -363,7 +354,7 @@ class Engine:
                 )
             )
         if run.clients:
-            await self._settle_models(run)
+            await self.clients.settle(run)
         ending = f"{status}: {error}" if error else str(status)
         await self._log(observer, job.id, "job", ending)
         await self.store.job_finished(job.id, status, outputs=values, error=error)
@@ -387,18 +378,6 @@ class Engine:
             job.principal,
             job.scopes,
         )
-
-    async def _settle_models(self, run: Run) -> None:
-        """At a job's end: let shadow calls finish (briefly) and log what the models cost."""
-        await asyncio.gather(*(c.drain(SHADOW_GRACE_SECONDS) for c in run.clients))
-        if self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
-        if run.costs is not None and run.costs.calls:
-            costs = run.costs
-            message = f"models: {costs.calls} call(s), {costs.tokens} tokens, ${costs.usd:.6f}" + (
-                f"; shadow ${costs.shadow_usd:.6f}" if costs.shadow_calls else ""
-            )
-            await self._log(run.observer, run.job.id, "cost", message, costs.as_dict())
 
     async def _guard(self) -> None:
         """While jobs run here: renew their leases and stop the ones asked to cancel."""
@@ -605,46 +584,3 @@ class Engine:
         inner.sort(key=lambda pair: position(pair[0][len(key) :]))
         for _, record in inner:
             scope.set_step(record.step_id, record.status, record.output, record.error)
-
-    # -- models ----------------------------------------------------------------------------
-
-    def client_for(self, run: Run, agent: AgentManifest) -> Client:
-        """A model client for one agent invocation; its calls are counted on the job."""
-        if agent.spec.model_ref.provider == "scripted":
-            return self.models.client_for(agent.spec)
-
-        def on_call(call: CallRecord) -> None:
-            if run.costs is None:
-                from agentgo_cli.llm.cost import CostTracker
-
-                run.costs = CostTracker()
-            run.costs.record(call)
-
-        client = self.models.client_for(
-            agent.spec, on_call=on_call, on_shadow=self._shadow_logger(run)
-        )
-        run.clients.append(client)
-        return client
-
-    def _shadow_logger(self, run: Run) -> Callable[[ShadowRecord], None]:
-        """Log each shadow comparison on the job (kind 'shadow')."""
-        job_id = run.job.id
-
-        def on_shadow(record: ShadowRecord) -> None:
-            data = dataclasses.asdict(record)
-            data["usage"] = {
-                "input_tokens": record.usage.input_tokens,
-                "output_tokens": record.usage.output_tokens,
-            }
-            line = shadow_line(record)
-            if run.observer is not None:
-                run.observer.emit(ShadowCompared(job_id, data, line))
-            self._later(self._log(run.observer, job_id, "shadow", line, data))
-
-        return on_shadow
-
-    def _later(self, work: Awaitable[Any]) -> None:
-        """Run a store write from a callback, keeping the task referenced until it ends."""
-        task = asyncio.ensure_future(work)
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)

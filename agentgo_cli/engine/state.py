@@ -13,12 +13,16 @@ from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.manifests.models import WorkflowManifest
 from agentgo_cli.manifests.models.common import Budget
 from agentgo_cli.manifests.models.workflow import ForeachStep, LoopStep, ParallelStep
+from agentgo_cli.observer import LogLine
 from agentgo_cli.store.base import JobRecord, StepRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from agentgo_cli.a2a.trace import TraceContext
     from agentgo_cli.llm.cost import CostTracker
     from agentgo_cli.observer import Observer
+    from agentgo_cli.store.base import JobStore
 
 __all__ = [
     "CALLING_TOOLS",
@@ -34,6 +38,7 @@ __all__ = [
     "check_budget",
     "gather",
     "inside",
+    "log_line",
     "merge_inner",
     "outputs",
     "position",
@@ -195,3 +200,18 @@ def shadow_line(record: Any) -> str:
         "error: " + record.error if record.error else ("agrees" if record.agrees else "differs")
     )
     return f"shadow {record.ref} of {record.main_ref}: {verdict}"
+
+
+def log_line(
+    store: JobStore,
+    observer: Observer | None,
+    job_id: str,
+    kind: str,
+    message: str,
+    data: Any = None,
+) -> Awaitable[None]:
+    """Write a line to a job's log and report it as a LogLine; the write is the caller's
+    to await."""
+    if observer is not None:
+        observer.emit(LogLine(job_id, kind, message, data))
+    return store.add_event(job_id, kind, message, data)

@@ -38,7 +38,7 @@ async def execute(
             input=value,
             tools=engine.tools,
             ctx=tool_context(run, key, attempt),
-            client=engine.client_for(run, agent),
+            client=engine.clients.client_for(run, agent),
             observer=run.observer,
             redactor=engine.redactor,
         )
