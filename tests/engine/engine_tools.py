@@ -285,7 +285,7 @@ def seed_job(
     with `finished` step outputs (by step key, in the order given) already recorded; return
     its id. Run from the project folder.
     """
-    from agentgo_cli.backend import LocalBackend
+    from agentgo_cli.backend.local import LocalBackend
     from agentgo_cli.store import open_store
 
     url, _ = LocalBackend().store_url()
