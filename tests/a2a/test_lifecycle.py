@@ -17,12 +17,12 @@ import pytest
 
 from agentgo_cli.a2a.lifecycle import CallContext, Spend
 from agentgo_cli.a2a.trace import TraceContext
-from agentgo_cli.backend import CallRequest, LocalBackend, RunRequest
 from agentgo_cli.engine.scheduler import Engine
 from agentgo_cli.errors import CallError
 from agentgo_cli.manifests.manifest_set import load_set
 from tests.conftest import StoreDB
 from tests.engine import engine_tools
+from tests.engine.harness import CallRequest, Project, RunRequest
 
 Write = Callable[[str, str], Path]
 
@@ -127,7 +127,7 @@ async def call(intent: str = "research.summarize@^1", **kwargs: Any) -> Any:
     kwargs.setdefault("input", {"topic": "batteries"})
     kwargs.setdefault("principal", "user:alice")
     kwargs.setdefault("scopes", ["research.read"])
-    return await LocalBackend().call(CallRequest(intent, **kwargs))
+    return await Project().call(CallRequest(intent, **kwargs))
 
 
 async def refused(intent: str = "research.summarize@^1", **kwargs: Any) -> CallError:
@@ -313,7 +313,7 @@ async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(
 ) -> None:
     write("agentgo.yaml", CONFIG)
     write("m/chain.yaml", CHAIN)
-    backend = LocalBackend()
+    backend = Project()
     job = await backend.run(RunRequest("chain", {}))
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs is not None
@@ -368,7 +368,7 @@ spec:
 
 async def test_an_agent_routes_and_discovers_with_the_builtin_tools(project: Write) -> None:
     project("m/finder.yaml", FINDER)
-    backend = LocalBackend()
+    backend = Project()
     routed = await backend.run(RunRequest("find", {"how": "route"}))
     assert routed.status == "succeeded", routed.error
     assert routed.outputs is not None
@@ -399,7 +399,7 @@ spec:
 
 async def test_a_queued_job_calls_as_its_submitter_wherever_it_runs(project: Write) -> None:
     project("m/ask.yaml", CALLER)
-    backend = LocalBackend()
+    backend = Project()
     alice = await backend.run(
         RunRequest("ask", {}, detach=True, principal="user:alice", scopes=["research.read"])
     )

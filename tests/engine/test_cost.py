@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agentgo_cli.backend import JobDetail, LocalBackend, RunRequest
 from tests.engine import engine_tools
 from tests.engine.engine_tools import COMMON, workflow
+from tests.engine.harness import JobDetail, Project, RunRequest
 
 Write = Callable[[str, str], Path]
 
@@ -53,7 +53,7 @@ def project(write: Write) -> Write:
 
 
 async def run() -> JobDetail:
-    backend = LocalBackend()
+    backend = Project()
     job = await backend.run(RunRequest("wf", {}))
     return await backend.job(job.id)
 

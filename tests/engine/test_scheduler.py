@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from agentgo_cli.backend import JobDetail, LocalBackend, RunRequest
 from agentgo_cli.store.base import StepRecord
 from tests.engine import engine_tools
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
+from tests.engine.harness import JobDetail, Project, RunRequest
 
 Write = Callable[[str, str], Path]
 
@@ -32,7 +32,7 @@ def project(write: Write) -> Write:
 
 async def run(name: str = "wf", **inputs: str) -> JobDetail:
     """Run a workflow to its end in this process and read its records back from the store."""
-    backend = LocalBackend()
+    backend = Project()
     job = await backend.run(RunRequest(name, dict(inputs)))
     return await backend.job(job.id)
 
@@ -509,7 +509,7 @@ async def test_retry_runs_a_failing_tool_again_with_the_same_key(project: Write)
         {"label": "x", "attempt": 3, "key": key},
         None,
     )
-    events = await LocalBackend().logs(job.id)
+    events = await Project().logs(job.id)
     assert [(kind, message) for _, _, kind, message, _ in events if kind == "retry"] == [
         ("retry", "shaky: attempt 1 failed: tool 'flaky' raised RuntimeError: flaky x attempt 1"),
         ("retry", "shaky: attempt 2 failed: tool 'flaky' raised RuntimeError: flaky x attempt 2"),
