@@ -1,7 +1,8 @@
-"""The workflow engine, step kind by step kind, read back from the store through the backend.
+"""The workflow engine, step kind by step kind, read back from the store.
 
 Every test writes a project (agentgo.yaml with a sqlite store and `manifests: [./m]`), runs
-one workflow with `LocalBackend.run` and checks the job and step records the store holds.
+one workflow on the engine (`harness.Project.run`) and checks the job and step records the
+store holds.
 """
 
 from __future__ import annotations
