@@ -18,8 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.engine.calls import AgentCalls
@@ -65,12 +64,10 @@ from agentgo_cli.tools.registry import ToolRegistry
 if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog
     from agentgo_cli.a2a.lifecycle import CallService
-    from agentgo_cli.observer import Event
 
 __all__ = [
     "LEASE_SECONDS",
     "Engine",
-    "JobEvents",
     "local_principal",
     "new_owner",
     "owner_is_dead",
@@ -79,32 +76,6 @@ __all__ = [
 
 LEASE_SECONDS = 30.0
 """How long a job stays a process's without renewal; the engine renews every third of it."""
-
-
-@dataclass
-class JobEvents:
-    """Deprecated: pass an Observer to the Engine. Kept while the CLI still passes it."""
-
-    on_step: Callable[[str, str, str, float, int, str | None], None] | None = None
-    """(key, kind, status, seconds, tokens, error) when a step starts or ends."""
-
-
-class _StepCallback:
-    """Adapts a JobEvents callback to the observer protocol (for one run)."""
-
-    def __init__(self, on_step: Callable[..., None], inner: Observer | None) -> None:
-        self._on_step = on_step
-        self._inner = inner
-
-    def emit(self, event: Event) -> None:
-        if self._inner is not None:
-            self._inner.emit(event)
-        if isinstance(event, StepStarted):
-            self._on_step(event.key, event.kind, StepStatus.RUNNING, 0.0, 0, None)
-        elif isinstance(event, StepFinished):
-            self._on_step(
-                event.key, event.kind, event.status, event.seconds, event.tokens, event.error
-            )
 
 
 class Engine:
@@ -254,14 +225,9 @@ class Engine:
     ) -> Awaitable[None]:
         return log_line(self.store, observer, job_id, kind, message, data)
 
-    async def run(self, job: JobRecord, events: JobEvents | None = None) -> JobRecord:
-        """Run (or resume) a job we hold the lease of, to its end; return the final record.
-
-        ``events`` is deprecated (pass an observer to the Engine instead).
-        """
+    async def run(self, job: JobRecord) -> JobRecord:
+        """Run (or resume) a job we hold the lease of, to its end; return the final record."""
         observer = self.observer
-        if events is not None and events.on_step is not None:
-            observer = _StepCallback(events.on_step, observer)
         try:
             if job.cancel_requested:  # asked to stop while nobody ran it
                 raise Refused(JobStatus.CANCELLED, "cancelled on request")

@@ -10,7 +10,7 @@ import pytest
 
 from agentgo_cli.a2a.lifecycle import CallContext, Spend
 from agentgo_cli.a2a.trace import TraceContext
-from agentgo_cli.engine.scheduler import Engine, JobEvents
+from agentgo_cli.engine.scheduler import Engine
 from agentgo_cli.errors import CallError
 from agentgo_cli.manifests.manifest_set import load_set
 from agentgo_cli.manifests.models.workflow import STEP_KINDS, StepBase
@@ -264,18 +264,6 @@ async def test_no_observer_makes_no_event(store: Any, workdir: Path) -> None:
     assert engine.observer is None and engine.redactor is None
     final = await _run(engine)
     assert final.status == JobStatus.SUCCEEDED
-
-
-async def test_the_old_step_callback_still_hears_steps(store: Any, workdir: Path) -> None:
-    seen: list[tuple[str, str]] = []
-    engine = Engine(store, load_set([workdir / "m"]))
-    job = await engine.submit("wf", {"topic": "x"}, ["m"], run_here=True)
-
-    await engine.run(job, JobEvents(lambda key, kind, status, *_: seen.append((key, status))))
-
-    assert ("draft", "running") in seen
-    assert ("draft", "succeeded") in seen
-    assert ("never", "skipped") in seen
 
 
 def test_every_step_kind_has_an_executor() -> None:
