@@ -78,7 +78,7 @@ async def run_agent(
             else:
                 started = time.perf_counter()
                 response = await client.complete(messages, tools=definitions, params=params)
-                observer.emit(_turn(ctx, messages, response, started, redactor))
+                observer.emit(_turn(agent, ctx, messages, response, started, redactor))
             usage = usage + response.usage
             cost += response.cost_usd
             if limit is not None and usage.total > limit:
@@ -122,6 +122,7 @@ async def run_agent(
 
 
 def _turn(
+    agent: AgentManifest,
     ctx: ToolContext,
     messages: list[Message],
     response: ModelResponse,
@@ -136,10 +137,12 @@ def _turn(
     text = reply.content
     if redactor:
         sent, calls, text = redactor.value(sent), redactor.value(calls), redactor.text(text)
+    # A reliable client names the model that answered; a bare one (scripted) only its name.
+    ref = response.model if ":" in response.model else str(agent.spec.model_ref)
     return ModelTurn(
         ctx.job_id or None,
         ctx.step_id,
-        response.model,
+        ref,
         sent,
         text,
         calls,

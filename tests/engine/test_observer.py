@@ -161,7 +161,7 @@ async def test_an_agent_step_reports_its_model_turn(store: Any, workdir: Path) -
     final = await _run(_engine(store, workdir, recorder))
 
     (turn,) = recorder.of(ModelTurn)
-    assert (turn.job_id, turn.key) == (final.id, "draft")
+    assert (turn.job_id, turn.key, turn.ref) == (final.id, "draft", "scripted:demo")
     assert (turn.input_tokens, turn.output_tokens) == (10, 5)
     assert turn.reply == "draft about tides"
     assert turn.messages[-1] == {"role": "user", "content": "tides"}
