@@ -1,0 +1,142 @@
+"""The Backend every command talks to: a service boundary of plain data.
+
+Commands parse arguments, build a request view, call one Backend method and render the
+view it returns; they never touch manifests, the store or the engine. Every method is
+async and takes and returns pydantic models (``backend.views``): the same JSON crosses
+HTTP between a ``RemoteBackend`` and ``agentgo serve``. Live progress is a stream
+(``watch``), never a callback. ``backend_for(profile)`` is the one factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Protocol, Self
+
+from agentgo_cli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agentgo_cli.backend.views import (
+        CallRequest,
+        CallResult,
+        CatalogEntryView,
+        CatalogRequest,
+        EventView,
+        ExportedCard,
+        ExportRequest,
+        IntentRequest,
+        IntentView,
+        JobDetailView,
+        JobsQuery,
+        JobView,
+        LogsRequest,
+        ModelView,
+        PingRequest,
+        PingResult,
+        ResumeRequest,
+        RunRequest,
+        ValidateRequest,
+        ValidationReport,
+        WorkerNotice,
+        WorkRequest,
+    )
+
+__all__ = ["Backend", "backend_for"]
+
+
+class Backend(Protocol):
+    """What every command can ask for. Use as ``async with backend_for(profile) as b:``."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def validate(self, request: ValidateRequest) -> ValidationReport:
+        """Load, validate and cross-check a manifest set."""
+        ...
+
+    async def submit(self, request: RunRequest) -> JobView:
+        """Create a job: start running it (see ``wait`` and ``watch``), or only enqueue it
+        for a worker (``detach``)."""
+        ...
+
+    async def wait(self, job_id: str) -> JobView:
+        """Wait for a job started by ``submit`` or ``resume`` to end, and return it."""
+        ...
+
+    async def run(self, request: RunRequest) -> JobView:
+        """``submit`` and ``wait``: run a job to its end (or only enqueue it)."""
+        ...
+
+    async def resume(self, request: ResumeRequest) -> JobView:
+        """Take over a job that stopped and start finishing it; finished steps are not run
+        again. A job that already ended is returned as it is."""
+        ...
+
+    def watch(self, job_id: str) -> AsyncIterator[EventView]:
+        """A job's events as they happen, from its first, until the job ends."""
+        ...
+
+    async def jobs(self, query: JobsQuery) -> list[JobView]:
+        """Jobs, newest first."""
+        ...
+
+    async def job(self, job_id: str) -> JobDetailView:
+        """One job with its steps; NotFoundError if there is none."""
+        ...
+
+    async def cancel(self, job_id: str) -> JobView:
+        """Ask a job to stop."""
+        ...
+
+    async def logs(self, request: LogsRequest) -> list[EventView]:
+        """A job's stored log after a sequence number."""
+        ...
+
+    async def catalog(self, request: CatalogRequest) -> list[CatalogEntryView]:
+        """The intents of a manifest set's catalog (default: the profile's manifests)."""
+        ...
+
+    async def intent(self, request: IntentRequest) -> IntentView:
+        """One intent version, resolved by name and semver range."""
+        ...
+
+    async def export_cards(self, request: ExportRequest) -> list[ExportedCard]:
+        """The catalog as A2A AgentCards, one per agent or team."""
+        ...
+
+    async def call(self, request: CallRequest) -> CallResult:
+        """Call an intent through the whole call lifecycle and wait for its output."""
+        ...
+
+    async def models(self) -> list[ModelView]:
+        """Configured providers, the models the manifests use, and their prices."""
+        ...
+
+    async def ping_model(self, request: PingRequest) -> PingResult:
+        """One tiny call to a model, to check its key and that it can be reached."""
+        ...
+
+    def work(self, request: WorkRequest) -> AsyncIterator[WorkerNotice]:
+        """Take queued and abandoned jobs and run them, saying what happens; the last
+        notice carries how many jobs were run."""
+        ...
+
+
+def backend_for(profile: str | None = None) -> Backend:
+    """The backend of the active profile: local (the embedded engine and store), or, for a
+    profile with ``server:``, the remote one (not in this version: a ConfigError, exit 2).
+
+    Raises ConfigError for a profile the config does not define.
+    """
+    from agentgo_cli.backend.local import LocalBackend
+    from agentgo_cli.config import load_config
+
+    config = load_config(profile)
+    active = config.profile()
+    if active is not None and active.server:
+        raise ConfigError(
+            f"profile '{config.profile_name}' sets 'server: {active.server}', but this version "
+            "has no remote backend yet: it would run against a local store instead. Use a "
+            "profile with 'store:' (or none)"
+        )
+    return LocalBackend(config)

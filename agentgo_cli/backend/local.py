@@ -1,0 +1,595 @@
+"""The local backend: the embedded engine and store, in this process.
+
+``LocalBackend`` is an async context manager that owns the store, the model hub and the
+engine cache for as long as it is open; the store and the hub are opened on first use, so
+a command that needs neither (validate, catalog) creates no database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from agentgo_cli.backend import views as v
+from agentgo_cli.backend._live import LiveFeeds, event_view
+from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
+from agentgo_cli.observer import Observer, Observers
+from agentgo_cli.store.base import JOB_DONE, EventRecord, JobRecord, JobStore, StepRecord
+
+if TYPE_CHECKING:
+    from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
+    from agentgo_cli.config import LoadedConfig
+    from agentgo_cli.engine.engines import Engines
+    from agentgo_cli.llm.hub import ModelHub
+    from agentgo_cli.manifests.manifest_set import ManifestSet
+
+__all__ = [
+    "DEFAULT_STORE",
+    "LocalBackend",
+    "catalog_view",
+    "event_view",
+    "job_view",
+    "log_view",
+    "step_view",
+]
+
+DEFAULT_STORE = "sqlite:///.agentgo/agentgo.db"
+POLL_SECONDS = 0.2
+"""How often ``watch`` reads the store for a job that runs in another process."""
+_log = logging.getLogger("agentgo")
+
+
+class LocalBackend:
+    """Does the work in this process. Use as ``async with LocalBackend(config) as b:``."""
+
+    def __init__(
+        self,
+        config: LoadedConfig | None = None,
+        *,
+        profile: str | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self._config = config
+        self._profile = profile
+        self._feeds = LiveFeeds()
+        self._observers = Observers([self._feeds])
+        if observer is not None:
+            self._observers.add(observer)
+        self._store: JobStore | None = None
+        self._hub: ModelHub | None = None
+        self._engines: Engines | None = None
+        self._opening = asyncio.Lock()
+        self._tasks: dict[str, asyncio.Future[JobRecord]] = {}
+        self._state = "new"
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._state != "new":
+            raise RuntimeError("a LocalBackend is used once: open a new one")
+        self._state = "open"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._state = "closed"
+        running = [t for t in self._tasks.values() if not t.done()]
+        for task in running:  # interrupted: the jobs stay to be resumed
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        if self._hub is not None:
+            await self._hub.aclose()
+        if self._store is not None:
+            await self._store.close()
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise RuntimeError("use the backend inside 'async with'")
+
+    def config(self) -> LoadedConfig:
+        """The loaded agentgo.yaml and its active profile."""
+        if self._config is None:
+            from agentgo_cli.config import load_config
+
+            self._config = load_config(self._profile)
+        return self._config
+
+    def store_url(self) -> tuple[str, str]:
+        """The active profile's store URL (relative paths anchored at the config folder)."""
+        config = self.config()
+        profile = config.profile()
+        url = (profile.store if profile and profile.store else None) or DEFAULT_STORE
+        sync = profile.synchronous if profile else "normal"
+        if url.startswith("sqlite:///"):
+            raw = Path(url.removeprefix("sqlite:///"))
+            if not raw.is_absolute():
+                base = config.path.parent if config.path else Path.cwd()
+                url = "sqlite:///" + str((base / raw).resolve())
+        return url, sync
+
+    async def _get_store(self) -> JobStore:
+        self._check_open()
+        async with self._opening:
+            if self._store is None:
+                from agentgo_cli.store import open_store
+
+                url, sync = self.store_url()
+                store = open_store(url, synchronous=sync)
+                await store.start()
+                self._store = store
+        return self._store
+
+    def _get_hub(self) -> ModelHub:
+        if self._hub is None:
+            from agentgo_cli.llm.hub import ModelHub
+
+            self._hub = ModelHub.from_config(self.config())
+        return self._hub
+
+    async def _get_engines(self) -> Engines:
+        store = await self._get_store()
+        if self._engines is None:
+            from agentgo_cli.engine.engines import Engines
+
+            self._engines = Engines(store, self._get_hub(), self._load, observer=self._observers)
+        return self._engines
+
+    # -- manifests -------------------------------------------------------------------------
+
+    async def validate(self, request: v.ValidateRequest) -> v.ValidationReport:
+        from agentgo_cli.manifests.manifest_set import load_set
+
+        config = self.config()
+        # The manifest set is what was named plus the active profile's manifests (spec).
+        targets: list[str | Path] = [*request.paths, *config.manifest_paths()]
+        if not targets:
+            raise UsageError(
+                "nothing to validate: name files or folders, or list them under 'manifests:' "
+                "in the active profile of agentgo.yaml"
+            )
+        mset = load_set(targets, config=config.data)
+        if config.path is not None and config.errors:
+            mset.errors.extend(config.errors)
+            mset.config_files.append(str(config.path))
+        errors = mset.sorted_errors()
+        return v.ValidationReport(
+            valid=not errors,
+            files=len(mset.files),
+            documents=mset.documents,
+            manifests=mset.counts(),
+            errors=[v.ManifestErrorView(**e.to_dict()) for e in errors],
+        )
+
+    def _load(self, paths: list[str]) -> ManifestSet:
+        """A valid manifest set, or ManifestSetError with every error."""
+        from agentgo_cli.manifests.manifest_set import load_set
+
+        mset = load_set(paths, config=self.config().data)
+        if not mset.valid:
+            raise ManifestSetError(mset.sorted_errors())
+        return mset
+
+    def _profile_paths(self, what: str) -> list[str]:
+        paths = [str(p) for p in self.config().manifest_paths()]
+        if not paths:
+            raise UsageError(
+                f"no manifests to {what}: name files or folders, or set 'manifests:' in the "
+                "profile of agentgo.yaml"
+            )
+        return paths
+
+    def _workflow_set(self, ref: str) -> tuple[str, list[str], ManifestSet]:
+        """Resolve ``run``'s argument to (workflow name, manifest paths, manifest set)."""
+        profile_paths = [str(p.resolve()) for p in self.config().manifest_paths()]
+        path = Path(ref)
+        if path.is_file():
+            from agentgo_cli.manifests.loader import load_paths
+
+            names = [
+                d.data["metadata"]["name"]
+                for d in load_paths([path]).documents
+                if isinstance(d.data, dict)
+                and d.data.get("kind") == "Workflow"
+                and isinstance(d.data.get("metadata"), dict)
+                and isinstance(d.data["metadata"].get("name"), str)
+            ]
+            if len(names) != 1:
+                found = ", ".join(names) or "none"
+                raise UsageError(f"{ref} must define exactly one Workflow (found: {found})")
+            paths = [str(path.resolve().parent), *profile_paths]
+            return names[0], paths, self._load(paths)
+        if not profile_paths:
+            raise UsageError(f"no such workflow file: {ref}")
+        mset = self._load(profile_paths)
+        if ref not in mset.of_kind("Workflow"):
+            from agentgo_cli.manifests._text import did_you_mean
+
+            hint = did_you_mean(ref, mset.of_kind("Workflow"))
+            raise NotFoundError(f"no workflow file or workflow named '{ref}'{hint}")
+        return ref, profile_paths, mset
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    async def submit(self, request: v.RunRequest) -> v.JobView:
+        from agentgo_cli.engine.inputs import parse_cli_value
+
+        name, paths, mset = self._workflow_set(request.workflow)
+        wf = mset.of_kind("Workflow")[name].manifest
+        schemas: dict[str, Any] = getattr(wf.spec, "inputs", {})
+        given: dict[str, Any] = {}
+        if request.input_file:
+            given.update(_read_input_file(request.input_file))
+        for key, raw in request.inputs.items():
+            given[key] = parse_cli_value(raw, schemas.get(key))
+        engines = await self._get_engines()
+        engine = engines.put(paths, mset)
+        job = await engine.submit(
+            name,
+            given,
+            paths,
+            run_here=not request.detach,
+            principal=_principal(request.principal),
+            scopes=request.scopes,
+        )
+        if not request.detach:
+            self._start(job.id, engine.run(job))
+        return job_view(job)
+
+    def _start(self, job_id: str, work: Any) -> None:
+        """Run a job we hold the lease of in a task of its own; ``wait`` and ``watch`` follow it."""
+        self._feeds.open(job_id)
+        self._tasks[job_id] = asyncio.ensure_future(work)
+
+    async def wait(self, job_id: str) -> v.JobView:
+        task = self._tasks.get(job_id)
+        if task is None:
+            return job_view(await _get(await self._get_store(), job_id))
+        return job_view(await task)
+
+    async def run(self, request: v.RunRequest) -> v.JobView:
+        job = await self.submit(request)
+        return job if request.detach else await self.wait(job.job_id)
+
+    async def resume(self, request: v.ResumeRequest) -> v.JobView:
+        from agentgo_cli.engine.recovery import take_for_resume
+
+        store = await self._get_store()
+        engines = await self._get_engines()
+        job, engine = await take_for_resume(engines, store, request.job_id, force=request.force)
+        if engine is not None:
+            self._start(job.id, engine.run(job))
+        return job_view(job)
+
+    async def watch(self, job_id: str) -> AsyncIterator[v.EventView]:
+        store = await self._get_store()
+        job = await _get(store, job_id)
+        feed = self._feeds.get(job_id)
+        if feed is not None:  # it runs here: the observer's events, as they happen
+            async for event in feed.follow():
+                yield event
+            return
+        after = 0
+        while True:  # it runs elsewhere (a worker), or ended: read the store's log
+            for record in await store.events(job_id, after=after):
+                after = record.seq
+                yield log_view(job_id, record)
+            if job.status in JOB_DONE:
+                yield v.EventView(
+                    job_id=job_id,
+                    time=job.updated_at,
+                    kind="end",
+                    message=job.status,
+                    data={"status": job.status, "error": job.error},
+                )
+                return
+            await asyncio.sleep(POLL_SECONDS)
+            job = await _get(store, job_id)
+
+    async def jobs(self, query: v.JobsQuery) -> list[v.JobView]:
+        store = await self._get_store()
+        status = None if query.status is None else str(query.status)
+        return [job_view(j) for j in await store.list_jobs(status=status, limit=query.limit)]
+
+    async def job(self, job_id: str) -> v.JobDetailView:
+        store = await self._get_store()
+        job = await _get(store, job_id)
+        steps = await store.steps(job_id)
+        costs = [e.data for e in await store.events(job_id) if e.kind == "cost"]
+        return v.JobDetailView(
+            **_job_fields(job),
+            steps=[step_view(s) for s in steps],
+            models=costs[-1] if costs else None,
+        )
+
+    async def cancel(self, job_id: str) -> v.JobView:
+        store = await self._get_store()
+        job = await _get(store, job_id)
+        if not await store.request_cancel(job_id):
+            raise UsageError(f"job {job_id} already {job.status}")
+        return job_view(await _get(store, job_id))
+
+    async def logs(self, request: v.LogsRequest) -> list[v.EventView]:
+        store = await self._get_store()
+        await _get(store, request.job_id)
+        records = await store.events(request.job_id, after=request.after)
+        return [log_view(request.job_id, r) for r in records]
+
+    # -- catalog and calls -----------------------------------------------------------------
+
+    def _catalog(self, paths: list[str]) -> Catalog:
+        from agentgo_cli.a2a.catalog import Catalog
+
+        return Catalog.from_set(self._load(paths or self._profile_paths("read")))
+
+    async def catalog(self, request: v.CatalogRequest) -> list[v.CatalogEntryView]:
+        catalog = self._catalog(request.paths)
+        if request.all_versions:
+            entries = catalog.entries()
+        else:
+            from agentgo_cli.a2a.discovery import latest_entries
+
+            entries = latest_entries(catalog)
+        return [catalog_view(e) for e in entries]
+
+    async def intent(self, request: v.IntentRequest) -> v.IntentView:
+        catalog = self._catalog(request.paths)
+        entry = catalog.lookup(request.intent)
+        others = [e.version for e in catalog.entries() if e.name == entry.name and e != entry]
+        return v.IntentView(
+            **catalog_view(entry).model_dump(),
+            prompt=entry.intent.prompt,
+            other_versions=others,
+        )
+
+    async def export_cards(self, request: v.ExportRequest) -> list[v.ExportedCard]:
+        from agentgo_cli import __version__
+        from agentgo_cli.a2a.a2a_card import agent_cards, card_file_name
+
+        catalog = self._catalog(request.paths)
+        cards = agent_cards(catalog, base_url=request.url, agentgo_version=__version__)
+        return [v.ExportedCard(file_name=card_file_name(c), card=c) for c in cards]
+
+    async def call(self, request: v.CallRequest) -> v.CallResult:
+        from agentgo_cli.a2a.lifecycle import CallContext, Spend
+        from agentgo_cli.a2a.trace import TraceContext, parse_traceparent
+        from agentgo_cli.engine.owners import local_principal
+        from agentgo_cli.manifests.models import AgentManifest
+
+        principal = _principal(request.principal) or local_principal()
+        trace = TraceContext.start()
+        if request.traceparent:
+            try:
+                trace = parse_traceparent(request.traceparent)
+            except ValueError as exc:
+                raise UsageError(f"--traceparent: {exc}") from None
+        paths = [str(p) for p in self.config().manifest_paths()]
+        if not paths:
+            raise UsageError("no manifests to call into: set 'manifests:' in agentgo.yaml")
+        mset = self._load(paths)
+        engine = (await self._get_engines()).put(paths, mset)
+        scopes = frozenset(request.scopes)
+        entry = engine.catalog.lookup(request.intent)
+        value = _call_input(request, entry.intent.input)
+        target = engine.agents.get(entry.target_name)
+        if isinstance(target, AgentManifest):  # a missing key: before anything runs
+            engine.models.check(engine.models.refs_of(target.spec))
+        root = CallContext(principal, scopes, (principal,), trace, Spend())
+        outcome = await engine.calls.call(
+            request.intent, value, parent=root, idempotency_key=request.idempotency_key
+        )
+        return v.CallResult(**outcome.as_dict())
+
+    # -- models ----------------------------------------------------------------------------
+
+    async def models(self) -> list[v.ModelView]:
+        import dataclasses
+
+        from agentgo_cli.llm.listing import model_rows
+        from agentgo_cli.manifests.manifest_set import load_set
+        from agentgo_cli.manifests.models import AgentManifest
+
+        hub = self._get_hub()
+        used: dict[str, list[str]] = {}
+        paths = [str(p) for p in self.config().manifest_paths() if p.exists()]
+        if paths:
+            mset = load_set(paths, config=self.config().data)
+            for name, entry in sorted(mset.of_kind("Agent").items()):
+                if isinstance(entry.manifest, AgentManifest):
+                    for ref in hub.refs_of(entry.manifest.spec):
+                        used.setdefault(ref, []).append(name)
+        return [v.ModelView(**dataclasses.asdict(r)) for r in model_rows(hub, used)]
+
+    async def ping_model(self, request: v.PingRequest) -> v.PingResult:
+        from agentgo_cli.errors import ProviderError
+        from agentgo_cli.llm.base import Message
+
+        ref = request.ref
+        if ref.partition(":")[0] == "scripted":
+            raise UsageError("scripted models answer offline from a script; nothing to ping")
+        hub = self._get_hub()
+        client = hub.provider_client(ref)
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(request.within):
+                response = await client.complete(
+                    [Message("user", "Reply with the single word: pong")],
+                    tools=[],
+                    params={"max_tokens": 16},
+                )
+        except TimeoutError:
+            raise ProviderError(
+                f"{ref}: no answer within {request.within:g}s", kind="timeout"
+            ) from None
+        seconds = time.perf_counter() - started
+        usage = response.usage
+        return v.PingResult(
+            ref=ref,
+            text=response.message.content,
+            seconds=seconds,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=hub.prices.cost(ref, usage),
+        )
+
+    # -- worker ----------------------------------------------------------------------------
+
+    async def work(self, request: v.WorkRequest) -> AsyncIterator[v.WorkerNotice]:
+        from agentgo_cli.engine.worker import Worker
+
+        store = await self._get_store()
+        engines = await self._get_engines()
+        notices: asyncio.Queue[str] = asyncio.Queue()
+        watched = [p for p in self.config().manifest_paths() if p.exists()] if request.watch else []
+        worker = Worker(engines, store)
+        task = asyncio.ensure_future(
+            worker.run(
+                concurrency=request.concurrency,
+                once=request.once,
+                poll=request.poll,
+                watch_paths=watched,
+                notify=notices.put_nowait,
+            )
+        )
+        try:
+            while not task.done():
+                getter = asyncio.ensure_future(notices.get())
+                await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield v.WorkerNotice(message=getter.result())
+                else:
+                    getter.cancel()
+            while not notices.empty():
+                yield v.WorkerNotice(message=notices.get_nowait())
+            count = task.result()
+            yield v.WorkerNotice(message=f"ran {count} job{'s' * (count != 1)}", jobs_run=count)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+
+# -- conversions to views ------------------------------------------------------------------
+
+
+def _job_fields(job: JobRecord) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "workflow": job.workflow,
+        "status": job.status,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "duration_s": round(job.updated_at - job.created_at, 3),
+        "inputs": job.inputs,
+        "outputs": job.outputs,
+        "error": job.error,
+        "tokens": job.tokens,
+        "cost_usd": job.cost_usd,
+        "principal": job.principal,
+        "scopes": job.scopes,
+    }
+
+
+def job_view(job: JobRecord) -> v.JobView:
+    """A job record as the seam shows it."""
+    return v.JobView(**_job_fields(job))
+
+
+def step_view(step: StepRecord) -> v.StepView:
+    """A step record as the seam shows it."""
+    return v.StepView(
+        key=step.key,
+        step_id=step.step_id,
+        kind=step.kind,
+        status=step.status,
+        attempt=step.attempt,
+        started_at=step.started_at,
+        finished_at=step.finished_at,
+        output=step.output,
+        error=step.error,
+        tokens=step.tokens,
+        cost_usd=step.cost_usd,
+    )
+
+
+def log_view(job_id: str, record: EventRecord) -> v.EventView:
+    """A stored log line as the seam shows it."""
+    return v.EventView(
+        job_id=job_id,
+        seq=record.seq,
+        time=record.time,
+        kind=record.kind,
+        message=record.message,
+        data=record.data,
+    )
+
+
+def catalog_view(entry: CatalogEntry) -> v.CatalogEntryView:
+    """One intent version as the seam shows it."""
+    intent = entry.intent
+    return v.CatalogEntryView(
+        name=entry.name,
+        version=entry.version,
+        target=entry.target,
+        card=entry.card,
+        synthetic=entry.synthetic,
+        description=intent.description,
+        tags=list(intent.tags),
+        classification=intent.classification,
+        rate_limit=intent.rate_limit.model_dump(mode="json") if intent.rate_limit else None,
+        idempotency_ttl=intent.idempotency_ttl,
+        timeout=intent.timeout,
+        input=intent.input,
+        output=intent.output,
+        acl=intent.acl.model_dump(mode="json") if intent.acl else None,
+        examples=[e.model_dump(mode="json", exclude_none=True) for e in intent.examples],
+    )
+
+
+def _principal(given: str | None) -> str | None:
+    """A principal from --as, checked: 'kind:name' (user:alice, service:ci) or anonymous."""
+    if given is None:
+        return None
+    kind, sep, name = given.partition(":")
+    if given != "anonymous" and (not sep or not kind or not name or " " in given):
+        raise UsageError(f"--as takes a principal such as user:alice or service:ci, not '{given}'")
+    return given
+
+
+def _call_input(request: v.CallRequest, schema: dict[str, Any]) -> Any:
+    """The call's input: --input as given, or -i pairs parsed against the input schema."""
+    from agentgo_cli.engine.inputs import parse_cli_value
+
+    if request.pairs:
+        if request.input is not None:
+            raise UsageError("give the input with --input or with -i pairs, not both")
+        properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+        return {k: parse_cli_value(t, properties.get(k)) for k, t in request.pairs.items()}
+    return request.input
+
+
+async def _get(store: JobStore, job_id: str) -> JobRecord:
+    job = await store.get_job(job_id)
+    if job is None:
+        raise NotFoundError(f"no job '{job_id}'")
+    return job
+
+
+def _read_input_file(path: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read --input-file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise UsageError(f"--input-file {path} is not valid JSON or YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--input-file {path} must hold a mapping of input names to values")
+    return data

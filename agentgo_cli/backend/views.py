@@ -1,0 +1,360 @@
+"""The plain data that crosses the Backend seam: requests and views, as pydantic models.
+
+Every Backend method takes and returns these. What a command prints with ``--output json``
+is exactly a view's ``model_dump(mode="json")``, the same JSON that crosses HTTP between
+a ``RemoteBackend`` and ``agentgo serve``. Their JSON Schemas are exported to
+``schemas/api/`` (``agentgo schema export``) so that scripts can rely on the shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentgo_cli.store.base import JobStatus, StepStatus
+
+__all__ = [
+    "API_VIEWS",
+    "CallRequest",
+    "CallResult",
+    "CatalogEntryView",
+    "CatalogRequest",
+    "EventView",
+    "ExportedCard",
+    "ExportRequest",
+    "IntentRequest",
+    "IntentView",
+    "JobDetailView",
+    "JobStatus",
+    "JobView",
+    "JobsQuery",
+    "LogsRequest",
+    "ManifestErrorView",
+    "ModelView",
+    "PingRequest",
+    "PingResult",
+    "ResumeRequest",
+    "RunRequest",
+    "StepStatus",
+    "StepView",
+    "ValidateRequest",
+    "ValidationReport",
+    "WorkRequest",
+    "WorkerNotice",
+]
+
+
+class _View(BaseModel):
+    """A view: plain data, unknown fields refused (a typo in a client is an error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+class ValidateRequest(_View):
+    """What ``agentgo validate`` asks for."""
+
+    paths: list[str] = Field(default_factory=list)
+    """Files and folders; empty: the active profile's manifests."""
+
+
+class RunRequest(_View):
+    """What ``agentgo run`` asks for."""
+
+    workflow: str
+    """A workflow file, or the name of a workflow in the active profile's manifests."""
+    inputs: dict[str, str] = Field(default_factory=dict)
+    """``-i name=value`` pairs, as text (parsed against the input's schema)."""
+    input_file: str | None = None
+    detach: bool = False
+    """Only enqueue the job; a worker runs it."""
+    principal: str | None = None
+    """Whom the job runs for (default: user:<login name>); its calls run as them."""
+    scopes: list[str] = Field(default_factory=list)
+
+
+class ResumeRequest(_View):
+    """What ``agentgo resume`` asks for."""
+
+    job_id: str
+    force: bool = False
+    """Take the job over even if its lease looks alive."""
+
+
+class JobsQuery(_View):
+    """What ``agentgo jobs list`` asks for."""
+
+    status: JobStatus | None = None
+    limit: int = Field(50, ge=1)
+
+
+class LogsRequest(_View):
+    """What ``agentgo jobs logs`` asks for."""
+
+    job_id: str
+    after: int = 0
+    """Only events with a greater sequence number."""
+
+
+class CatalogRequest(_View):
+    """What ``agentgo catalog list`` asks for."""
+
+    paths: list[str] = Field(default_factory=list)
+    all_versions: bool = False
+
+
+class IntentRequest(_View):
+    """What ``agentgo catalog show`` asks for."""
+
+    intent: str
+    """'name' or 'name@range'."""
+    paths: list[str] = Field(default_factory=list)
+
+
+class ExportRequest(_View):
+    """What ``agentgo catalog export`` asks for."""
+
+    paths: list[str] = Field(default_factory=list)
+    format: Literal["a2a"] = "a2a"
+    url: str = "http://localhost:8080"
+
+
+class CallRequest(_View):
+    """What ``agentgo call`` asks for."""
+
+    intent: str
+    """'name' or 'name@range'."""
+    input: Any = None
+    """The input as a value (from --input JSON)."""
+    pairs: dict[str, str] = Field(default_factory=dict)
+    """``-i name=value`` pairs, as text (parsed against the intent's input schema)."""
+    principal: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+    idempotency_key: str | None = None
+    traceparent: str | None = None
+
+
+class PingRequest(_View):
+    """What ``agentgo models ping`` asks for."""
+
+    ref: str
+    within: float = Field(20.0, gt=0)
+    """Seconds to wait for the answer."""
+
+
+class WorkRequest(_View):
+    """What ``agentgo worker`` asks for."""
+
+    concurrency: int = Field(16, ge=1)
+    once: bool = False
+    """Stop when no job is left."""
+    poll: float = Field(1.0, gt=0)
+    watch: bool = False
+    """Reload the manifests when a file changes (SIGHUP always reloads)."""
+
+
+# -- views ---------------------------------------------------------------------------------
+
+
+class JobView(_View):
+    """One job: the one JSON shape printed by run, resume and jobs."""
+
+    job_id: str
+    workflow: str
+    status: JobStatus
+    created_at: float
+    updated_at: float
+    duration_s: float
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    tokens: int = 0
+    cost_usd: float = 0.0
+    principal: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+
+
+class StepView(_View):
+    """The latest attempt of one step instance (``key``: its path in the run)."""
+
+    key: str
+    step_id: str
+    kind: str
+    status: StepStatus
+    attempt: int
+    started_at: float
+    finished_at: float | None = None
+    output: Any = None
+    error: str | None = None
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class JobDetailView(JobView):
+    """A job with its step records and what its model calls cost (``jobs show``)."""
+
+    steps: list[StepView] = Field(default_factory=list)
+    models: dict[str, Any] | None = None
+    """Real model calls and, apart, shadow calls: calls, tokens, usd, shadow_calls, …"""
+
+
+class EventView(_View):
+    """One thing that happened in a job: a log line, or a step that started or ended.
+
+    Log lines come from the job's stored log and have a ``seq``; live step events (``kind``
+    ``step``) carry the step instead.
+    """
+
+    seq: int | None = None
+    """The log line's place in the store (increasing); None for live-only events."""
+    time: float
+    kind: str
+    """job, retry, step, call, cost, shadow, … (log lines); step, model, tool, agent_call
+    (live events of a job running in this process); end (the job's last event)."""
+    message: str
+    data: Any = None
+    job_id: str
+    step: StepView | None = None
+    """For live step events: the step instance as it now is."""
+
+
+class ManifestErrorView(_View):
+    """One problem of a manifest set, located."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+    code: str
+
+
+class ValidationReport(_View):
+    """What ``agentgo validate`` found."""
+
+    valid: bool
+    files: int
+    documents: int
+    manifests: dict[str, int]
+    """How many manifests of each kind."""
+    errors: list[ManifestErrorView]
+
+
+class CatalogEntryView(_View):
+    """One version of one intent of the catalog."""
+
+    name: str
+    version: str
+    target: str
+    card: str | None
+    synthetic: bool
+    description: str
+    tags: list[str]
+    classification: str
+    rate_limit: dict[str, Any] | None
+    idempotency_ttl: str | None
+    timeout: str | None
+    input: Any
+    output: Any
+    acl: dict[str, Any] | None
+    examples: list[dict[str, Any]]
+
+
+class IntentView(CatalogEntryView):
+    """One intent version with its prompt and the other versions (``catalog show``)."""
+
+    prompt: str | None
+    other_versions: list[str]
+
+
+class ExportedCard(_View):
+    """One A2A AgentCard (1.0) and the file name it is written under."""
+
+    file_name: str
+    card: dict[str, Any]
+
+
+class CallResult(_View):
+    """The whole record of one call: ``agentgo call --output json``."""
+
+    intent: str
+    """'name@version' the call resolved to."""
+    target: str
+    output: Any
+    principal: str
+    chain: list[str]
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    traceparent: str
+    tokens: int
+    cost_usd: float
+    duration_s: float
+    replayed: bool
+    """True when an idempotency record answered and the target did not run."""
+    idempotency_key: str | None
+
+
+class ModelView(_View):
+    """One model as ``agentgo models list`` shows it."""
+
+    ref: str
+    provider: str
+    input_usd_per_mtok: float | None
+    output_usd_per_mtok: float | None
+    price_source: str
+    """'default' (the built-in table), 'config' (agentgo.yaml), 'free' or 'unpriced'."""
+    key: str | None
+    """Where the provider's key comes from (e.g. '${env:OPENAI_API_KEY}'), never the key."""
+    base_url: str | None
+    agents: list[str]
+    """Agents of the manifest set that use the model (as model, fallback or shadow)."""
+
+
+class PingResult(_View):
+    """The answer to one tiny call: ``agentgo models ping``."""
+
+    ref: str
+    text: str
+    seconds: float
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class WorkerNotice(_View):
+    """A line of a worker's progress; the last one has ``jobs_run`` set."""
+
+    message: str
+    jobs_run: int | None = None
+
+
+API_VIEWS: dict[str, type[BaseModel]] = {
+    "job": JobView,
+    "job-detail": JobDetailView,
+    "step": StepView,
+    "event": EventView,
+    "validation-report": ValidationReport,
+    "catalog-entry": CatalogEntryView,
+    "intent": IntentView,
+    "exported-card": ExportedCard,
+    "call-result": CallResult,
+    "model": ModelView,
+    "ping-result": PingResult,
+    "worker-notice": WorkerNotice,
+    "run-request": RunRequest,
+    "resume-request": ResumeRequest,
+    "jobs-query": JobsQuery,
+    "logs-request": LogsRequest,
+    "validate-request": ValidateRequest,
+    "catalog-request": CatalogRequest,
+    "intent-request": IntentRequest,
+    "export-request": ExportRequest,
+    "call-request": CallRequest,
+    "ping-request": PingRequest,
+    "work-request": WorkRequest,
+}
+"""Every model of the seam by the file name of its schema in ``schemas/api/``."""
