@@ -10,12 +10,15 @@ import textwrap
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from agentgo_cli.store import JobStore
 from agentgo_cli.store.sqlite import SQLiteJobStore
+
+if TYPE_CHECKING:
+    from agentgo_cli.backend.local import LocalBackend
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -111,3 +114,13 @@ async def store(store_db: StoreDB) -> AsyncIterator[JobStore]:
     """A started store on ``store_db``, closed after the test."""
     async with store_db.running() as store:
         yield store
+
+
+@pytest.fixture
+async def backend(workdir: Path) -> AsyncIterator[LocalBackend]:
+    """An open LocalBackend of the working folder; it reads agentgo.yaml on first use, so
+    a test may write its project first."""
+    from agentgo_cli.backend.local import LocalBackend
+
+    async with LocalBackend() as opened:
+        yield opened

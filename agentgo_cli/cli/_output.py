@@ -5,17 +5,28 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
-    from agentgo_cli.store.base import JobRecord
+    from pydantic import BaseModel
+
+    from agentgo_cli.backend import Backend
 
 from agentgo_cli.errors import AgentGoError, ManifestSetError, UsageError
 
-__all__ = ["abort", "check_output", "handle_errors", "job_to_dict", "print_json", "run_async"]
+__all__ = [
+    "abort",
+    "check_output",
+    "handle_errors",
+    "open_backend",
+    "print_json",
+    "print_view",
+    "run_async",
+    "with_backend",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,23 +43,30 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def job_to_dict(job: JobRecord) -> dict[str, Any]:
-    """The one JSON shape of a job, printed by run, resume and jobs."""
-    return {
-        "job_id": job.id,
-        "workflow": job.workflow,
-        "status": job.status,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        "duration_s": round(job.updated_at - job.created_at, 3),
-        "inputs": job.inputs,
-        "outputs": job.outputs,
-        "error": job.error,
-        "tokens": job.tokens,
-        "cost_usd": job.cost_usd,
-        "principal": job.principal,
-        "scopes": job.scopes,
-    }
+def print_view(view: BaseModel | list[Any]) -> None:
+    """Print a view (or a list of views) as JSON: exactly the model's dump."""
+    if isinstance(view, list):
+        print_json([item.model_dump(mode="json") for item in view])
+    else:
+        print_json(view.model_dump(mode="json"))
+
+
+def open_backend(ctx: typer.Context) -> Backend:
+    """The backend of the profile chosen on the root command (or by AGENTGO_PROFILE)."""
+    from agentgo_cli.backend import backend_for
+
+    root = ctx.find_root()
+    return backend_for((root.obj or {}).get("profile"))
+
+
+def with_backend(ctx: typer.Context, use: Callable[[Backend], Awaitable[R]]) -> R:
+    """Open the profile's backend, run ``use`` with it, close it; return what ``use`` gave."""
+
+    async def go() -> R:
+        async with open_backend(ctx) as backend:
+            return await use(backend)
+
+    return run_async(go())
 
 
 def parse_pairs(values: list[str]) -> dict[str, str]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from agentgo_cli.backend.views import EventView, StepView
 
 __all__ = ["StepProgress"]
 
@@ -14,12 +17,11 @@ _MARKS = {"running": "…", "succeeded": "✓", "failed": "✗", "skipped": "-"}
 
 
 class StepProgress:
-    """Receives engine step events and shows them; use as a context manager."""
+    """Shows the step events of a job's watch stream; use as a context manager."""
 
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
-        self.live = enabled and sys.stderr.isatty()
-        self.rows: dict[str, tuple[str, str, float, int, str | None]] = {}
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.rows: dict[str, StepView] = {}
         self._live: Any = None
         self._started = time.monotonic()
 
@@ -37,16 +39,16 @@ class StepProgress:
             self._live.update(self._render())
             self._live.__exit__(None, None, None)
 
-    def on_step(
-        self, key: str, kind: str, status: str, seconds: float, tokens: int, error: str | None
-    ) -> None:
-        if not self.enabled:
+    def update(self, event: EventView) -> None:
+        """Take one event of the stream; only step events are shown."""
+        step = event.step
+        if step is None:
             return
-        self.rows[key] = (kind, status, seconds, tokens, error)
+        self.rows[step.key] = step
         if self._live is not None:
             self._live.update(self._render())
-        elif status != "running":
-            typer.echo(_line(key, kind, status, seconds, tokens, error), err=True)
+        elif step.status != "running":
+            typer.echo(_line(step), err=True)
 
     def _render(self) -> Any:
         from rich.markup import escape
@@ -54,22 +56,23 @@ class StepProgress:
 
         root = Tree(f"job  {time.monotonic() - self._started:.1f}s")
         nodes: dict[str, Any] = {}
-        for key, (kind, status, seconds, tokens, error) in self.rows.items():
+        for key, step in self.rows.items():
             parent = root
             for prefix in sorted((k for k in nodes if key.startswith(k + ".")), key=len):
                 parent = nodes[prefix]
-            style = {"succeeded": "green", "failed": "red", "skipped": "dim"}.get(status, "yellow")
-            label = _line(key, kind, status, seconds, tokens, error)
-            nodes[key] = parent.add(f"[{style}]{escape(label)}[/]")
+            style = {"succeeded": "green", "failed": "red", "skipped": "dim"}.get(
+                step.status, "yellow"
+            )
+            nodes[key] = parent.add(f"[{style}]{escape(_line(step))}[/]")
         return root
 
 
-def _line(key: str, kind: str, status: str, seconds: float, tokens: int, error: str | None) -> str:
-    text = f"{_MARKS.get(status, '?')} {key} ({kind}) {status}"
-    if status != "running":
-        text += f" {seconds:.2f}s"
-    if tokens:
-        text += f" {tokens} tokens"
-    if error:
-        text += f": {error}"
+def _line(step: StepView) -> str:
+    text = f"{_MARKS.get(step.status, '?')} {step.key} ({step.kind}) {step.status}"
+    if step.status != "running" and step.finished_at is not None:
+        text += f" {step.finished_at - step.started_at:.2f}s"
+    if step.tokens:
+        text += f" {step.tokens} tokens"
+    if step.error:
+        text += f": {step.error}"
     return text

@@ -10,8 +10,8 @@ from agentgo_cli.cli._output import (
     check_output,
     handle_errors,
     parse_pairs,
-    print_json,
-    run_async,
+    print_view,
+    with_backend,
 )
 
 __all__ = ["register"]
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         duration. Exit codes: 3 not found, 4 denied, 5 invalid input, 6 rate limited,
         7 idempotency conflict, 8 invalid output, 1 the target failed.
         """
-        from agentgo_cli.backend import CallRequest, LocalBackend
+        from agentgo_cli.backend.views import CallRequest
 
         check_output(output)
         value = None
@@ -67,19 +67,17 @@ def register(app: typer.Typer) -> None:
             except ValueError:
                 value = input_text
         request = CallRequest(
-            intent,
-            value,
-            parse_pairs(pairs),
-            principal,
-            list(scopes),
-            idempotency_key,
-            traceparent,
+            intent=intent,
+            input=value,
+            pairs=parse_pairs(pairs),
+            principal=principal,
+            scopes=list(scopes),
+            idempotency_key=idempotency_key,
+            traceparent=traceparent,
         )
-        root = ctx.find_root()
-        backend = LocalBackend(profile=(root.obj or {}).get("profile"))
-        outcome = run_async(backend.call(request))
+        outcome = with_backend(ctx, lambda b: b.call(request))
         if output == "json":
-            print_json(outcome.as_dict())
+            print_view(outcome)
             return
         result = outcome.output
         typer.echo(result if isinstance(result, str) else json.dumps(result, ensure_ascii=False))

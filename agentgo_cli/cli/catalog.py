@@ -7,12 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from agentgo_cli.cli._output import check_output, handle_errors, print_json
+from agentgo_cli.cli._output import (
+    check_output,
+    handle_errors,
+    print_json,
+    print_view,
+    with_backend,
+)
 from agentgo_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from agentgo_cli.a2a.catalog import CatalogEntry
-    from agentgo_cli.manifests.models.capability import RateLimit
+    from agentgo_cli.backend.views import CatalogEntryView, IntentView
 
 __all__ = ["app"]
 
@@ -23,35 +28,6 @@ _PATHS_HELP = (
     "'manifests:' paths."
 )
 _FORMATS = ("a2a",)
-
-
-def _backend(ctx: typer.Context) -> Any:
-    from agentgo_cli.backend import LocalBackend
-
-    root = ctx.find_root()
-    return LocalBackend(profile=(root.obj or {}).get("profile"))
-
-
-def _entry_to_dict(entry: CatalogEntry) -> dict[str, Any]:
-    """The one JSON shape of an intent version, printed by list and show."""
-    intent = entry.intent
-    return {
-        "name": entry.name,
-        "version": entry.version,
-        "target": entry.target,
-        "card": entry.card,
-        "synthetic": entry.synthetic,
-        "description": intent.description,
-        "tags": list(intent.tags),
-        "classification": intent.classification,
-        "rate_limit": intent.rate_limit.model_dump(mode="json") if intent.rate_limit else None,
-        "idempotency_ttl": intent.idempotency_ttl,
-        "timeout": intent.timeout,
-        "input": intent.input,
-        "output": intent.output,
-        "acl": intent.acl.model_dump(mode="json") if intent.acl else None,
-        "examples": [e.model_dump(mode="json", exclude_none=True) for e in intent.examples],
-    }
 
 
 @app.command("list")
@@ -65,23 +41,22 @@ def list_intents(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """List the intents of the catalog: one row per intent, newest version."""
-    check_output(output)
-    from agentgo_cli.a2a.discovery import latest_entries
+    from agentgo_cli.backend.views import CatalogRequest
 
-    catalog = _backend(ctx).catalog(paths or [])
-    entries = catalog.entries() if all_versions else latest_entries(catalog)
+    check_output(output)
+    request = CatalogRequest(paths=paths or [], all_versions=all_versions)
+    entries = with_backend(ctx, lambda b: b.catalog(request))
     if output == "json":
-        print_json([_entry_to_dict(e) for e in entries])
+        print_view(entries)
         return
     if not entries:
         typer.echo("no intents: add a Capability manifest or an Agent")
         return
     header = ("INTENT", "VERSION", "TARGET", "CLASS", "CARD")
     rows = [header] + [
-        (e.name, e.version, e.target, e.intent.classification, e.card or "synthetic")
-        for e in entries
+        (e.name, e.version, e.target, e.classification, e.card or "synthetic") for e in entries
     ]
-    descriptions = ["DESCRIPTION"] + [e.intent.description for e in entries]
+    descriptions = ["DESCRIPTION"] + [e.description for e in entries]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     room = max(_columns() - sum(w + 2 for w in widths), 10)
     for row, description in zip(rows, descriptions, strict=True):
@@ -100,16 +75,15 @@ def show(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """Show one intent: target, schemas, ACL, limits, prompt, examples and other versions."""
+    from agentgo_cli.backend.views import IntentRequest
+
     check_output(output)
-    catalog = _backend(ctx).catalog(paths or [])
-    entry = catalog.lookup(intent)
-    others = [e.version for e in catalog.entries() if e.name == entry.name and e != entry]
+    request = IntentRequest(intent=intent, paths=paths or [])
+    entry = with_backend(ctx, lambda b: b.intent(request))
     if output == "json":
-        print_json(
-            {**_entry_to_dict(entry), "prompt": entry.intent.prompt, "other_versions": others}
-        )
+        print_view(entry)
         return
-    for line in _show_lines(entry, others):
+    for line in _show_lines(entry):
         typer.echo(line)
 
 
@@ -135,34 +109,33 @@ def export(
         raise UsageError(f"--format takes {', '.join(_FORMATS)}, got '{fmt}'")
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--url takes an http:// or https:// URL, got '{url}'")
-    from agentgo_cli import __version__
-    from agentgo_cli.a2a.a2a_card import agent_cards, card_file_name
+    from agentgo_cli.backend.views import ExportRequest
 
-    catalog = _backend(ctx).catalog(paths or [])
-    cards = agent_cards(catalog, base_url=url, agentgo_version=__version__)
+    request = ExportRequest(paths=paths or [], format="a2a", url=url)
+    cards = with_backend(ctx, lambda b: b.export_cards(request))
     if out is None:
-        print_json(cards)
+        print_json([c.card for c in cards])
         return
     from pathlib import Path
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    for card in cards:
-        path = folder / card_file_name(card)
-        path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for exported in cards:
+        path = folder / exported.file_name
+        text = json.dumps(exported.card, indent=2, ensure_ascii=False) + "\n"
+        path.write_text(text, encoding="utf-8")
         typer.echo(str(path))
 
 
-def _show_lines(entry: CatalogEntry, others: list[str]) -> list[str]:
-    intent = entry.intent
+def _show_lines(intent: IntentView) -> list[str]:
     lines = [
-        entry.ref,
-        f"  target          {entry.target}  (card {entry.card or 'synthetic'})",
+        f"{intent.name}@{intent.version}",
+        f"  target          {intent.target}  (card {intent.card or 'synthetic'})",
         f"  description     {intent.description or '-'}",
         f"  tags            {', '.join(intent.tags) or '-'}",
         f"  classification  {intent.classification}",
     ]
-    lines += [f"  {'acl' if i == 0 else '':<16}{rule}" for i, rule in enumerate(_acl_lines(entry))]
+    lines += [f"  {'acl' if i == 0 else '':<16}{rule}" for i, rule in enumerate(_acl_lines(intent))]
     lines += [
         f"  rate limit      {_rate(intent.rate_limit)}",
         f"  idempotency     {intent.idempotency_ttl or '-'}",
@@ -179,23 +152,23 @@ def _show_lines(entry: CatalogEntry, others: list[str]) -> list[str]:
         "  examples:",
     ]
     for example in intent.examples:
-        line = json.dumps(example.input, ensure_ascii=False)
-        if example.output is not None:
-            line += f" → {json.dumps(example.output, ensure_ascii=False)}"
-        if example.description:
-            line += f"  ({example.description})"
+        line = json.dumps(example.get("input"), ensure_ascii=False)
+        if example.get("output") is not None:
+            line += f" → {json.dumps(example['output'], ensure_ascii=False)}"
+        if example.get("description"):
+            line += f"  ({example['description']})"
         lines.append(f"    {line}")
     if not intent.examples:
         lines.append("    -")
-    lines.append(f"  other versions  {', '.join(others) or '-'}")
+    lines.append(f"  other versions  {', '.join(intent.other_versions) or '-'}")
     return lines
 
 
-def _rate(limit: RateLimit | None) -> str:
+def _rate(limit: dict[str, Any] | None) -> str:
     if limit is None:
         return "-"
-    burst = f", burst {limit.burst}" if limit.burst else ""
-    return f"{limit.requests} per {limit.per}{burst}, per caller"
+    burst = f", burst {limit['burst']}" if limit.get("burst") else ""
+    return f"{limit['requests']} per {limit['per']}{burst}, per caller"
 
 
 _DEFAULT_RULES = {
@@ -204,16 +177,15 @@ _DEFAULT_RULES = {
 }
 
 
-def _acl_lines(entry: CatalogEntry) -> list[str]:
+def _acl_lines(intent: CatalogEntryView) -> list[str]:
     """The allow rules (or the default rule of the classification), then the deny rules."""
-    intent = entry.intent
-    allow = intent.acl.allow if intent.acl else []
-    deny = intent.acl.deny if intent.acl else []
+    allow = (intent.acl or {}).get("allow") or []
+    deny = (intent.acl or {}).get("deny") or []
     default = _DEFAULT_RULES.get(intent.classification, "any authenticated principal")
     lines = [] if allow else [f"default for '{intent.classification}': {default}"]
     for verb, rule in [*(("allow", r) for r in allow), *(("deny", r) for r in deny)]:
-        scopes = f" (scopes: {', '.join(rule.scopes)})" if rule.scopes else ""
-        lines.append(f"{verb:<5} {rule.principal}{scopes}")
+        scopes = f" (scopes: {', '.join(rule['scopes'])})" if rule.get("scopes") else ""
+        lines.append(f"{verb:<5} {rule['principal']}{scopes}")
     return lines
 
 

@@ -4,31 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from agentgo_cli.cli._output import (
     check_output,
     handle_errors,
-    job_to_dict,
-    print_json,
+    open_backend,
+    print_view,
     run_async,
+    with_backend,
 )
 from agentgo_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentgo_cli.backend.views import EventView
 
 __all__ = ["app"]
 
 _STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 app = typer.Typer(help="List, show, cancel and read the logs of jobs.", no_args_is_help=True)
-
-
-def _backend(ctx: typer.Context) -> Any:
-    from agentgo_cli.backend import LocalBackend
-
-    root = ctx.find_root()
-    return LocalBackend(profile=(root.obj or {}).get("profile"))
 
 
 def _when(ts: float | None) -> str:
@@ -46,6 +43,8 @@ def list_jobs(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """List jobs, newest first."""
+    from agentgo_cli.backend.views import JobsQuery, JobStatus
+
     check_output(output)
     if status is not None and status not in _STATUSES:
         from agentgo_cli.manifests._text import did_you_mean
@@ -54,9 +53,10 @@ def list_jobs(
             f"unknown status '{status}'{did_you_mean(status, _STATUSES)}; "
             f"expected {', '.join(_STATUSES)}"
         )
-    jobs = run_async(_backend(ctx).jobs(status=status, limit=limit))
+    query = JobsQuery(status=None if status is None else JobStatus(status), limit=limit)
+    jobs = with_backend(ctx, lambda b: b.jobs(query))
     if output == "json":
-        print_json([job_to_dict(j) for j in jobs])
+        print_view(jobs)
         return
     if not jobs:
         typer.echo("no jobs")
@@ -64,8 +64,8 @@ def list_jobs(
     typer.echo(f"{'JOB':<16} {'WORKFLOW':<24} {'STATUS':<10} {'CREATED':<19} {'SECONDS':>8}")
     for j in jobs:
         typer.echo(
-            f"{j.id:<16} {j.workflow[:24]:<24} {j.status:<10} {_when(j.created_at):<19} "
-            f"{j.updated_at - j.created_at:>8.2f}"
+            f"{j.job_id:<16} {j.workflow[:24]:<24} {j.status:<10} {_when(j.created_at):<19} "
+            f"{j.duration_s:>8.2f}"
         )
 
 
@@ -78,42 +78,23 @@ def show(
 ) -> None:
     """Show a job and its step tree with timings."""
     check_output(output)
-    detail = run_async(_backend(ctx).job(job_id))
-    job = detail.job
+    job = with_backend(ctx, lambda b: b.job(job_id))
     if output == "json":
-        data = job_to_dict(job)
-        data["steps"] = [
-            {
-                "key": s.key,
-                "step_id": s.step_id,
-                "kind": s.kind,
-                "status": s.status,
-                "attempt": s.attempt,
-                "started_at": s.started_at,
-                "finished_at": s.finished_at,
-                "output": s.output,
-                "error": s.error,
-                "tokens": s.tokens,
-                "cost_usd": s.cost_usd,
-            }
-            for s in detail.steps
-        ]
-        data["models"] = detail.models
-        print_json(data)
+        print_view(job)
         return
-    typer.echo(f"job {job.id}  workflow {job.workflow}  {job.status}")
+    typer.echo(f"job {job.job_id}  workflow {job.workflow}  {job.status}")
     typer.echo(f"created {_when(job.created_at)}  updated {_when(job.updated_at)}")
     if job.principal:
         scopes = f"  scopes {', '.join(job.scopes)}" if job.scopes else ""
         typer.echo(f"runs for {job.principal}{scopes}")
     line = f"tokens {job.tokens}  cost ${job.cost_usd:.4f}"
-    models = detail.models or {}
+    models = job.models or {}
     if models.get("shadow_calls"):
         line += f"  (shadow calls apart: ${models.get('shadow_usd', 0.0):.4f})"
     typer.echo(line)
     if job.error:
         typer.echo(f"error: {job.error}")
-    for s in detail.steps:
+    for s in job.steps:
         depth = s.key.count(".")
         took = f"{s.finished_at - s.started_at:.3f}s" if s.finished_at else "…"
         line = f"{'  ' * depth}{s.key} ({s.kind}) {s.status} {took}"
@@ -137,10 +118,17 @@ def show(
 def cancel(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="The job to stop."),
+    output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """Stop a job cleanly: a running step is interrupted and the job ends 'cancelled'."""
-    job = run_async(_backend(ctx).cancel(job_id))
-    typer.echo(f"job {job.id}: {'cancelled' if job.status == 'cancelled' else 'cancel requested'}")
+    check_output(output)
+    job = with_backend(ctx, lambda b: b.cancel(job_id))
+    if output == "json":
+        print_view(job)
+        return
+    typer.echo(
+        f"job {job.job_id}: {'cancelled' if job.status == 'cancelled' else 'cancel requested'}"
+    )
 
 
 @app.command("logs")
@@ -148,17 +136,36 @@ def cancel(
 def logs(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="The job."),
-    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Keep printing new events until the job ends."
+    ),
+    output: str = typer.Option(
+        "text", "--output", "-o", help="text or json (with --follow: one JSON object a line)."
+    ),
 ) -> None:
     """Print a job's events."""
+    from agentgo_cli.backend.views import LogsRequest
+
     check_output(output)
-    events = run_async(_backend(ctx).logs(job_id))
-    if output == "json":
-        rows = [
-            {"seq": seq, "time": t, "kind": kind, "message": msg, "data": data}
-            for seq, t, kind, msg, data in events
-        ]
-        print_json(rows)
+    if follow:
+        run_async(_follow(ctx, job_id, output))
         return
-    for _seq, t, kind, msg, _data in events:
-        typer.echo(f"{_when(t)} {kind:<10} {msg}")
+    events = with_backend(ctx, lambda b: b.logs(LogsRequest(job_id=job_id)))
+    if output == "json":
+        print_view(events)
+        return
+    for event in events:
+        typer.echo(_log_line(event))
+
+
+async def _follow(ctx: typer.Context, job_id: str, output: str) -> None:
+    async with open_backend(ctx) as backend:
+        async for event in backend.watch(job_id):
+            if output == "json":
+                typer.echo(json.dumps(event.model_dump(mode="json"), ensure_ascii=False))
+            elif event.kind != "end":
+                typer.echo(_log_line(event))
+
+
+def _log_line(event: EventView) -> str:
+    return f"{_when(event.time)} {event.kind:<10} {event.message}"

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import typer
 
-from agentgo_cli.cli._output import check_output, handle_errors, print_json, run_async
+from agentgo_cli.cli._output import check_output, handle_errors, print_view, with_backend
 from agentgo_cli.errors import UsageError
 
 __all__ = ["app"]
@@ -15,13 +12,6 @@ __all__ = ["app"]
 app = typer.Typer(
     help="List the configured model providers and prices; ping a model.", no_args_is_help=True
 )
-
-
-def _backend(ctx: typer.Context) -> Any:
-    from agentgo_cli.backend import LocalBackend
-
-    root = ctx.find_root()
-    return LocalBackend(profile=(root.obj or {}).get("profile"))
 
 
 def _price(value: float | None) -> str:
@@ -41,9 +31,9 @@ def list_models(
     the key.
     """
     check_output(output)
-    rows = _backend(ctx).models()
+    rows = with_backend(ctx, lambda b: b.models())
     if output == "json":
-        print_json([dataclasses.asdict(r) for r in rows])
+        print_view(rows)
         return
     if not rows:
         typer.echo("no providers configured and no agents found; add 'providers:' to agentgo.yaml")
@@ -91,9 +81,12 @@ def ping(
             f"'{ref}' is not a model reference: write provider:name, e.g. openai:gpt-4o-mini"
             + (did_you_mean(provider, PROVIDERS) if sep else "")
         )
-    result = run_async(_backend(ctx).ping_model(ref, within=within))
+    from agentgo_cli.backend.views import PingRequest
+
+    request = PingRequest(ref=ref, within=within)
+    result = with_backend(ctx, lambda b: b.ping_model(request))
     if output == "json":
-        print_json(dataclasses.asdict(result))
+        print_view(result)
         return
     typer.echo(
         f"{result.ref}: {result.text.strip()!r} in {result.seconds * 1000:.0f} ms, "

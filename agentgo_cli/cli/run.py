@@ -10,31 +10,31 @@ import typer
 from agentgo_cli.cli._output import (
     check_output,
     handle_errors,
-    job_to_dict,
     parse_pairs,
-    print_json,
-    run_async,
+    print_view,
+    with_backend,
 )
 from agentgo_cli.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from agentgo_cli.store.base import JobRecord
+    from agentgo_cli.backend import Backend
+    from agentgo_cli.backend.views import JobView
 
 __all__ = ["register"]
 
 
-def render_result(job: JobRecord, output: str) -> None:
+def render_result(job: JobView, output: str) -> None:
     """Print a finished (or queued) job: outputs on stdout, the status line on stderr."""
     if output == "json":
-        print_json(job_to_dict(job))
+        print_view(job)
     else:
         if job.status == "succeeded" and job.outputs:
             for name, value in job.outputs.items():
                 text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
                 typer.echo(f"{name}: {text}")
-        line = f"job {job.id} {job.status}"
+        line = f"job {job.job_id} {job.status}"
         if job.status not in ("queued",):
-            line += f" in {job.updated_at - job.created_at:.2f}s, {job.tokens} tokens"
+            line += f" in {job.duration_s:.2f}s, {job.tokens} tokens"
             if job.cost_usd:
                 line += f", ${job.cost_usd:.4f}"
         if job.error:
@@ -44,6 +44,18 @@ def render_result(job: JobRecord, output: str) -> None:
     if job.status in ("succeeded", "queued", "running"):
         raise typer.Exit(EXIT_OK)
     raise typer.Exit(EXIT_FAILED)
+
+
+async def follow(backend: Backend, job: JobView, progress: bool) -> JobView:
+    """Show a started job's steps as they run (the backend's watch stream), then its end."""
+    if job.status not in ("running", "queued") or not progress:
+        return await backend.wait(job.job_id)
+    from agentgo_cli.cli._progress import StepProgress
+
+    with StepProgress() as shown:
+        async for event in backend.watch(job.job_id):
+            shown.update(event)
+    return await backend.wait(job.job_id)
 
 
 def register(app: typer.Typer) -> None:
@@ -78,18 +90,24 @@ def register(app: typer.Typer) -> None:
         calls to other agents run as its principal (--as, with --scope), also when a
         worker or a resume finishes it.
         """
-        from agentgo_cli.backend import LocalBackend, RunRequest
-        from agentgo_cli.cli._progress import StepProgress
-        from agentgo_cli.engine.scheduler import JobEvents
+        from agentgo_cli.backend.views import RunRequest
 
         check_output(output)
-        backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
         request = RunRequest(
-            workflow, parse_pairs(inputs), input_file, detach, principal, list(scopes)
+            workflow=workflow,
+            inputs=parse_pairs(inputs),
+            input_file=input_file,
+            detach=detach,
+            principal=principal,
+            scopes=list(scopes),
         )
-        with StepProgress(enabled=not quiet and output == "text" and not detach) as progress:
-            job = run_async(backend.run(request, JobEvents(on_step=progress.on_step)))
-        render_result(job, output)
+        progress = not quiet and output == "text"
+
+        async def go(backend: Backend) -> JobView:
+            job = await backend.submit(request)
+            return job if detach else await follow(backend, job, progress)
+
+        render_result(with_backend(ctx, go), output)
 
     @app.command()
     @handle_errors
@@ -103,11 +121,13 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     ) -> None:
         """Finish a job that stopped: finished steps are not run again."""
-        from agentgo_cli.backend import LocalBackend
-        from agentgo_cli.cli._progress import StepProgress
-        from agentgo_cli.engine.scheduler import JobEvents
+        from agentgo_cli.backend.views import ResumeRequest
 
-        backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
-        with StepProgress(enabled=not quiet and output == "text") as progress:
-            job = run_async(backend.resume(job_id, force=force, events=JobEvents(progress.on_step)))
-        render_result(job, output)
+        check_output(output)
+        request = ResumeRequest(job_id=job_id, force=force)
+        progress = not quiet and output == "text"
+
+        async def go(backend: Backend) -> JobView:
+            return await follow(backend, await backend.resume(request), progress)
+
+        render_result(with_backend(ctx, go), output)

@@ -11,7 +11,8 @@ from agentgo_cli.cli._output import handle_errors
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Export and show the JSON Schemas of the manifest kinds.", no_args_is_help=True
+    help="Export and show the JSON Schemas of the manifest kinds and of --output json.",
+    no_args_is_help=True,
 )
 
 
@@ -23,24 +24,28 @@ def export(
         False, "--check", help="Write nothing; exit 1 if a file differs from the models."
     ),
 ) -> None:
-    """Write one JSON Schema per manifest kind (and the config file) into a folder."""
+    """Write one JSON Schema per manifest kind (and the config file) into a folder, and one
+    per request and view of the backend (what --output json prints) into its api/ folder."""
+    from agentgo_cli.backend.api_schema import api_schema_names, api_schema_text, write_api_schemas
     from agentgo_cli.manifests.schema import SCHEMA_NAMES, export_schemas, schema_text
 
     if check:
+        wanted = {folder / f"{name}.schema.json": schema_text(name) for name in SCHEMA_NAMES}
+        for name in api_schema_names():
+            wanted[folder / "api" / f"{name}.schema.json"] = api_schema_text(name)
         stale = [
-            name
-            for name in SCHEMA_NAMES
-            if not (folder / f"{name}.schema.json").is_file()
-            or (folder / f"{name}.schema.json").read_text(encoding="utf-8") != schema_text(name)
+            path
+            for path, text in wanted.items()
+            if not path.is_file() or path.read_text(encoding="utf-8") != text
         ]
-        for name in stale:
-            typer.echo(f"{folder / f'{name}.schema.json'}: out of date")
+        for path in stale:
+            typer.echo(f"{path}: out of date")
         if stale:
             typer.secho("run 'agentgo schema export' to update", fg="red", err=True)
             raise typer.Exit(1)
-        typer.echo(f"{len(SCHEMA_NAMES)} schemas up to date in {folder}")
+        typer.echo(f"{len(wanted)} schemas up to date in {folder}")
         return
-    for path in export_schemas(folder):
+    for path in [*export_schemas(folder), *write_api_schemas(folder / "api")]:
         typer.echo(f"wrote {path}")
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import typer
 
-from agentgo_cli.cli._output import handle_errors
+from agentgo_cli.cli._output import handle_errors, print_view, with_backend
 from agentgo_cli.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from agentgo_cli.errors import ManifestError
-    from agentgo_cli.manifests.manifest_set import ManifestSet
+    from agentgo_cli.backend.views import ManifestErrorView, ValidationReport
 
 __all__ = ["register"]
 
@@ -26,11 +24,10 @@ class ValidateFormat(StrEnum):
     github = "github"
 
 
-def _summary(mset: ManifestSet, errors: list[ManifestError]) -> str:
-    counts = mset.counts()
-    kinds = ", ".join(f"{n} {k}" for k, n in counts.items()) or "no manifests"
-    files = len(mset.files)
-    err = len(errors)
+def _summary(report: ValidationReport) -> str:
+    kinds = ", ".join(f"{n} {k}" for k, n in report.manifests.items()) or "no manifests"
+    files = report.files
+    err = len(report.errors)
     state = "valid" if not err else "invalid"
     return f"{state}: {files} file{'s' * (files != 1)}, {kinds}; {err} error{'s' * (err != 1)}"
 
@@ -42,19 +39,17 @@ def _gh_escape(text: str, prop: bool = False) -> str:
     return text
 
 
-def _render(mset: ManifestSet, fmt: ValidateFormat) -> None:
-    errors = mset.sorted_errors()
+def _located(e: ManifestErrorView) -> str:
+    """An error as ``file:line:col: path: message`` (ManifestError's own text)."""
+    where = f"{e.file}:{e.line}:{e.col}: "
+    return f"{where}{e.path}: {e.message}" if e.path else f"{where}{e.message}"
+
+
+def _render(report: ValidationReport, fmt: ValidateFormat) -> None:
     if fmt is ValidateFormat.json:
-        data = {
-            "valid": not errors,
-            "files": len(mset.files),
-            "documents": mset.documents,
-            "manifests": mset.counts(),
-            "errors": [e.to_dict() for e in errors],
-        }
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        print_view(report)
         return
-    for e in errors:
+    for e in report.errors:
         if fmt is ValidateFormat.github:
             body = f"{e.path}: {e.message}" if e.path else e.message
             typer.echo(
@@ -62,12 +57,12 @@ def _render(mset: ManifestSet, fmt: ValidateFormat) -> None:
                 f"title=agentgo validate::{_gh_escape(body)}"
             )
         else:
-            typer.echo(str(e))
-    summary = _summary(mset, errors)
+            typer.echo(_located(e))
+    summary = _summary(report)
     if fmt is ValidateFormat.github:
         typer.echo(summary)
     else:
-        typer.secho(summary, fg="green" if not errors else "red")
+        typer.secho(summary, fg="green" if report.valid else "red")
 
 
 def register(app: typer.Typer) -> None:
@@ -96,13 +91,13 @@ def register(app: typer.Typer) -> None:
         """
         import gc
 
-        from agentgo_cli.backend import LocalBackend
+        from agentgo_cli.backend.views import ValidateRequest
 
         # A short-lived process that builds many small objects: full collections would walk
         # them again and again for nothing (about 15% of a large validate).
         gc.set_threshold(100_000, 50, 100)
 
-        backend = LocalBackend(profile=ctx.obj.get("profile") if ctx.obj else None)
-        mset = backend.validate(paths or [])
-        _render(mset, output)
-        raise typer.Exit(EXIT_OK if mset.valid else EXIT_FAILED)
+        request = ValidateRequest(paths=paths or [])
+        report = with_backend(ctx, lambda b: b.validate(request))
+        _render(report, output)
+        raise typer.Exit(EXIT_OK if report.valid else EXIT_FAILED)

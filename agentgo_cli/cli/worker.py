@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agentgo_cli.cli._output import handle_errors, run_async
+from agentgo_cli.cli._output import handle_errors, open_backend, run_async
 
 __all__ = ["register"]
 
@@ -31,16 +31,14 @@ def register(app: typer.Typer) -> None:
         are validated again and swapped in whole; a set that no longer validates is
         refused and the previous one stays in use. Running jobs keep their set.
         """
-        from agentgo_cli.backend import LocalBackend
+        from agentgo_cli.backend.views import WorkRequest
 
-        backend = LocalBackend(profile=(ctx.obj or {}).get("profile"))
-        count = run_async(
-            backend.work(
-                concurrency=concurrency,
-                once=once,
-                poll=poll,
-                watch=watch,
-                notify=lambda line: typer.echo(f"worker: {line}", err=True),
-            )
-        )
-        typer.echo(f"worker ran {count} job{'s' * (count != 1)}", err=True)
+        request = WorkRequest(concurrency=concurrency, once=once, poll=poll, watch=watch)
+
+        async def go() -> None:
+            async with open_backend(ctx) as backend:
+                async for notice in backend.work(request):
+                    sep = ":" if notice.jobs_run is None else ""  # "worker ran 3 jobs"
+                    typer.echo(f"worker{sep} {notice.message}", err=True)
+
+        run_async(go())

@@ -259,7 +259,8 @@ def test_logs_text_and_json(project: Write) -> None:
     code, out, _ = invoke("jobs", "logs", job_id, "--output", "json")
     assert code == 0
     rows = json.loads(out)
-    assert all(list(row) == ["seq", "time", "kind", "message", "data"] for row in rows)
+    keys = ["seq", "time", "kind", "message", "data", "job_id", "step"]
+    assert all(list(row) == keys and row["job_id"] == job_id for row in rows)
     assert [row["seq"] for row in rows] == sorted(row["seq"] for row in rows)
     assert [row["message"] for row in rows if row["kind"] == "retry"] == [
         "shaky: attempt 1 failed: tool 'flaky' raised RuntimeError: flaky s attempt 1",

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from agentgo_cli.backend import LocalBackend, RunRequest
+from agentgo_cli.backend.local import LocalBackend
+from agentgo_cli.backend.views import JobsQuery, LogsRequest, RunRequest
 from agentgo_cli.errors import ConfigError, ProviderError
 from agentgo_cli.llm.base import Message, ModelResponse, TextDelta
 from agentgo_cli.llm.cost import CallRecord, PriceTable
@@ -231,7 +232,11 @@ def project(write: Write, monkeypatch: pytest.MonkeyPatch) -> Write:
 
 @pytest.mark.parametrize("dialect", [OPENAI, ANTHROPIC, GEMINI], ids=lambda d: d.name)
 async def test_an_agent_with_tools_gives_the_same_result_on_each_wire_format(
-    dialect: Any, project: Write, wire_server: Callable[..., WireServer], workdir: Path
+    dialect: Any,
+    project: Write,
+    wire_server: Callable[..., WireServer],
+    workdir: Path,
+    backend: LocalBackend,
 ) -> None:
     server = wire_server(dialect)
     server.queue(
@@ -252,8 +257,7 @@ async def test_an_agent_with_tools_gives_the_same_result_on_each_wire_format(
           answer: ${{ steps.count.output }}
         """,
     )
-    backend = LocalBackend()
-    job = await backend.run(RunRequest("wf", {}))
+    job = await backend.run(RunRequest(workflow="wf"))
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs == {"answer": "The echo tool counted 3 words."}
     assert job.tokens == (10 + 5) + (30 + 8)
@@ -261,7 +265,7 @@ async def test_an_agent_with_tools_gives_the_same_result_on_each_wire_format(
     assert len(server.requests) == 2
     follow_up = json.dumps(server.requests[1].body)
     assert "hello big world" in follow_up and "words" in follow_up
-    detail = await backend.job(job.id)
+    detail = await backend.job(job.job_id)
     (step,) = detail.steps
     assert (step.status, step.tokens) == ("succeeded", 53)
     assert step.cost_usd == pytest.approx(PriceTable().cost(model, _usage(53 - 13, 13)))
@@ -278,7 +282,7 @@ def _usage(input_tokens: int, output_tokens: int) -> Any:
 
 
 async def test_failover_and_shadow_in_a_workflow_are_on_record(
-    project: Write, wire_server: Callable[..., WireServer]
+    project: Write, wire_server: Callable[..., WireServer], backend: LocalBackend
 ) -> None:
     primary, fallback, shadow = wire_server(OPENAI), wire_server(ANTHROPIC), wire_server(GEMINI)
     for _ in range(2):
@@ -307,49 +311,49 @@ async def test_failover_and_shadow_in_a_workflow_are_on_record(
           answer: ${{ steps.ask.output }}
         """,
     )
-    backend = LocalBackend()
-    job = await backend.run(RunRequest("wf", {}))
+    job = await backend.run(RunRequest(workflow="wf"))
     assert job.outputs == {"answer": "Fallback answer."}
-    events = await backend.logs(job.id)
-    kinds = {kind: (message, data) for _, _, kind, message, data in events}
+    events = await backend.logs(LogsRequest(job_id=job.job_id))
+    kinds = {e.kind: (e.message, e.data) for e in events}
     message, data = kinds["shadow"]
     assert message == (f"shadow gemini:{GEMINI.model} of anthropic:{ANTHROPIC.model}: agrees")
     assert data["shadow_text"] == "Fallback answer."
     message, costs = kinds["cost"]
     assert costs["calls"] == 1 and costs["shadow"]["calls"] == 1
-    detail = await backend.job(job.id)
+    detail = await backend.job(job.job_id)
     assert detail.models == costs
 
 
 async def test_a_missing_key_stops_the_run_before_a_job_exists(
-    project: Write, wire_server: Callable[..., WireServer], monkeypatch: pytest.MonkeyPatch
+    project: Write,
+    wire_server: Callable[..., WireServer],
+    monkeypatch: pytest.MonkeyPatch,
+    backend: LocalBackend,
 ) -> None:
     server = wire_server(OPENAI)
     monkeypatch.delenv("TEST_API_KEY")
     project("agentgo.yaml", _config({"openai": server}))
     project("m/agents.yaml", _agent("a", f"openai:{OPENAI.model}"))
     workflow(project, "steps:\n  - id: s\n    agent: a\n    prompt: hi\n")
-    backend = LocalBackend()
     with pytest.raises(ConfigError) as info:
-        await backend.run(RunRequest("wf", {}))
+        await backend.run(RunRequest(workflow="wf"))
     assert str(info.value) == (
         f"model openai:{OPENAI.model}: providers.openai.api_key: "
         "environment variable TEST_API_KEY is not set"
     )
-    assert await backend.jobs() == []
+    assert await backend.jobs(JobsQuery()) == []
     assert server.requests == []
 
 
 async def test_a_provider_error_fails_the_step_with_a_clear_message(
-    project: Write, wire_server: Callable[..., WireServer]
+    project: Write, wire_server: Callable[..., WireServer], backend: LocalBackend
 ) -> None:
     server = wire_server(ANTHROPIC)
     server.queue(Reply("<html>bad gateway</html>", status=200, content_type="text/html"))
     project("agentgo.yaml", _config({"anthropic": server}))
     project("m/agents.yaml", _agent("a", f"anthropic:{ANTHROPIC.model}"))
     workflow(project, "steps:\n  - id: s\n    agent: a\n    prompt: hi\n")
-    backend = LocalBackend()
-    job = await backend.run(RunRequest("wf", {}))
+    job = await backend.run(RunRequest(workflow="wf"))
     assert job.status == "failed"
     assert job.error is not None
     assert job.error.startswith(f"step 's' failed: anthropic:{ANTHROPIC.model}: ")
@@ -357,7 +361,7 @@ async def test_a_provider_error_fails_the_step_with_a_clear_message(
 
 
 async def test_an_agent_over_its_budget_with_a_priced_model(
-    project: Write, wire_server: Callable[..., WireServer]
+    project: Write, wire_server: Callable[..., WireServer], backend: LocalBackend
 ) -> None:
     server = wire_server(OPENAI)
     server.queue(
@@ -369,7 +373,7 @@ async def test_an_agent_over_its_budget_with_a_priced_model(
     body = "  tools: [echo]\n  budget: {usd: 0.15}\n"
     project("m/agents.yaml", _agent("spender", f"openai:{OPENAI.model}", body))
     workflow(project, "steps:\n  - id: s\n    agent: spender\n    prompt: hi\n")
-    job = await LocalBackend().run(RunRequest("wf", {}))
+    job = await backend.run(RunRequest(workflow="wf"))
     # Each turn: 1005 tokens at $100 per million = $0.1005; the second one is over $0.15.
     assert job.error == (
         "step 's' failed: agent 'spender' exceeded its budget of $0.15 "
@@ -379,7 +383,7 @@ async def test_an_agent_over_its_budget_with_a_priced_model(
 
 
 async def test_a_called_agent_on_a_real_model_is_counted_and_shadowed_on_the_callers_job(
-    project: Write, wire_server: Callable[..., WireServer]
+    project: Write, wire_server: Callable[..., WireServer], backend: LocalBackend
 ) -> None:
     main, shadow = wire_server(OPENAI), wire_server(GEMINI)
     main.queue(Reply(OPENAI.text("Called answer.", input_tokens=20, output_tokens=4)))
@@ -408,10 +412,9 @@ async def test_a_called_agent_on_a_real_model_is_counted_and_shadowed_on_the_cal
           answer: ${{ steps.ask.output }}
         """,
     )
-    backend = LocalBackend()
-    job = await backend.run(RunRequest("wf", {}))
+    job = await backend.run(RunRequest(workflow="wf"))
     assert job.outputs == {"answer": "Called answer."}
     assert job.tokens == 24
-    kinds = [kind for _, _, kind, _, _ in await backend.logs(job.id)]
+    kinds = [e.kind for e in await backend.logs(LogsRequest(job_id=job.job_id))]
     assert kinds.count("shadow") == 1 and kinds.count("call") == 1
     assert kinds[-1] == "job" and kinds.index("cost") < kinds.index("job")
