@@ -93,7 +93,7 @@ async def _measure(folder: Path, calls: int, warmup: int) -> dict[str, Any]:
     async with store.running():
         engine = Engine(store, mset, principal="user:alice", scopes=frozenset({"research.read"}))
         inner: list[float] = []
-        dispatch = engine.dispatch
+        dispatch = engine.agent_calls.dispatch
 
         async def timed_dispatch(entry: Any, value: Any, ctx: Any) -> Any:
             started = time.perf_counter()
@@ -102,7 +102,7 @@ async def _measure(folder: Path, calls: int, warmup: int) -> dict[str, Any]:
             finally:
                 inner.append(time.perf_counter() - started)
 
-        engine.dispatch = timed_dispatch  # type: ignore[method-assign]
+        engine.agent_calls.dispatch = timed_dispatch  # type: ignore[method-assign]
         trace = TraceContext.start()
         total: list[float] = []
         for i in range(warmup + calls):

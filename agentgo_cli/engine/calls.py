@@ -113,7 +113,9 @@ class AgentCalls:
                 " (replayed)" if record["replayed"] else ""
             )
             if observer is not None:
-                observer.emit(LogLine(job_id, "call", message, record))
+                redactor = self.redactor
+                shown = (redactor.text(message), redactor.value(record)) if redactor else None
+                observer.emit(LogLine(job_id, "call", *(shown or (message, record))))
             await self.store.add_event(job_id, "call", message, record)
 
         return CallContext(principal, scopes, chain, run.trace.child(), Spend(), job_id, log)

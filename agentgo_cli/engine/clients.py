@@ -61,7 +61,9 @@ class JobClients:
             message = f"models: {costs.calls} call(s), {costs.tokens} tokens, ${costs.usd:.6f}" + (
                 f"; shadow ${costs.shadow_usd:.6f}" if costs.shadow_calls else ""
             )
-            await log_line(self.store, run.observer, run.job.id, "cost", message, costs.as_dict())
+            await log_line(
+                self.store, run.observer, run.job.id, "cost", message, costs.as_dict(), run.redactor
+            )
 
     def _shadow_logger(self, run: Run) -> Callable[[ShadowRecord], None]:
         """Log each shadow comparison on the job (kind 'shadow')."""
@@ -76,7 +78,9 @@ class JobClients:
             line = shadow_line(record)
             if run.observer is not None:
                 run.observer.emit(ShadowCompared(job_id, data, line))
-            self._later(log_line(self.store, run.observer, job_id, "shadow", line, data))
+            self._later(
+                log_line(self.store, run.observer, job_id, "shadow", line, data, run.redactor)
+            )
 
         return on_shadow
 

@@ -220,10 +220,14 @@ class Engine:
                 found |= self._agents_of(step.parallel)
         return found
 
+    def _shown(self, text: str | None) -> str | None:
+        """Text for an event: secrets masked."""
+        return self.redactor.text(text) if text is not None and self.redactor else text
+
     def _log(
         self, observer: Observer | None, job_id: str, kind: str, message: str, data: Any = None
     ) -> Awaitable[None]:
-        return log_line(self.store, observer, job_id, kind, message, data)
+        return log_line(self.store, observer, job_id, kind, message, data, self.redactor)
 
     async def run(self, job: JobRecord) -> JobRecord:
         """Run (or resume) a job we hold the lease of, to its end; return the final record."""
@@ -237,7 +241,7 @@ class Engine:
             await self._log(observer, job.id, "job", f"{status}: {error}")
             await self.store.job_finished(job.id, status, error=error)
             if observer is not None:
-                observer.emit(JobEnded(job.id, status, error))
+                observer.emit(JobEnded(job.id, status, self._shown(error)))
             return dataclasses.replace(
                 job, status=status, error=error, updated_at=time.time(), lease_owner=None
             )
@@ -255,6 +259,7 @@ class Engine:
             done=done,
             semaphore=asyncio.Semaphore(limit) if limit else None,
             observer=observer,
+            redactor=self.redactor,
             budget=wf.spec.budget,
         )
         scope = Scope(
@@ -325,7 +330,7 @@ class Engine:
         await self._log(observer, job.id, "job", ending)
         await self.store.job_finished(job.id, status, outputs=values, error=error)
         if observer is not None:
-            observer.emit(JobEnded(job.id, status, error))
+            observer.emit(JobEnded(job.id, status, self._shown(error)))
         return JobRecord(  # what a read would now give; built here without one
             job.id,
             job.workflow,
@@ -537,6 +542,8 @@ class Engine:
     ) -> None:
         assert run.observer is not None
         seconds = time.monotonic() - run.started.pop(key, time.monotonic())
+        if error is not None and run.redactor:
+            error = run.redactor.text(error)
         run.observer.emit(
             StepFinished(
                 run.job.id, key, step_id, kind, status, attempt, seconds, tokens, cost_usd, error

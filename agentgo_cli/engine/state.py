@@ -13,7 +13,7 @@ from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.manifests.models import WorkflowManifest
 from agentgo_cli.manifests.models.common import Budget
 from agentgo_cli.manifests.models.workflow import ForeachStep, LoopStep, ParallelStep
-from agentgo_cli.observer import LogLine
+from agentgo_cli.observer import LogLine, Redactor
 from agentgo_cli.store.base import JobRecord, StepRecord
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ class Run:
     semaphore: asyncio.Semaphore | None
     observer: Observer | None = None
     """Where this run's events go (None: nobody listens, no event is made)."""
+    redactor: Redactor | None = None
+    """Masks secrets in the events' text (log lines, step errors) where they are made."""
     tokens: int = 0
     cost_usd: float = 0.0
     budget: Budget | None = None
@@ -209,9 +211,13 @@ def log_line(
     kind: str,
     message: str,
     data: Any = None,
+    redactor: Redactor | None = None,
 ) -> Awaitable[None]:
-    """Write a line to a job's log and report it as a LogLine; the write is the caller's
-    to await."""
+    """Write a line to a job's log and report it as a LogLine (secrets masked); the write
+    is the caller's to await."""
     if observer is not None:
-        observer.emit(LogLine(job_id, kind, message, data))
+        if redactor:
+            observer.emit(LogLine(job_id, kind, redactor.text(message), redactor.value(data)))
+        else:
+            observer.emit(LogLine(job_id, kind, message, data))
     return store.add_event(job_id, kind, message, data)

@@ -202,6 +202,26 @@ async def test_a_provider_key_is_masked_in_tool_calls(
     assert turn.reply == "draft about key ***"
 
 
+async def test_a_secret_in_an_error_is_masked_in_every_event_that_carries_it(
+    store: Any, workdir: Path, write: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    spec = "steps:\n  - id: leak\n    tool: boom\n    with: {reason: 'key ${{ inputs.k }}'}\n"
+    workflow(write, spec + "inputs:\n  k: {type: string}\n", name="leaky")
+    recorder = Recorder()
+    engine = _engine(store, workdir, recorder)
+    job = await engine.run(await engine.submit("leaky", {"k": SECRET}, ["m"], run_here=True))
+
+    assert job.status == JobStatus.FAILED
+    (finished,) = [e for e in recorder.of(StepFinished) if e.key == "leak"]
+    assert finished.error == "tool 'boom' raised ValueError: key ***"
+    (ended,) = recorder.of(JobEnded)
+    assert ended.error == "step 'leak' failed: tool 'boom' raised ValueError: key ***"
+    lines = [e.message for e in recorder.of(LogLine)]
+    assert "leak failed: tool 'boom' raised ValueError: key ***" in lines
+    assert SECRET not in repr(recorder.events)
+
+
 async def test_a_given_redactor_masks_its_secrets(store: Any, workdir: Path) -> None:
     recorder = Recorder()
     engine = _engine(store, workdir, recorder, redactor=Redactor(["tides-secret"]))
