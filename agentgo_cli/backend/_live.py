@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
@@ -50,10 +51,16 @@ class Feed:
 
 
 class LiveFeeds:
-    """An Observer keeping a feed for each job opened here (others' events are ignored)."""
+    """An Observer keeping a feed for each job opened here (others' events are ignored).
 
-    def __init__(self) -> None:
+    A feed outlives its job a while, so that a reader who comes late (the job was quick)
+    still reads it from the start: the newest ``keep_ended`` ended feeds are kept.
+    """
+
+    def __init__(self, keep_ended: int = 256) -> None:
         self._feeds: dict[str, Feed] = {}
+        self._ended: collections.deque[str] = collections.deque()
+        self._keep_ended = keep_ended
 
     def open(self, job_id: str) -> Feed:
         """Start keeping the events of a job about to run here."""
@@ -64,10 +71,15 @@ class LiveFeeds:
         return self._feeds.get(job_id)
 
     def emit(self, event: Event) -> None:
-        job_id = getattr(event, "job_id", None)
+        job_id: str | None = getattr(event, "job_id", None)
         feed = self._feeds.get(job_id) if job_id is not None else None
-        if feed is not None and not feed.ended:
-            feed.push(event_view(event), last=isinstance(event, JobEnded))
+        if job_id is not None and feed is not None and not feed.ended:
+            last = isinstance(event, JobEnded)
+            feed.push(event_view(event), last=last)
+            if last:
+                self._ended.append(job_id)
+                while len(self._ended) > self._keep_ended:
+                    self._feeds.pop(self._ended.popleft(), None)
 
 
 def event_view(event: Event) -> EventView:
