@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["app"]
 
-_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-
 app = typer.Typer(help="List, show, cancel and read the logs of jobs.", no_args_is_help=True)
 
 
@@ -46,12 +44,13 @@ def list_jobs(
     from agentgo_cli.backend.views import JobsQuery, JobStatus
 
     check_output(output)
-    if status is not None and status not in _STATUSES:
+    statuses = [str(s) for s in JobStatus]
+    if status is not None and status not in statuses:
         from agentgo_cli.manifests._text import did_you_mean
 
         raise UsageError(
-            f"unknown status '{status}'{did_you_mean(status, _STATUSES)}; "
-            f"expected {', '.join(_STATUSES)}"
+            f"unknown status '{status}'{did_you_mean(status, statuses)}; "
+            f"expected {', '.join(statuses)}"
         )
     query = JobsQuery(status=None if status is None else JobStatus(status), limit=limit)
     jobs = with_backend(ctx, lambda b: b.jobs(query))

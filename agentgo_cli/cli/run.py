@@ -25,30 +25,34 @@ __all__ = ["register"]
 
 def render_result(job: JobView, output: str) -> None:
     """Print a finished (or queued) job: outputs on stdout, the status line on stderr."""
+    from agentgo_cli.backend.views import JobStatus
+
     if output == "json":
         print_view(job)
     else:
-        if job.status == "succeeded" and job.outputs:
+        if job.status is JobStatus.SUCCEEDED and job.outputs:
             for name, value in job.outputs.items():
                 text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
                 typer.echo(f"{name}: {text}")
         line = f"job {job.job_id} {job.status}"
-        if job.status not in ("queued",):
+        if job.status is not JobStatus.QUEUED:
             line += f" in {job.duration_s:.2f}s, {job.tokens} tokens"
             if job.cost_usd:
                 line += f", ${job.cost_usd:.4f}"
         if job.error:
             line += f": {job.error}"
-        color = {"succeeded": "green", "queued": "cyan"}.get(job.status, "red")
+        color = {JobStatus.SUCCEEDED: "green", JobStatus.QUEUED: "cyan"}.get(job.status, "red")
         typer.secho(line, fg=color, err=True)
-    if job.status in ("succeeded", "queued", "running"):
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.QUEUED, JobStatus.RUNNING):
         raise typer.Exit(EXIT_OK)
     raise typer.Exit(EXIT_FAILED)
 
 
 async def follow(backend: Backend, job: JobView, progress: bool) -> JobView:
     """Show a started job's steps as they run (the backend's watch stream), then its end."""
-    if job.status not in ("running", "queued") or not progress:
+    from agentgo_cli.backend.views import JobStatus
+
+    if job.status not in (JobStatus.RUNNING, JobStatus.QUEUED) or not progress:
         return await backend.wait(job.job_id)
     from agentgo_cli.cli._progress import StepProgress
 
