@@ -501,31 +501,12 @@ def job_view(job: JobRecord) -> v.JobView:
 
 def step_view(step: StepRecord) -> v.StepView:
     """A step record as the seam shows it."""
-    return v.StepView(
-        key=step.key,
-        step_id=step.step_id,
-        kind=step.kind,
-        status=step.status,
-        attempt=step.attempt,
-        started_at=step.started_at,
-        finished_at=step.finished_at,
-        output=step.output,
-        error=step.error,
-        tokens=step.tokens,
-        cost_usd=step.cost_usd,
-    )
+    return v.StepView.model_validate(step, from_attributes=True)
 
 
 def log_view(job_id: str, record: EventRecord) -> v.EventView:
     """A stored log line as the seam shows it."""
-    return v.EventView(
-        job_id=job_id,
-        seq=record.seq,
-        time=record.time,
-        kind=record.kind,
-        message=record.message,
-        data=record.data,
-    )
+    return v.EventView(job_id=job_id, **record._asdict())
 
 
 def catalog_view(entry: CatalogEntry) -> v.CatalogEntryView:

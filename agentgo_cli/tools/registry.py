@@ -29,6 +29,7 @@ from agentgo_cli.manifests.models.tool import (
     PythonRuntime,
     ToolManifest,
 )
+from agentgo_cli.observer import ToolCalled
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -145,9 +146,6 @@ class ToolRegistry:
     async def _observed(
         self, observer: Observer, name: str, args: dict[str, Any], ctx: ToolContext
     ) -> Any:
-        from agentgo_cli.observer import ToolCalled
-
-        redact = self.redactor
         started = time.perf_counter()
         try:
             result = await self._call(name, args, ctx)
@@ -156,35 +154,30 @@ class ToolRegistry:
 
             cause = exc.__cause__ if exc.__cause__ is not None else exc
             trace = "".join(traceback.format_exception(cause))
-            error = str(exc)
-            if redact:
-                error, trace = redact.text(error), redact.text(trace)
-            observer.emit(
-                ToolCalled(
-                    ctx.job_id or None,
-                    ctx.step_id,
-                    name,
-                    redact.value(args) if redact else args,
-                    None,
-                    error,
-                    trace,
-                    time.perf_counter() - started,
-                )
-            )
+            observer.emit(self._tool_called(name, args, ctx, started, None, str(exc), trace))
             raise
-        observer.emit(
-            ToolCalled(
-                ctx.job_id or None,
-                ctx.step_id,
-                name,
-                redact.value(args) if redact else args,
-                redact.value(result) if redact else result,
-                None,
-                None,
-                time.perf_counter() - started,
-            )
-        )
+        observer.emit(self._tool_called(name, args, ctx, started, result))
         return result
+
+    def _tool_called(
+        self,
+        name: str,
+        args: dict[str, Any],
+        ctx: ToolContext,
+        started: float,
+        result: Any,
+        error: str | None = None,
+        trace: str | None = None,
+    ) -> ToolCalled:
+        """The event of one tool call, its payloads with secrets masked."""
+        redact = self.redactor
+        if redact:
+            args, result = redact.value(args), redact.value(result)
+            error = None if error is None else redact.text(error)
+            trace = None if trace is None else redact.text(trace)
+        seconds = time.perf_counter() - started
+        job_id = ctx.job_id or None
+        return ToolCalled(job_id, ctx.step_id, name, args, result, error, trace, seconds)
 
     async def _call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> Any:
         manifest = self._tools.get(name)
