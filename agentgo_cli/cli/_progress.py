@@ -58,13 +58,19 @@ class StepProgress:
         nodes: dict[str, Any] = {}
         for key, step in self.rows.items():
             parent = root
-            for prefix in sorted((k for k in nodes if key.startswith(k + ".")), key=len):
+            for prefix in sorted((k for k in nodes if _inside(key, k)), key=len):
                 parent = nodes[prefix]
             style = {"succeeded": "green", "failed": "red", "skipped": "dim"}.get(
                 step.status, "yellow"
             )
             nodes[key] = parent.add(f"[{style}]{escape(_line(step))}[/]")
         return root
+
+
+def _inside(key: str, outer: str) -> bool:
+    """Whether a step key is inside another's: ``research[0].summarize`` in ``research``,
+    ``polish#2.review`` in ``polish``, ``checks.count`` in ``checks``."""
+    return key.startswith(outer) and key[len(outer) : len(outer) + 1] in (".", "[", "#")
 
 
 def _line(step: StepView) -> str:
