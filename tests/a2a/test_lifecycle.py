@@ -17,12 +17,13 @@ import pytest
 
 from agentgo_cli.a2a.lifecycle import CallContext, Spend
 from agentgo_cli.a2a.trace import TraceContext
+from agentgo_cli.backend.local import LocalBackend
+from agentgo_cli.backend.views import CallRequest, LogsRequest, RunRequest, WorkRequest
 from agentgo_cli.engine.scheduler import Engine
 from agentgo_cli.errors import CallError
 from agentgo_cli.manifests.manifest_set import load_set
 from tests.conftest import StoreDB
 from tests.engine import engine_tools
-from tests.engine.harness import CallRequest, Project, RunRequest
 
 Write = Callable[[str, str], Path]
 
@@ -127,7 +128,8 @@ async def call(intent: str = "research.summarize@^1", **kwargs: Any) -> Any:
     kwargs.setdefault("input", {"topic": "batteries"})
     kwargs.setdefault("principal", "user:alice")
     kwargs.setdefault("scopes", ["research.read"])
-    return await Project().call(CallRequest(intent, **kwargs))
+    async with LocalBackend() as backend:
+        return await backend.call(CallRequest(intent=intent, **kwargs))
 
 
 async def refused(intent: str = "research.summarize@^1", **kwargs: Any) -> CallError:
@@ -313,17 +315,18 @@ async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(
 ) -> None:
     write("agentgo.yaml", CONFIG)
     write("m/chain.yaml", CHAIN)
-    backend = Project()
-    job = await backend.run(RunRequest("chain", {}))
+    async with LocalBackend() as backend:
+        job = await backend.run(RunRequest(workflow="chain"))
+        (step,) = (await backend.job(job.job_id)).steps
+        events = await backend.logs(LogsRequest(job_id=job.job_id))
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs is not None
     assert "gamma done" in job.outputs["answer"] and "beta heard" in job.outputs["answer"]
     # Five model turns in all (alpha 2, beta 2, gamma 1), every one counted on alpha's job.
     assert job.tokens == 5 * TURN_TOKENS
     assert job.cost_usd == pytest.approx(5 * TURN_USD)
-    (step,) = (await backend.job(job.id)).steps
     assert (step.tokens, step.cost_usd) == (5 * TURN_TOKENS, pytest.approx(5 * TURN_USD))
-    calls = [data for _, _, kind, _, data in await backend.logs(job.id) if kind == "call"]
+    calls = [e.data for e in events if e.kind == "call"]
     by_intent = {c["intent"]: c for c in calls}
     assert set(by_intent) == {"beta.work@1.0.0", "gamma.run@1.0.0"}
     beta, gamma = by_intent["beta.work@1.0.0"], by_intent["gamma.run@1.0.0"]
@@ -368,8 +371,9 @@ spec:
 
 async def test_an_agent_routes_and_discovers_with_the_builtin_tools(project: Write) -> None:
     project("m/finder.yaml", FINDER)
-    backend = Project()
-    routed = await backend.run(RunRequest("find", {"how": "route"}))
+    async with LocalBackend() as backend:
+        routed = await backend.run(RunRequest(workflow="find", inputs={"how": "route"}))
+        found = await backend.run(RunRequest(workflow="find", inputs={"how": "discover"}))
     assert routed.status == "succeeded", routed.error
     assert routed.outputs is not None
     routes = json.loads(routed.outputs["found"])
@@ -377,7 +381,6 @@ async def test_an_agent_routes_and_discovers_with_the_builtin_tools(project: Wri
     # principal does not hold: the agent is only shown what it may call.
     assert [r["intent"] for r in routes] == ["research.digest@1.0.0"]
     assert routes[0]["target"] == "agent:summarizer"
-    found = await backend.run(RunRequest("find", {"how": "discover"}))
     assert found.outputs is not None
     intents = [d["intent"] for d in json.loads(found.outputs["found"])]
     assert intents == ["research.digest@1.0.0"]
@@ -399,18 +402,23 @@ spec:
 
 async def test_a_queued_job_calls_as_its_submitter_wherever_it_runs(project: Write) -> None:
     project("m/ask.yaml", CALLER)
-    backend = Project()
-    alice = await backend.run(
-        RunRequest("ask", {}, detach=True, principal="user:alice", scopes=["research.read"])
-    )
-    mallory = await backend.run(
-        RunRequest("ask", {}, detach=True, principal="user:mallory", scopes=["research.read"])
-    )
-    assert (alice.principal, alice.scopes) == ("user:alice", ["research.read"])
-    assert await backend.work(concurrency=2, once=True, poll=0.05) == 2
-    done = (await backend.job(alice.id)).job
+    async with LocalBackend() as backend:
+        alice = await backend.run(
+            RunRequest(
+                workflow="ask", detach=True, principal="user:alice", scopes=["research.read"]
+            )
+        )
+        mallory = await backend.run(
+            RunRequest(
+                workflow="ask", detach=True, principal="user:mallory", scopes=["research.read"]
+            )
+        )
+        assert (alice.principal, alice.scopes) == ("user:alice", ["research.read"])
+        notices = [n async for n in backend.work(WorkRequest(concurrency=2, once=True, poll=0.05))]
+        assert notices[-1].jobs_run == 2
+        done = await backend.job(alice.job_id)
+        refused_job = await backend.job(mallory.job_id)
     assert (done.status, done.outputs) == ("succeeded", {"summary": "Three sources agree."})
-    refused_job = (await backend.job(mallory.id)).job
     assert refused_job.status == "failed"
     assert refused_job.error is not None
     assert "user:mallory may not call it: denied by acl.deny[0]" in refused_job.error

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from agentgo_cli.backend.local import LocalBackend
+from agentgo_cli.backend.views import JobDetailView, RunRequest
 from tests.engine import engine_tools
 from tests.engine.engine_tools import COMMON, workflow
-from tests.engine.harness import JobDetail, Project, RunRequest
 
 Write = Callable[[str, str], Path]
 
@@ -52,10 +53,10 @@ def project(write: Write) -> Write:
     return write
 
 
-async def run() -> JobDetail:
-    backend = Project()
-    job = await backend.run(RunRequest("wf", {}))
-    return await backend.job(job.id)
+async def run() -> JobDetailView:
+    async with LocalBackend() as backend:
+        job = await backend.run(RunRequest(workflow="wf"))
+        return await backend.job(job.job_id)
 
 
 async def test_each_step_records_its_cost_and_the_job_adds_them_up(project: Write) -> None:
@@ -72,10 +73,10 @@ async def test_each_step_records_its_cost_and_the_job_adds_them_up(project: Writ
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
+    assert detail.status == "succeeded", detail.error
     assert [s.cost_usd for s in detail.steps] == [pytest.approx(TURN)] * 2
-    assert detail.job.cost_usd == pytest.approx(2 * TURN)
-    assert detail.job.tokens == 30
+    assert detail.cost_usd == pytest.approx(2 * TURN)
+    assert detail.tokens == 30
 
 
 async def test_an_agent_over_its_usd_budget_fails_its_step(project: Write) -> None:
@@ -96,8 +97,8 @@ async def test_an_agent_over_its_usd_budget_fails_its_step(project: Write) -> No
         "agent 'looper' exceeded its budget of $5e-05 (spent $0.000080 in 2 model turns)"
     )
     assert step.cost_usd == pytest.approx(2 * TURN)
-    assert detail.job.cost_usd == pytest.approx(2 * TURN)
-    assert detail.job.error == f"step 'busy' failed: {step.error}"
+    assert detail.cost_usd == pytest.approx(2 * TURN)
+    assert detail.error == f"step 'busy' failed: {step.error}"
 
 
 async def test_a_workflow_over_its_budget_stops_the_job(project: Write) -> None:
@@ -121,8 +122,8 @@ async def test_a_workflow_over_its_budget_stops_the_job(project: Write) -> None:
         """,
     )
     detail = await run()
-    assert detail.job.status == "failed"
-    assert detail.job.error == "workflow budget exceeded: $0.000120 > $0.0001"
+    assert detail.status == "failed"
+    assert detail.error == "workflow budget exceeded: $0.000120 > $0.0001"
     assert [s.key for s in detail.steps] == ["a", "b", "c"]
     assert engine_tools.calls == {}
 
@@ -142,7 +143,7 @@ async def test_a_workflow_token_budget(project: Write) -> None:
         """,
     )
     detail = await run()
-    assert (detail.job.status, detail.job.error) == (
+    assert (detail.status, detail.error) == (
         "failed",
         "workflow budget exceeded: 30 tokens > 20",
     )

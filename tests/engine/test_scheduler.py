@@ -1,7 +1,7 @@
 """The workflow engine, step kind by step kind, read back from the store.
 
 Every test writes a project (agentgo.yaml with a sqlite store and `manifests: [./m]`), runs
-one workflow on the engine (`harness.Project.run`) and checks the job and step records the
+one workflow through `LocalBackend.run` and checks the job and step records the
 store holds.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from agentgo_cli.store.base import StepRecord
+from agentgo_cli.backend.local import LocalBackend
+from agentgo_cli.backend.views import JobDetailView, LogsRequest, RunRequest, StepView
 from tests.engine import engine_tools
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
-from tests.engine.harness import JobDetail, Project, RunRequest
 
 Write = Callable[[str, str], Path]
 
@@ -31,20 +31,20 @@ def project(write: Write) -> Write:
     return write
 
 
-async def run(name: str = "wf", **inputs: str) -> JobDetail:
-    """Run a workflow to its end in this process and read its records back from the store."""
-    backend = Project()
-    job = await backend.run(RunRequest(name, dict(inputs)))
-    return await backend.job(job.id)
+async def run(name: str = "wf", **inputs: str) -> JobDetailView:
+    """Run a workflow to its end through the backend and read its records back."""
+    async with LocalBackend() as backend:
+        job = await backend.run(RunRequest(workflow=name, inputs=dict(inputs)))
+        return await backend.job(job.job_id)
 
 
-def steps(detail: JobDetail) -> dict[str, StepRecord]:
+def steps(detail: JobDetailView) -> dict[str, StepView]:
     by_key = {s.key: s for s in detail.steps}
     assert len(by_key) == len(detail.steps), "one record per step instance"
     return by_key
 
 
-def brief(record: StepRecord) -> tuple[str, str, str, int, Any, str | None]:
+def brief(record: StepView) -> tuple[str, str, str, int, Any, str | None]:
     return (
         record.step_id,
         record.kind,
@@ -81,7 +81,7 @@ async def test_agent_then_tool_record_outputs_tokens_and_timings(project: Write)
         """,
     )
     detail = await run(topic="chips")
-    job = detail.job
+    job = detail
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs == {"draft": "draft about topic chips", "words": 4, "approved": True}
     assert job.inputs == {"topic": "chips"}
@@ -144,10 +144,10 @@ async def test_foreach_with_as_index_and_max_concurrency(project: Write) -> None
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
+    assert detail.status == "succeeded", detail.error
     assert engine_tools.in_flight["peak"] == 2
     expected = [{"text": f"{i} {t} {t}", "words": 3} for i, t in enumerate("abcde")]
-    assert detail.job.outputs == {"research": expected, "note": "4 e e", "probe": "e"}
+    assert detail.outputs == {"research": expected, "note": "4 e e", "probe": "e"}
     records = steps(detail)
     keys = {f"research[{i}].{s}" for i in range(5) for s in ("probe", "note")}
     assert set(records) == keys | {"research", "after"}
@@ -180,7 +180,7 @@ async def test_foreach_default_variable_is_item(project: Write) -> None:
         """,
     )
     detail = await run()
-    assert detail.job.outputs == {"each": ["x0", "y1"]}
+    assert detail.outputs == {"each": ["x0", "y1"]}
 
 
 async def test_foreach_over_an_empty_list_gives_an_empty_list(project: Write) -> None:
@@ -201,8 +201,8 @@ async def test_foreach_over_an_empty_list_gives_an_empty_list(project: Write) ->
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded"
-    assert detail.job.outputs == {"each": []}
+    assert detail.status == "succeeded"
+    assert detail.outputs == {"each": []}
     assert [s.key for s in detail.steps] == ["each"]
 
 
@@ -234,8 +234,8 @@ async def test_loop_stops_when_until_holds(project: Write) -> None:
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
-    assert detail.job.outputs == {"polish": {"approved": True}, "review": {"approved": True}}
+    assert detail.status == "succeeded", detail.error
+    assert detail.outputs == {"polish": {"approved": True}, "review": {"approved": True}}
     records = steps(detail)
     assert list(records) == [
         "polish",
@@ -285,8 +285,8 @@ async def test_loop_runs_max_iterations_when_until_never_holds(project: Write) -
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
-    assert detail.job.outputs == {"spin": "turn 3", "again": "again 2"}
+    assert detail.status == "succeeded", detail.error
+    assert detail.outputs == {"spin": "turn 3", "again": "again 2"}
     assert [s.key for s in detail.steps] == [
         "spin",
         "spin#1.turn",
@@ -328,10 +328,10 @@ async def test_parallel_runs_branches_at_once_and_keys_output_by_branch(project:
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
+    assert detail.status == "succeeded", detail.error
     assert engine_tools.in_flight["peak"] == 2
     checks = {"left": "left", "right": "right", "count": {"text": "draft about x", "words": 3}}
-    assert detail.job.outputs == {"checks": checks}
+    assert detail.outputs == {"checks": checks}
     records = steps(detail)
     assert set(records) == {"draft", "checks", "checks.left", "checks.right", "checks.count"} | {
         "after"
@@ -361,11 +361,11 @@ async def test_call_resolves_intent_version_checks_schemas_and_dispatches(projec
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
+    assert detail.status == "succeeded", detail.error
     # The intent's prompt is rendered with the input and given to the target agent; the
     # agent's JSON text becomes an object because the intent has an output schema.
     # Without a range the call takes any version.
-    assert detail.job.outputs == {
+    assert detail.outputs == {
         "v1": "v1: summarize batteries",
         "latest": {"summary": "v1: summarize chips"},
     }
@@ -397,9 +397,9 @@ async def test_call_to_synthetic_agent_run_intent(project: Write) -> None:
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
+    assert detail.status == "succeeded", detail.error
     # String in, string out: an object input is sent as JSON text.
-    assert detail.job.outputs == {"text": "hello there", "obj": '{"a": 1}'}
+    assert detail.outputs == {"text": "hello there", "obj": '{"a": 1}'}
     assert steps(detail)["text"].kind == "call"
 
 
@@ -417,7 +417,7 @@ async def test_call_with_input_that_breaks_the_intent_schema_fails(project: Writ
     )
     detail = await run()
     message = "text.summarize@1.2.0: invalid input: 'topic' is a required property"
-    assert (detail.job.status, detail.job.error) == ("failed", f"step 'ask' failed: {message}")
+    assert (detail.status, detail.error) == ("failed", f"step 'ask' failed: {message}")
     assert brief(steps(detail)["ask"]) == ("ask", "call", "failed", 1, None, message)
 
 
@@ -433,7 +433,7 @@ async def test_call_whose_answer_breaks_the_output_schema_fails(project: Write) 
     )
     detail = await run()
     message = "text.ramble@1.0.0: invalid output: 'summary' is a required property"
-    assert (detail.job.status, detail.job.error) == ("failed", f"step 'ask' failed: {message}")
+    assert (detail.status, detail.error) == ("failed", f"step 'ask' failed: {message}")
     assert brief(steps(detail)["ask"]) == ("ask", "call", "failed", 1, None, message)
 
 
@@ -462,15 +462,15 @@ async def test_if_skips_a_step_and_records_it_skipped(project: Write) -> None:
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
-    assert detail.job.outputs == {"status": "skipped", "output": None, "surely": "succeeded"}
+    assert detail.status == "succeeded", detail.error
+    assert detail.outputs == {"status": "skipped", "output": None, "surely": "succeeded"}
     records = steps(detail)
     assert (records["maybe"].status, records["maybe"].output) == ("skipped", None)
     assert records["surely"].status == "succeeded"
     assert engine_tools.calls == {}
 
     detail = await run(publish="true")
-    assert detail.job.outputs == {
+    assert detail.outputs == {
         "status": "succeeded",
         "output": {"text": "published", "words": 1},
         "surely": "skipped",
@@ -495,9 +495,9 @@ async def test_retry_runs_a_failing_tool_again_with_the_same_key(project: Write)
         """,
     )
     detail = await run()
-    job = detail.job
+    job = detail
     assert job.status == "succeeded", job.error
-    key = f"{job.id}:shaky"
+    key = f"{job.job_id}:shaky"
     assert engine_tools.calls == {key: 3}
     assert job.outputs == {"shaky": {"label": "x", "attempt": 3, "key": key}}
     records = steps(detail)
@@ -510,8 +510,9 @@ async def test_retry_runs_a_failing_tool_again_with_the_same_key(project: Write)
         {"label": "x", "attempt": 3, "key": key},
         None,
     )
-    events = await Project().logs(job.id)
-    assert [(kind, message) for _, _, kind, message, _ in events if kind == "retry"] == [
+    async with LocalBackend() as backend:
+        events = await backend.logs(LogsRequest(job_id=job.job_id))
+    assert [(e.kind, e.message) for e in events if e.kind == "retry"] == [
         ("retry", "shaky: attempt 1 failed: tool 'flaky' raised RuntimeError: flaky x attempt 1"),
         ("retry", "shaky: attempt 2 failed: tool 'flaky' raised RuntimeError: flaky x attempt 2"),
     ]
@@ -530,7 +531,7 @@ async def test_retry_gives_up_after_max_attempts(project: Write) -> None:
     )
     detail = await run()
     message = "tool 'flaky' raised RuntimeError: flaky y attempt 2"
-    assert (detail.job.status, detail.job.error) == ("failed", f"step 'shaky' failed: {message}")
+    assert (detail.status, detail.error) == ("failed", f"step 'shaky' failed: {message}")
     assert brief(steps(detail)["shaky"]) == ("shaky", "tool", "failed", 2, None, message)
 
 
@@ -546,12 +547,12 @@ async def test_every_attempt_of_a_retried_step_is_paid_for(project: Write) -> No
         """,
     )
     detail = await run()
-    assert detail.job.status == "failed"
+    assert detail.status == "failed"
     record = steps(detail)["judge"]
     assert (record.status, record.attempt) == ("failed", 3)
     # sloppy answers prose (3 tokens a turn) where its output_schema wants JSON, 3 times.
     assert record.tokens == 3 * 3
-    assert detail.job.tokens == 3 * 3
+    assert detail.tokens == 3 * 3
 
 
 async def test_step_timeout_fails_the_step_and_is_retried(project: Write) -> None:
@@ -572,7 +573,7 @@ async def test_step_timeout_fails_the_step_and_is_retried(project: Write) -> Non
     started = time.monotonic()
     detail = await run()
     assert time.monotonic() - started < 2
-    assert (detail.job.status, detail.job.error) == (
+    assert (detail.status, detail.error) == (
         "failed",
         "step 'slow' failed: timed out after 100ms",
     )
@@ -600,8 +601,8 @@ async def test_continue_on_error_records_the_failure_and_goes_on(project: Write)
     )
     detail = await run()
     message = "tool 'boom' raised ValueError: disk full"
-    assert (detail.job.status, detail.job.error) == ("succeeded", None)
-    assert detail.job.outputs == {"report": f"failed: {message}", "risky": None}
+    assert (detail.status, detail.error) == ("succeeded", None)
+    assert detail.outputs == {"report": f"failed: {message}", "risky": None}
     assert brief(steps(detail)["risky"]) == ("risky", "tool", "failed", 1, None, message)
 
 
@@ -626,8 +627,8 @@ async def test_failed_branch_with_continue_on_error_keeps_the_parallel_going(
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
-    assert detail.job.outputs == {"both": {"bad": None, "good": {"text": "yes", "words": 1}}}
+    assert detail.status == "succeeded", detail.error
+    assert detail.outputs == {"both": {"bad": None, "good": {"text": "yes", "words": 1}}}
     assert steps(detail)["both.bad"].status == "failed"
 
 
@@ -652,7 +653,7 @@ async def test_failed_container_with_continue_on_error_leaves_no_step_running(
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
+    assert detail.status == "succeeded", detail.error
     assert steps(detail)["each"].error == "timed out after 100ms"
     assert [s.key for s in detail.steps if s.status == "running"] == []
 
@@ -677,8 +678,8 @@ async def test_workflow_timeout_fails_the_job_and_keeps_finished_steps(project: 
     started = time.monotonic()
     detail = await run()
     assert time.monotonic() - started < 2
-    assert (detail.job.status, detail.job.error) == ("failed", "workflow timed out after 300ms")
-    assert detail.job.outputs is None
+    assert (detail.status, detail.error) == ("failed", "workflow timed out after 300ms")
+    assert detail.outputs is None
     records = steps(detail)
     assert brief(records["quick"]) == (
         "quick",
@@ -721,8 +722,8 @@ async def test_workflow_max_concurrency_limits_steps_in_flight(project: Write) -
         """,
     )
     detail = await run()
-    assert detail.job.status == "succeeded", detail.job.error
-    assert detail.job.outputs == {"fan": list("abcdef")}
+    assert detail.status == "succeeded", detail.error
+    assert detail.outputs == {"fan": list("abcdef")}
     assert engine_tools.in_flight["peak"] == 2
 
 
@@ -755,7 +756,7 @@ async def test_outputs_keep_native_types_and_interpolate_text(project: Write) ->
         """,
     )
     detail = await run(n="7")
-    job = detail.job
+    job = detail
     assert job.status == "succeeded", job.error
     assert job.outputs == {
         "number": 7,
@@ -767,5 +768,5 @@ async def test_outputs_keep_native_types_and_interpolate_text(project: Write) ->
         "json": 'count={"text": "one two", "words": 2} tags=["x", "y"]',
         "joined": "x+y",
         "literal": "plain text",
-        "ids": f"wf/{job.id}",
+        "ids": f"wf/{job.job_id}",
     }
