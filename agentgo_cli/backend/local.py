@@ -142,6 +142,7 @@ class LocalBackend:
     # -- manifests -------------------------------------------------------------------------
 
     async def validate(self, request: v.ValidateRequest) -> v.ValidationReport:
+        self._check_open()
         from agentgo_cli.manifests.manifest_set import load_set
 
         config = self.config()
@@ -322,6 +323,7 @@ class LocalBackend:
     # -- catalog and calls -----------------------------------------------------------------
 
     def _catalog(self, paths: list[str]) -> Catalog:
+        self._check_open()
         from agentgo_cli.a2a.catalog import Catalog
 
         return Catalog.from_set(self._load(paths or self._profile_paths("read")))
@@ -387,6 +389,7 @@ class LocalBackend:
     # -- models ----------------------------------------------------------------------------
 
     async def models(self) -> list[v.ModelView]:
+        self._check_open()
         import dataclasses
 
         from agentgo_cli.llm.listing import model_rows
@@ -405,6 +408,7 @@ class LocalBackend:
         return [v.ModelView(**dataclasses.asdict(r)) for r in model_rows(hub, used)]
 
     async def ping_model(self, request: v.PingRequest) -> v.PingResult:
+        self._check_open()
         from agentgo_cli.errors import ProviderError
         from agentgo_cli.llm.base import Message
 

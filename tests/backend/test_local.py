@@ -148,6 +148,8 @@ async def test_a_backend_is_opened_once(project: Write) -> None:
             pass
     with pytest.raises(RuntimeError, match="inside 'async with'"):
         await backend.jobs(JobsQuery())
+    with pytest.raises(RuntimeError, match="inside 'async with'"):
+        await backend.validate(ValidateRequest())
 
 
 async def test_validate_and_catalog_open_no_store(project: Write, workdir: Path) -> None:
