@@ -12,9 +12,12 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: demo test lint typecheck schemas completions bench clean lock
 
+# pip fetches uv: the interpreter's own pip, else the one ensurepip puts in the venv.
 $(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+	if $(PYTHON) -m pip --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip"; \
+	else $(BIN)/python -m ensurepip --default-pip >/dev/null && pip="$(BIN)/python -m pip"; fi; \
+	$$pip install --quiet --disable-pip-version-check --root-user-action=ignore \
 		--target $(VENV)/.uv-$(UV_VERSION) uv==$(UV_VERSION)
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
