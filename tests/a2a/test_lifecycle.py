@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,24 @@ from tests.conftest import StoreDB
 from tests.engine import engine_tools
 
 Write = Callable[[str, str], Path]
+
+
+@dataclass(frozen=True, eq=False)
+class Reason:
+    """An error whose reason jsonschema words and we pass on after our own ``prefix``.
+
+    Equal to a one-line message that is ``prefix`` followed by a reason naming ``value``.
+    """
+
+    prefix: str
+    value: str
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str) or not other.startswith(self.prefix):
+            return False
+        reason = other.removeprefix(self.prefix)
+        return "\n" not in reason and self.value in reason
+
 
 CONFIG = """
 profile: p
@@ -169,7 +188,7 @@ async def test_lookup_refuses_a_version_range_nothing_matches(project: Write) ->
 async def test_the_input_schema_refuses_a_bad_input(project: Write) -> None:
     error = await refused(input={"subject": "batteries"})
     assert (error.code, error.exit_code) == ("invalid_input", 5)
-    assert str(error) == ("research.summarize@1.2.0: invalid input: 'topic' is a required property")
+    assert str(error) == Reason("research.summarize@1.2.0: invalid input: ", "'topic'")
     assert engine_tools.calls == {}
 
 
@@ -228,7 +247,7 @@ async def test_a_traceparent_is_continued(project: Write) -> None:
 async def test_the_output_schema_refuses_a_bad_answer(project: Write) -> None:
     error = await refused("text.ramble", input={})
     assert (error.code, error.exit_code) == ("invalid_output", 8)
-    assert str(error) == "text.ramble@1.0.0: invalid output: 'no JSON here' is not of type 'object'"
+    assert str(error) == Reason("text.ramble@1.0.0: invalid output: ", "'no JSON here'")
 
 
 async def test_many_callers_racing_one_idempotency_key_run_the_target_once(

@@ -17,6 +17,24 @@ from agentgo_cli.tools import ToolContext, ToolRegistry
 
 CTX = ToolContext(job_id="job-1", step_id="ask", attempt=1, idempotency_key="job-1:ask")
 
+
+@dataclass(frozen=True, eq=False)
+class Reason:
+    """An error whose reason jsonschema words and we pass on after our own ``prefix``.
+
+    Equal to a one-line message that is ``prefix`` followed by a reason naming ``value``.
+    """
+
+    prefix: str
+    value: str
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str) or not other.startswith(self.prefix):
+            return False
+        reason = other.removeprefix(self.prefix)
+        return "\n" not in reason and self.value in reason
+
+
 TOOLS = """
 apiVersion: agentgo/v1
 kind: Tool
@@ -213,25 +231,28 @@ async def test_output_schema_gives_the_parsed_object(tools: ToolRegistry, reply:
     assert isinstance(result.text, str)
 
 
+MUST_MATCH = "agent 'helper' must answer JSON matching its output_schema: "
+
+
 @pytest.mark.parametrize(
-    ("reply", "reason"),
+    ("reply", "message"),
     [
         pytest.param(
             '"Three sources agree."',
-            "the answer is not JSON (Expecting value: line 1 column 1 (char 0))",
+            f"{MUST_MATCH}the answer is not JSON (Expecting value: line 1 column 1 (char 0))",
             id="not-json",
         ),
-        pytest.param("{summary: 3}", "summary: 3 is not of type 'string'", id="wrong-type"),
-        pytest.param("{text: x}", "'summary' is a required property", id="missing"),
-        pytest.param("[1]", "[1] is not of type 'object'", id="not-an-object"),
+        pytest.param("{summary: 3}", Reason(f"{MUST_MATCH}summary: ", "3"), id="wrong-type"),
+        pytest.param("{text: x}", Reason(MUST_MATCH, "'summary'"), id="missing"),
+        pytest.param("[1]", Reason(MUST_MATCH, "[1]"), id="not-an-object"),
     ],
 )
-async def test_output_schema_mismatch(tools: ToolRegistry, reply: str, reason: str) -> None:
+async def test_output_schema_mismatch(
+    tools: ToolRegistry, reply: str, message: str | Reason
+) -> None:
     with pytest.raises(StepError) as info:
         await run(agent(JSON_AGENT.format(reply=reply)), tools)
-    assert str(info.value) == (
-        f"agent 'helper' must answer JSON matching its output_schema: {reason}"
-    )
+    assert str(info.value) == message
 
 
 async def test_max_turns_exceeded(tools: ToolRegistry) -> None:
@@ -322,8 +343,8 @@ async def test_a_tool_error_is_fed_back_to_the_model(tools: ToolRegistry) -> Non
 """
     )
     result, client = await run(recovering, tools)
-    assert result.output == (
-        "Recovered: error: tool 'wordcount': invalid arguments: 'text' is a required property"
+    assert result.output == Reason(
+        "Recovered: error: tool 'wordcount': invalid arguments: ", "'text'"
     )
     assert (result.turns, result.tool_calls) == (3, 2)
     assert client.seen[1][0][-1] == Message(

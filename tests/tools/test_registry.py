@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from agentgo_cli.errors import StepError
@@ -13,6 +15,23 @@ from agentgo_cli.manifests.models import ToolManifest
 from agentgo_cli.tools import ToolContext, ToolRegistry
 
 CTX = ToolContext(job_id="job-1", step_id="count", attempt=2, idempotency_key="job-1:count")
+
+
+@dataclass(frozen=True, eq=False)
+class Reason:
+    """An error whose reason jsonschema words and we pass on after our own ``prefix``.
+
+    Equal to a one-line message that is ``prefix`` followed by a reason naming ``value``.
+    """
+
+    prefix: str
+    value: str
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str) or not other.startswith(self.prefix):
+            return False
+        reason = other.removeprefix(self.prefix)
+        return "\n" not in reason and self.value in reason
 
 
 def _tool(name: str, runtime: str, extra: str = "") -> str:
@@ -235,18 +254,14 @@ async def test_import_failures(registry: ToolRegistry, name: str, message: str) 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        pytest.param({}, Reason("tool 'wordcount': invalid arguments: ", "'text'"), id="missing"),
         pytest.param(
-            {}, "tool 'wordcount': invalid arguments: 'text' is a required property", id="missing"
-        ),
-        pytest.param(
-            {"text": 3},
-            "tool 'wordcount': invalid arguments: text: 3 is not of type 'string'",
-            id="type",
+            {"text": 3}, Reason("tool 'wordcount': invalid arguments: text: ", "3"), id="type"
         ),
     ],
 )
 async def test_invalid_arguments(
-    registry: ToolRegistry, args: dict[str, object], message: str
+    registry: ToolRegistry, args: dict[str, object], message: Reason
 ) -> None:
     with pytest.raises(StepError) as info:
         await registry.call("wordcount", args, CTX)
@@ -256,10 +271,7 @@ async def test_invalid_arguments(
 async def test_invalid_result(registry: ToolRegistry) -> None:
     with pytest.raises(StepError) as info:
         await registry.call("bad-count", {"text": "a b"}, CTX)
-    assert (
-        str(info.value)
-        == "tool 'bad-count': invalid result: words: 'many' is not of type 'integer'"
-    )
+    assert str(info.value) == Reason("tool 'bad-count': invalid result: words: ", "'many'")
 
 
 async def test_nested_paths_in_schema_errors() -> None:
@@ -276,9 +288,7 @@ async def test_nested_paths_in_schema_errors() -> None:
     )
     with pytest.raises(StepError) as info:
         await registry.call("shout", {"items": [{"id": 1}, {}]}, CTX)
-    assert (
-        str(info.value) == "tool 'shout': invalid arguments: items[1]: 'id' is a required property"
-    )
+    assert str(info.value) == Reason("tool 'shout': invalid arguments: items[1]: ", "'id'")
 
 
 # -- runtimes of later versions --------------------------------------------------------------
@@ -335,4 +345,4 @@ async def test_unavailable_runtimes(registry: ToolRegistry, name: str, message: 
 async def test_arguments_are_checked_before_the_runtime(registry: ToolRegistry) -> None:
     with pytest.raises(StepError) as info:
         await registry.call("boxed", {}, CTX)
-    assert str(info.value) == "tool 'boxed': invalid arguments: 'text' is a required property"
+    assert str(info.value) == Reason("tool 'boxed': invalid arguments: ", "'text'")
