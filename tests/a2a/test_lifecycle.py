@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +24,9 @@ from agentgo_cli.errors import CallError
 from agentgo_cli.manifests.manifest_set import load_set
 from tests.conftest import StoreDB
 from tests.engine import engine_tools
+from tests.helpers import Reason
 
 Write = Callable[[str, str], Path]
-
-
-@dataclass(frozen=True, eq=False)
-class Reason:
-    """An error whose reason jsonschema words and we pass on after our own ``prefix``.
-
-    Equal to a one-line message that is ``prefix`` followed by a reason naming ``value``.
-    """
-
-    prefix: str
-    value: str
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, str) or not other.startswith(self.prefix):
-            return False
-        reason = other.removeprefix(self.prefix)
-        return "\n" not in reason and self.value in reason
 
 
 CONFIG = """

@@ -14,25 +14,9 @@ from agentgo_cli.manifests.loader import load_text
 from agentgo_cli.manifests.manifest_set import check_document
 from agentgo_cli.manifests.models import AgentManifest, ToolManifest
 from agentgo_cli.tools import ToolContext, ToolRegistry
+from tests.helpers import Reason
 
 CTX = ToolContext(job_id="job-1", step_id="ask", attempt=1, idempotency_key="job-1:ask")
-
-
-@dataclass(frozen=True, eq=False)
-class Reason:
-    """An error whose reason jsonschema words and we pass on after our own ``prefix``.
-
-    Equal to a one-line message that is ``prefix`` followed by a reason naming ``value``.
-    """
-
-    prefix: str
-    value: str
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, str) or not other.startswith(self.prefix):
-            return False
-        reason = other.removeprefix(self.prefix)
-        return "\n" not in reason and self.value in reason
 
 
 TOOLS = """

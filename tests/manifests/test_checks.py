@@ -6,33 +6,15 @@ Workflows here are written with ``workflow()``, so that their first step is on l
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from agentgo_cli.manifests.checks import BUILTIN_TOOLS
-from tests.helpers import error_lines, validate_files
+from tests.helpers import Reason, error_lines, validate_files
 
 NOT_YET = "has not run yet here: an expression can read only steps that finish before it"
 JSON_TYPES = "string, number, integer, boolean, object, array, null"
-
-
-@dataclass(frozen=True, eq=False)
-class Reason:
-    """An error whose reason jsonschema words and we pass on after our own ``prefix``.
-
-    Equal to an error line that is ``prefix`` followed by one line naming ``value``.
-    """
-
-    prefix: str
-    value: str
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, str) or not other.startswith(self.prefix):
-            return False
-        reason = other.removeprefix(self.prefix)
-        return "\n" not in reason and self.value in reason
 
 
 def manifest(kind: str, spec: str, name: str) -> str:
