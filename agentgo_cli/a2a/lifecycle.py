@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
     from agentgo_cli.a2a.idempotency import Begin, Idempotency
     from agentgo_cli.a2a.quota import Quotas
-    from agentgo_cli.observer import Observer
+    from agentgo_cli.observer import Observer, Redactor
 
 __all__ = [
     "CURRENT",
@@ -145,6 +145,7 @@ class CallService:
         quotas: Quotas | None = None,
         idempotency: Idempotency | None = None,
         observer: Observer | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._catalog = catalog
         self._dispatch = dispatch
@@ -152,6 +153,8 @@ class CallService:
         self._idempotency = idempotency
         self.observer = observer
         """Told of every call and its decision (``AgentCalled``)."""
+        self.redactor = redactor
+        """Masks secrets in the error text of the events."""
 
     def call(
         self,
@@ -193,7 +196,7 @@ class CallService:
                     list(parent.chain),
                     code,
                     parent.trace.trace_id,
-                    str(exc),
+                    self.redactor.text(str(exc)) if self.redactor else str(exc),
                     seconds=time.perf_counter() - started,
                 )
             )

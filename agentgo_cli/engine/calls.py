@@ -92,6 +92,7 @@ class AgentCalls:
                 quotas=Quotas(self.store),
                 idempotency=Idempotency(self.store),
                 observer=self.observer,
+                redactor=self.redactor,
             )
         return self._service
 

@@ -260,6 +260,19 @@ async def test_calls_report_the_decision(store: Any, workdir: Path) -> None:
     assert denied.error is not None and "user:mallory may not call it" in denied.error
 
 
+async def test_a_secret_in_a_refused_call_is_masked_in_its_event(store: Any, workdir: Path) -> None:
+    recorder = Recorder()
+    engine = _engine(store, workdir, recorder, redactor=Redactor([SECRET]))
+    root = CallContext("user:alice", frozenset(), ("user:alice",), TraceContext.start(), Spend())
+    with pytest.raises(CallError) as info:
+        await engine.calls.call("guarded.summarize", {"key": SECRET}, parent=root)
+    assert info.value.code == "invalid_input"
+    (refused,) = recorder.of(AgentCalled)
+    assert refused.decision == "invalid_input"
+    assert refused.error is not None and "***" in refused.error
+    assert SECRET not in refused.error
+
+
 async def test_a_job_refused_before_it_starts_ends_for_the_observer(
     store: Any, workdir: Path
 ) -> None:
