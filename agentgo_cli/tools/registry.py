@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import inspect
 import json
 import threading
@@ -30,6 +29,7 @@ from agentgo_cli.manifests.models.tool import (
     ToolManifest,
 )
 from agentgo_cli.observer import ToolCalled
+from agentgo_cli.tools._child import ImportProblem, describe, resolve
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -240,6 +240,8 @@ class ToolRegistry:
     async def _call_python(
         self, name: str, runtime: PythonRuntime, args: dict[str, Any], ctx: ToolContext
     ) -> Any:
+        if runtime.isolation == "process":
+            return await self._call_isolated(name, runtime, args, ctx)
         tool = self._python.get(runtime.entrypoint)
         if tool is None:
             tool = self._python[runtime.entrypoint] = _import(name, runtime.entrypoint)
@@ -260,8 +262,27 @@ class ToolRegistry:
         except Exception as exc:
             if isinstance(exc, TimeoutError) and deadline.expired():
                 raise StepError(f"tool '{name}' timed out after {runtime.timeout}") from None
-            raise StepError(f"tool '{name}' raised {type(exc).__name__}: {exc}") from exc
+            cause = exc.error if isinstance(exc, _Carried) else exc
+            raise StepError(f"tool '{name}'{describe(cause)}") from cause
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt: the tool may not end us
+            if isinstance(exc, asyncio.CancelledError) and _cancelling():
+                raise  # a timeout or a stop from outside, not the tool's doing
+            raise StepError(f"tool '{name}'{describe(exc)}") from exc
         return result
+
+    async def _call_isolated(
+        self, name: str, runtime: PythonRuntime, args: dict[str, Any], ctx: ToolContext
+    ) -> Any:
+        from agentgo_cli.tools.isolation import call_isolated
+
+        deadline = asyncio.timeout(runtime.timeout.seconds if runtime.timeout else None)
+        try:
+            async with deadline:
+                return await call_isolated(name, runtime.entrypoint, args, ctx)
+        except TimeoutError:
+            if deadline.expired():
+                raise StepError(f"tool '{name}' timed out after {runtime.timeout}") from None
+            raise
 
 
 def _builtin_unavailable(name: str, builtin: str) -> str:
@@ -276,22 +297,16 @@ def _builtin_unavailable(name: str, builtin: str) -> str:
 
 def _import(name: str, entrypoint: str) -> _PythonTool:
     """Import 'module:function' and note how to call it."""
-    module_name, _, attr = entrypoint.partition(":")
-    where = f"tool '{name}': cannot import entrypoint '{entrypoint}'"
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise StepError(f"{where}: {type(exc).__name__}: {exc}") from exc
-    function = getattr(module, attr, None)
-    if function is None:
-        raise StepError(f"{where}: module '{module_name}' has no attribute '{attr}'")
-    if not callable(function):
-        raise StepError(f"{where}: '{attr}' is not callable")
-    try:
-        wants_ctx = "ctx" in inspect.signature(function).parameters
-    except (TypeError, ValueError):  # a builtin without a signature takes no ctx
-        wants_ctx = False
-    return _PythonTool(function, inspect.iscoroutinefunction(function), wants_ctx)
+        return _PythonTool(*resolve(entrypoint))
+    except ImportProblem as exc:
+        raise StepError(f"tool '{name}'{exc}") from exc.__cause__
+
+
+def _cancelling() -> bool:
+    """Whether the current task is being cancelled (from outside the tool)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 # -- JSON Schema helpers shared with the agent loop -------------------------------------------
@@ -334,6 +349,16 @@ def _path(parts: Any) -> str:
     return out
 
 
+class _Carried(Exception):
+    """A BaseException a sync tool raised in its thread (SystemExit, GeneratorExit...), carried
+    to the awaiting coroutine as an ordinary error: thrown into coroutines as it is, a
+    GeneratorExit would close them rather than fail the call."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 async def _in_daemon_thread(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Run a sync tool on its own daemon thread.
 
@@ -352,10 +377,13 @@ async def _in_daemon_thread(function: Callable[..., Any], kwargs: dict[str, Any]
             future.set_exception(error)
 
     def target() -> None:
+        error: BaseException | None = None
         try:
-            result, error = function(**kwargs), None
-        except BaseException as exc:  # handed to the awaiting coroutine
+            result = function(**kwargs)
+        except Exception as exc:  # handed to the awaiting coroutine
             result, error = None, exc
+        except BaseException as exc:  # SystemExit and the like: carried, not thrown into it
+            result, error = None, _Carried(exc)
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
             loop.call_soon_threadsafe(settle, result, error)
 

@@ -52,6 +52,11 @@ class PythonRuntime(Spec):
         description="'module.path:function'"
     )
     timeout: Duration | None = None
+    isolation: Annotated[str, OneOf(("none", "process"), "isolation")] = Field(
+        default="none",
+        description="none: call in the worker's process; process: in a child process of its "
+        "own, so that a crash, an exit or a hang fails the call only.",
+    )
 
 
 class HttpRuntime(Spec):
