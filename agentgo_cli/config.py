@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.errors import ConfigError, ManifestError
 
 if TYPE_CHECKING:
+    from agentgo_cli.manifests.loader import Document
     from agentgo_cli.manifests.models import ConfigFile, Profile
 
-__all__ = ["LoadedConfig", "Secret", "find_config_file", "load_config", "resolve_secret"]
+__all__ = [
+    "InvalidConfigError",
+    "LoadedConfig",
+    "Secret",
+    "find_config_file",
+    "is_literal_key",
+    "load_config",
+    "resolve_secret",
+]
 
 _SECRET_RE = re.compile(r"\$\{(env|file):([^}]*)\}")
 
@@ -47,6 +56,18 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+class InvalidConfigError(ConfigError):
+    """Raised when the config file exists but is wrong: ``errors`` locates each problem."""
+
+    def __init__(self, shown: str, errors: list[ManifestError]) -> None:
+        self.errors = errors
+        n = len(errors)
+        them = "them" if n != 1 else "it"
+        super().__init__(
+            f"{shown} has {n} error{'s' * (n != 1)}; fix {them} (see 'agentgo validate')"
+        )
+
+
 @dataclass
 class LoadedConfig:
     """The parsed config file (None when there is none) and the active profile's name."""
@@ -55,6 +76,18 @@ class LoadedConfig:
     data: ConfigFile | None
     profile_name: str | None
     errors: list[ManifestError]
+    warnings: list[str] = field(default_factory=list)
+    """Located notes on a config that works but should change (a literal key)."""
+
+    def check(self) -> LoadedConfig:
+        """This config, or InvalidConfigError when the file has errors (nothing may run
+        against a config that exists and is wrong)."""
+        if self.errors:
+            from agentgo_cli.manifests.loader import display_path
+
+            shown = display_path(self.path) if self.path is not None else "agentgo.yaml"
+            raise InvalidConfigError(shown, list(self.errors))
+        return self
 
     def manifest_paths(self) -> list[Path]:
         """The active profile's ``manifests:`` paths, relative to the config file's folder."""
@@ -105,8 +138,11 @@ def load_config(profile: str | None = None, path: Path | None = None) -> LoadedC
         raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
     errors = list(loaded.errors)
     data = None
+    warnings: list[str] = []
     if not errors and loaded.documents:
         data, errors = check_config(loaded.documents[0])
+        if data is not None:
+            warnings = _literal_key_warnings(loaded.documents[0])
     name = wanted or (data.profile if data is not None else None)
     if data is not None and name and name not in data.profiles:
         from agentgo_cli.manifests._text import did_you_mean
@@ -115,7 +151,40 @@ def load_config(profile: str | None = None, path: Path | None = None) -> LoadedC
             f"unknown profile '{name}'{did_you_mean(name, data.profiles)} "
             f"(defined in {shown}: {', '.join(data.profiles) or 'none'})"
         )
-    return LoadedConfig(path, data, name, errors)
+    return LoadedConfig(path, data, name, errors, warnings)
+
+
+def _literal_key_warnings(doc: Document) -> list[str]:
+    """A warning for each ``api_key`` written as the key itself instead of a reference."""
+    from agentgo_cli.manifests.loader import format_path
+
+    data = doc.data if isinstance(doc.data, dict) else {}
+    places: list[tuple[tuple[str | int, ...], Any]] = [(("providers",), data.get("providers"))]
+    profiles = data.get("profiles")
+    if isinstance(profiles, dict):
+        for name, profile in profiles.items():
+            if isinstance(profile, dict):
+                places.append((("profiles", name, "providers"), profile.get("providers")))
+    found = []
+    for prefix, providers in places:
+        if not isinstance(providers, dict):
+            continue
+        for provider, settings in providers.items():
+            key = settings.get("api_key") if isinstance(settings, dict) else None
+            if isinstance(key, str) and key and not _SECRET_RE.search(key):
+                path = (*prefix, provider, "api_key")
+                line, col = doc.at(path)
+                variable = f"{str(provider).upper()}_API_KEY"
+                found.append(
+                    f"{doc.file}:{line}:{col}: {format_path(path)} is a literal key; use "
+                    f"${{env:{variable}}} so it stays out of the file"
+                )
+    return found
+
+
+def is_literal_key(value: str) -> bool:
+    """True for a key written into the config itself (no ${env:…} or ${file:…} in it)."""
+    return not _SECRET_RE.search(value)
 
 
 def resolve_secret(value: str) -> str:

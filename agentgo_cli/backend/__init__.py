@@ -9,7 +9,7 @@ HTTP between a ``RemoteBackend`` and ``agentgo serve``. Live progress is a strea
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Protocol, Self
 
 from agentgo_cli.errors import ConfigError
@@ -122,9 +122,18 @@ class Backend(Protocol):
         ...
 
 
-def backend_for(profile: str | None = None) -> Backend:
+def backend_for(
+    profile: str | None = None,
+    *,
+    lenient: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Backend:
     """The backend of the active profile: local (the embedded engine and store), or, for a
     profile with ``server:``, the remote one (not in this version: a ConfigError, exit 2).
+
+    A config file that exists and is wrong is refused (InvalidConfigError, each error
+    located), unless ``lenient``: ``validate`` reports its errors in its own list instead.
+    ``warn`` is given each warning about the config (a literal key), once.
 
     Raises ConfigError for a profile the config does not define.
     """
@@ -132,6 +141,11 @@ def backend_for(profile: str | None = None) -> Backend:
     from agentgo_cli.config import load_config
 
     config = load_config(profile)
+    if not lenient:
+        config.check()
+    if warn is not None:
+        for warning in config.warnings:
+            warn(warning)
     active = config.profile()
     if active is not None and active.server:
         raise ConfigError(

@@ -96,7 +96,7 @@ class LocalBackend:
         if self._config is None:
             from agentgo_cli.config import load_config
 
-            self._config = load_config(self._profile)
+            self._config = load_config(self._profile).check()
         return self._config
 
     def store_url(self) -> tuple[str, str]:
@@ -148,7 +148,7 @@ class LocalBackend:
         config = self.config()
         # The manifest set is what was named plus the active profile's manifests (spec).
         targets: list[str | Path] = [*request.paths, *config.manifest_paths()]
-        if not targets:
+        if not targets and not config.errors:
             raise UsageError(
                 "nothing to validate: name files or folders, or list them under 'manifests:' "
                 "in the active profile of agentgo.yaml"
@@ -164,6 +164,7 @@ class LocalBackend:
             documents=mset.documents,
             manifests=mset.counts(),
             errors=[v.ManifestErrorView(**e.to_dict()) for e in errors],
+            config_errors=len(config.errors) if config.path is not None else 0,
         )
 
     def _load(self, paths: list[str]) -> ManifestSet:
@@ -226,7 +227,7 @@ class LocalBackend:
         if request.input_file:
             given.update(_read_input_file(request.input_file))
         for key, raw in request.inputs.items():
-            given[key] = parse_cli_value(raw, schemas.get(key))
+            given[key] = parse_cli_value(raw, schemas.get(key), name=key)
         engines = await self._get_engines()
         engine = engines.put(paths, mset)
         job = await engine.submit(
@@ -553,7 +554,7 @@ def _call_input(request: v.CallRequest, schema: dict[str, Any]) -> Any:
         if request.input is not None:
             raise UsageError("give the input with --input or with -i pairs, not both")
         properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
-        return {k: parse_cli_value(t, properties.get(k)) for k, t in request.pairs.items()}
+        return {k: parse_cli_value(t, properties.get(k), name=k) for k, t in request.pairs.items()}
     return request.input
 
 
@@ -571,8 +572,14 @@ def _read_input_file(path: str) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read --input-file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"cannot read --input-file {path}: not UTF-8 text (byte {exc.start})"
+        ) from None
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except RecursionError:
+        raise UsageError(f"--input-file {path} is nested too deeply") from None
     except (ValueError, yaml.YAMLError) as exc:
         raise UsageError(f"--input-file {path} is not valid JSON or YAML: {exc}") from None
     if not isinstance(data, dict):

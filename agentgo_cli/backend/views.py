@@ -241,6 +241,8 @@ class ValidationReport(_View):
     manifests: dict[str, int]
     """How many manifests of each kind."""
     errors: list[ManifestErrorView]
+    config_errors: int = 0
+    """How many of ``errors`` are in the config file: the config is broken (exit 2)."""
 
 
 class CatalogEntryView(_View):

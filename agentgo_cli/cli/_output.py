@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
@@ -26,7 +28,11 @@ __all__ = [
     "print_view",
     "run_async",
     "with_backend",
+    "writing",
 ]
+
+EXIT_BROKEN_PIPE = 141
+"""What a shell reports for a command killed by SIGPIPE (128 + 13): the reader went away."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,22 +57,44 @@ def print_view(view: BaseModel | list[Any]) -> None:
         print_json(view.model_dump(mode="json"))
 
 
-def open_backend(ctx: typer.Context) -> Backend:
-    """The backend of the profile chosen on the root command (or by AGENTGO_PROFILE)."""
+def open_backend(ctx: typer.Context, *, lenient: bool = False) -> Backend:
+    """The backend of the profile chosen on the root command (or by AGENTGO_PROFILE).
+
+    A broken config file is refused (exit 2), unless ``lenient`` (validate lists its
+    errors); warnings about the config go to stderr, once per command.
+    """
     from agentgo_cli.backend import backend_for
 
     root = ctx.find_root()
-    return backend_for((root.obj or {}).get("profile"))
+    return backend_for((root.obj or {}).get("profile"), lenient=lenient, warn=_warn)
 
 
-def with_backend(ctx: typer.Context, use: Callable[[Backend], Awaitable[R]]) -> R:
+def _warn(message: str) -> None:
+    typer.secho(f"warning: {message}", fg="yellow", err=True)
+
+
+def with_backend(
+    ctx: typer.Context, use: Callable[[Backend], Awaitable[R]], *, lenient: bool = False
+) -> R:
     """Open the profile's backend, run ``use`` with it, close it; return what ``use`` gave."""
 
     async def go() -> R:
-        async with open_backend(ctx) as backend:
+        async with open_backend(ctx, lenient=lenient) as backend:
             return await use(backend)
 
     return run_async(go())
+
+
+@contextlib.contextmanager
+def writing(target: object) -> Iterator[None]:
+    """Turn an OSError while writing files under ``target`` into a UsageError (exit 2)."""
+    try:
+        yield
+    except BrokenPipeError:  # stdout, not the files: the boundary ends quietly
+        raise
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise UsageError(f"cannot write {exc.filename or target}: {reason}") from None
 
 
 def parse_pairs(values: list[str]) -> dict[str, str]:
@@ -103,7 +131,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except AgentGoError as exc:
             if os.environ.get("AGENTGO_DEBUG") == "1":
                 raise
+            located = getattr(exc, "errors", None)  # a broken config file: each line first
+            for error in located if isinstance(located, list) else []:
+                typer.echo(str(error), err=True)
             raise abort(str(exc), exc.exit_code) from None
+        except BrokenPipeError:  # stdout's reader went away (| head): end quietly
+            _silence_stdout()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except KeyboardInterrupt:
             typer.secho("interrupted", fg="red", err=True)
             raise typer.Exit(130) from None
@@ -120,6 +154,16 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             ) from None
 
     return wrapper
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stdout)
+        pass
 
 
 def run_async(coro: Coroutine[Any, Any, R]) -> R:

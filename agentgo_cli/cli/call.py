@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import typer
 
@@ -13,6 +14,7 @@ from agentgo_cli.cli._output import (
     print_view,
     with_backend,
 )
+from agentgo_cli.errors import UsageError
 
 __all__ = ["register"]
 
@@ -64,8 +66,15 @@ def register(app: typer.Typer) -> None:
         if input_text is not None:
             try:
                 value = json.loads(input_text)
-            except ValueError:
+            except json.JSONDecodeError:
                 value = input_text
+            except RecursionError:
+                raise UsageError("--input: JSON nested too deeply") from None
+            except ValueError:  # only an integer past Python's digit limit gets here
+                raise UsageError(
+                    f"--input: a number with more than {sys.get_int_max_str_digits()} "
+                    "digits is too long"
+                ) from None
         request = CallRequest(
             intent=intent,
             input=value,

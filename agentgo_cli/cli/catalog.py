@@ -13,6 +13,7 @@ from agentgo_cli.cli._output import (
     print_json,
     print_view,
     with_backend,
+    writing,
 )
 from agentgo_cli.errors import UsageError
 
@@ -119,12 +120,13 @@ def export(
     from pathlib import Path
 
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for exported in cards:
-        path = folder / exported.file_name
-        text = json.dumps(exported.card, indent=2, ensure_ascii=False) + "\n"
-        path.write_text(text, encoding="utf-8")
-        typer.echo(str(path))
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        for exported in cards:
+            path = folder / exported.file_name
+            text = json.dumps(exported.card, indent=2, ensure_ascii=False) + "\n"
+            path.write_text(text, encoding="utf-8")
+            typer.echo(str(path))
 
 
 def _show_lines(intent: IntentView) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from agentgo_cli.cli._output import handle_errors
+from agentgo_cli.cli._output import handle_errors, writing
 
 __all__ = ["register"]
 
@@ -23,7 +23,9 @@ def register(app: typer.Typer) -> None:
         """Write a starter project: agentgo.yaml, an agent and a workflow (offline model)."""
         from agentgo_cli.scaffold import init_project
 
-        for path in init_project(folder, force=force):
+        with writing(folder):
+            written = init_project(folder, force=force)
+        for path in written:
             typer.echo(f"wrote {path}")
         where = "" if folder == Path(".") else f"cd {folder} && "
         typer.echo(f"next: {where}agentgo validate")

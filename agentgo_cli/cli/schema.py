@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from agentgo_cli.cli._output import handle_errors
+from agentgo_cli.cli._output import handle_errors, writing
 
 __all__ = ["app"]
 
@@ -45,7 +45,9 @@ def export(
             raise typer.Exit(1)
         typer.echo(f"{len(wanted)} schemas up to date in {folder}")
         return
-    for path in [*export_schemas(folder), *write_api_schemas(folder / "api")]:
+    with writing(folder):
+        written = [*export_schemas(folder), *write_api_schemas(folder / "api")]
+    for path in written:
         typer.echo(f"wrote {path}")
 
 

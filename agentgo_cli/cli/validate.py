@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from agentgo_cli.cli._output import handle_errors, print_view, with_backend
-from agentgo_cli.errors import EXIT_FAILED, EXIT_OK
+from agentgo_cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from agentgo_cli.backend.views import ManifestErrorView, ValidationReport
@@ -87,7 +87,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Validate manifests against their schemas and against each other.
 
-        Exit 0 when all are valid, 1 when any is invalid, 2 for a usage error.
+        Exit 0 when all are valid, 1 when any is invalid, 2 for a usage error or a broken
+        config file (its errors are listed with the others).
         """
         import gc
 
@@ -98,6 +99,8 @@ def register(app: typer.Typer) -> None:
         gc.set_threshold(100_000, 50, 100)
 
         request = ValidateRequest(paths=paths or [])
-        report = with_backend(ctx, lambda b: b.validate(request))
+        report = with_backend(ctx, lambda b: b.validate(request), lenient=True)
         _render(report, output)
+        if report.config_errors:
+            raise typer.Exit(EXIT_USAGE)
         raise typer.Exit(EXIT_OK if report.valid else EXIT_FAILED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from agentgo_cli.errors import UsageError
@@ -9,8 +10,12 @@ from agentgo_cli.errors import UsageError
 __all__ = ["parse_cli_value", "prepare_inputs"]
 
 
-def parse_cli_value(raw: str, schema: dict[str, Any] | None) -> Any:
-    """Turn ``-i name=value`` text into a value: kept as text for string inputs, else YAML."""
+def parse_cli_value(raw: str, schema: dict[str, Any] | None, *, name: str = "value") -> Any:
+    """Turn ``-i name=value`` text into a value: kept as text for string inputs, else YAML.
+
+    Text that is not YAML stays text; a number too long to convert or a value nested too
+    deeply is a UsageError naming the input.
+    """
     if schema is not None and schema.get("type") == "string":
         return raw
     import yaml
@@ -18,6 +23,15 @@ def parse_cli_value(raw: str, schema: dict[str, Any] | None) -> Any:
     try:
         return yaml.safe_load(raw)
     except yaml.YAMLError:
+        return raw
+    except RecursionError:
+        raise UsageError(f"input '{name}': nested too deeply") from None
+    except ValueError:  # an impossible date, or an integer past Python's digit limit
+        limit = sys.get_int_max_str_digits()
+        if limit and sum(c.isdigit() for c in raw) > limit:
+            raise UsageError(
+                f"input '{name}': a number with more than {limit} digits is too long"
+            ) from None
         return raw
 
 

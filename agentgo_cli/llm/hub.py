@@ -101,7 +101,7 @@ class ModelHub:
         """Where the provider's key comes from, as a user may read it (never the key)."""
         setting = self.settings.get(provider)
         if setting is not None and setting.api_key is not None:
-            return str(setting.api_key)
+            return _shown_source(str(setting.api_key))
         for variable in KEY_VARIABLES.get(provider, ()):
             if variable in os.environ:
                 return f"${{env:{variable}}}"
@@ -132,7 +132,8 @@ class ModelHub:
         setting = self.settings.get(provider)
         if setting is not None and setting.api_key is not None:
             try:
-                return Secret(resolve_secret(str(setting.api_key)), str(setting.api_key))
+                source = _shown_source(str(setting.api_key))
+                return Secret(resolve_secret(str(setting.api_key)), source)
             except ConfigError as exc:
                 raise ConfigError(f"providers.{provider}.api_key: {exc}") from None
         for variable in KEY_VARIABLES.get(provider, ()):
@@ -291,3 +292,10 @@ class ModelHub:
             close = getattr(client, "aclose", None)
             if close is not None:
                 await close()
+
+
+def _shown_source(api_key: str) -> str:
+    """Where a configured key comes from, safe to print: a literal key is never shown."""
+    from agentgo_cli.config import is_literal_key
+
+    return "literal (in agentgo.yaml)" if is_literal_key(api_key) else api_key
