@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,17 @@ from yaml.events import CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from agentgo_cli.errors import ManifestError
+from agentgo_cli.manifests._files import MAX_FILE_BYTES, Unreadable, read_regular, unreadable
 
-__all__ = ["Document", "LoadResult", "Pos", "iter_yaml_files", "load_paths", "load_text"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Document",
+    "LoadResult",
+    "Pos",
+    "iter_yaml_files",
+    "load_paths",
+    "load_text",
+]
 
 Pos = tuple[int, int]
 """A 1-based (line, column)."""
@@ -366,9 +375,15 @@ def _too_deep(text: str, retry: bool = True) -> Pos | None:
     return None
 
 
-def iter_yaml_files(root: Path) -> Iterator[Path]:
-    """Yield the .yaml/.yml files under a folder, sorted, skipping hidden folders."""
-    for dirpath, dirnames, filenames in os.walk(root):
+def iter_yaml_files(
+    root: Path, on_error: Callable[[OSError], None] | None = None
+) -> Iterator[Path]:
+    """Yield the .yaml/.yml files under a folder, sorted, skipping hidden folders.
+
+    A folder that cannot be listed goes to ``on_error``. Links to folders are not followed,
+    so a link back up cannot make the walk go round; links to files are yielded.
+    """
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name.endswith((".yaml", ".yml")) and not name.startswith("."):
@@ -391,7 +406,13 @@ def display_path(path: Path) -> str:
 def load_paths(paths: Iterable[str | Path]) -> LoadResult:
     """Load files and folders (recursively); a missing path is an error, not an exception."""
     result = LoadResult()
-    seen: set[Path] = set()
+    seen: set[str] = set()
+
+    def cannot_list(exc: OSError) -> None:
+        folder = Path(exc.filename) if exc.filename is not None else Path()
+        problem = str(unreadable(exc))
+        result.errors.append(ManifestError(display_path(folder), 1, 1, "", problem, "io"))
+
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -399,19 +420,17 @@ def load_paths(paths: Iterable[str | Path]) -> LoadResult:
                 ManifestError(display_path(path), 1, 1, "", "no such file or folder", "not-found")
             )
             continue
-        files = iter_yaml_files(path) if path.is_dir() else iter([path])
+        files = iter_yaml_files(path, cannot_list) if path.is_dir() else iter([path])
         for file in files:
-            real = file.resolve()
+            real = os.path.realpath(file)  # not resolve(): that raises on a symlink loop
             if real in seen:
                 continue
             seen.add(real)
             shown = display_path(file)
             try:
-                data = file.read_bytes()
-            except OSError as exc:
-                result.errors.append(
-                    ManifestError(shown, 1, 1, "", f"cannot read: {exc.strerror}", "io")
-                )
+                data = read_regular(file)
+            except Unreadable as exc:
+                result.errors.append(ManifestError(shown, 1, 1, "", str(exc), "io"))
                 continue
             one = load_text(data, shown)
             result.documents.extend(one.documents)
