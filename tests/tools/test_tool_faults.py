@@ -217,11 +217,12 @@ async def test_what_an_isolated_tool_prints_does_not_spoil_its_answer(
 
 
 async def test_a_cancelled_isolated_call_kills_its_child(registry: ToolRegistry) -> None:
+    before = set(_children())
     task = asyncio.ensure_future(registry.call("iso-hang", {}, CTX))
-    children = _children()
+    children: set[int] = set()
     for _ in range(100):
         await asyncio.sleep(0.02)
-        children = _children()
+        children = set(_children()) - before
         if children:
             break
     assert children, "the tool's child process never started"
