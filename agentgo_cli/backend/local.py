@@ -537,13 +537,15 @@ def catalog_view(entry: CatalogEntry) -> v.CatalogEntryView:
 
 
 def _principal(given: str | None) -> str | None:
-    """A principal from --as, checked: 'kind:name' (user:alice, service:ci) or anonymous."""
+    """A principal from --as, checked against the grammar and lowered (agentgo_cli.principal)."""
     if given is None:
         return None
-    kind, sep, name = given.partition(":")
-    if given != "anonymous" and (not sep or not kind or not name or " " in given):
-        raise UsageError(f"--as takes a principal such as user:alice or service:ci, not '{given}'")
-    return given
+    from agentgo_cli.principal import InvalidPrincipal, parse_principal
+
+    try:
+        return str(parse_principal(given))
+    except InvalidPrincipal as exc:
+        raise UsageError(f"--as: {exc}") from None
 
 
 def _call_input(request: v.CallRequest, schema: dict[str, Any]) -> Any:

@@ -28,13 +28,17 @@ def tune_gc() -> None:
 
 
 def local_principal() -> str:
-    """The principal of whoever runs this process: ``user:<login name>``."""
+    """The principal of whoever runs this process: ``user:<login name>``, the name made to
+    fit the principal grammar (lowered; a space or a control character becomes '-')."""
     import getpass
 
+    from agentgo_cli.principal import login_principal
+
     try:
-        return f"user:{getpass.getuser()}"
+        login = getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (some containers)
-        return f"user:uid-{os.getuid()}"
+        login = ""
+    return login_principal(login) or f"user:uid-{os.getuid()}"
 
 
 def new_owner() -> str:

@@ -75,7 +75,7 @@ def test_a_restricted_intent_admits_its_allow_list() -> None:
         ("team:research/bob", [], True),
         ("team:research/lab/eve", [], True),  # '*' crosses '/'
         ("team:research", [], False),
-        ("team:Research/bob", [], False),  # case matters
+        ("team:Research/bob", [], True),  # principals are case-insensitive
         ("user:bob", ["research.read"], True),
         ("user:bob", ["research.write", "research.read"], True),
         ("user:bob", ["research.readonly"], False),
@@ -150,6 +150,59 @@ def test_a_deny_rule_can_refuse_anonymous_callers_of_a_public_intent() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "principal", ["user:Mallory", "USER:MALLORY", "user:mallory/x", "user:Mallory/a/b"]
+)
+def test_a_deny_cannot_be_slipped_past_by_case_or_a_sub_principal(principal: str) -> None:
+    caller = Caller(principal, frozenset({"research.read"}))
+    assert check_access(CARD, caller) == "denied by acl.deny[0] (principal 'user:mallory')"
+    via = Caller("team:research/bob", chain=("team:research/bob", principal))
+    assert check_access(CARD, via) == (
+        "denied by acl.deny[0] "
+        f"(principal 'user:mallory' matches {principal.lower()} in the call chain)"
+    )
+
+
+def test_a_rule_written_in_capitals_matches_in_any_case() -> None:
+    card = intent(deny=[{"principal": "User:Mallory"}])
+    assert check_access(card, Caller("user:mallory")) == (
+        "denied by acl.deny[0] (principal 'User:Mallory')"
+    )
+
+
+def test_a_sub_principal_is_not_allowed_by_an_allow_of_its_parent() -> None:
+    card = intent(allow=[{"principal": "user:alice"}])
+    assert check_access(card, Caller("user:ALICE")) is None
+    assert check_access(card, Caller("user:alice/x")) == (
+        "no acl.allow rule matches user:alice/x with no scopes"
+    )
+
+
+@pytest.mark.parametrize("forged", [r"user:alice\nINFO x", "user:al ice", r"user:alice\t"])
+def test_a_caller_that_is_not_a_principal_is_refused(forged: str) -> None:
+    text = forged.encode().decode("unicode_escape")
+    reason = check_access(intent("public"), Caller(text))
+    assert reason is not None
+    assert reason.startswith(f"'{forged}' is not a principal: ")
+    chained = Caller("user:bob", chain=("user:bob", text))
+    assert check_access(intent("public"), chained) == reason
+
+
+def test_anonymous_in_capitals_is_still_anonymous() -> None:
+    assert not Caller("ANONYMOUS").authenticated
+    assert check_access(intent("internal"), Caller("Anonymous")) == (
+        "'internal' intent: anonymous callers are not allowed"
+    )
+
+
+@pytest.mark.parametrize("bad", ["user:a b", r"user:mallory\n", "user:[ab]"])
+def test_a_rule_principal_outside_the_grammar_is_a_manifest_error(bad: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="is not a principal glob"):
+        intent(deny=[{"principal": bad.encode().decode("unicode_escape")}])
+
+
 # The reference model: the same contract, written differently (regular expressions and
 # list comprehensions, no fnmatch), over small alphabets so that globs often match.
 
@@ -164,13 +217,19 @@ def _like(glob: str, text: str) -> bool:
 
 def _rule_fits(rule: AclRule, principals: list[str], scopes: list[str]) -> bool:
     held = [[s for s in scopes if _like(wanted, s)] for wanted in rule.scopes]
-    return bool([p for p in principals if _like(rule.principal, p)]) and all(held)
+    return bool([p for p in principals if _like(rule.principal.lower(), p.lower())]) and all(held)
+
+
+def _with_parents(principal: str) -> list[str]:
+    kind, _, name = principal.rpartition(":")
+    parts = name.split("/")
+    return [f"{kind}:{'/'.join(parts[:n])}" if kind else name for n in range(1, len(parts) + 1)]
 
 
 def _reference(card: Intent, caller: Caller) -> bool:
     acl = card.acl or Acl()
     scopes = sorted(caller.scopes)
-    everyone = [caller.principal, *caller.chain]
+    everyone = [p for who in [caller.principal, *caller.chain] for p in _with_parents(who)]
     if [rule for rule in acl.deny if _rule_fits(rule, everyone, scopes)]:
         return False
     if caller.principal == "anonymous":
@@ -182,8 +241,8 @@ def _reference(card: Intent, caller: Caller) -> bool:
     return card.classification != "restricted"
 
 
-kinds = st.sampled_from(["user:", "team:", "agent:"])
-named = st.builds(str.__add__, kinds, st.sampled_from(["a", "b", "ab", "a/b"]))
+kinds = st.sampled_from(["user:", "team:", "agent:", "User:"])
+named = st.builds(str.__add__, kinds, st.sampled_from(["a", "b", "ab", "a/b", "A", "a/B"]))
 principals = st.one_of(named, named, named, st.just("anonymous"))
 principal_globs = st.one_of(
     named,

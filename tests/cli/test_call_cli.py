@@ -73,7 +73,11 @@ def test_a_synthetic_intent_takes_text(project: Write) -> None:
             "--traceparent: a traceparent is",
         ),
         (("call", "research.summarize", "-i", "topic", *ALICE), 2, "-i takes name=value"),
-        (("call", "research.summarize", "-i", "topic=x", "--as", "alice"), 2, "--as takes"),
+        (
+            ("call", "research.summarize", "-i", "topic=x", "--as", "alice"),
+            2,
+            "--as: 'alice' is not a principal",
+        ),
     ],
 )
 def test_each_refusal_has_its_exit_code(

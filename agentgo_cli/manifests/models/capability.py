@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from agentgo_cli.manifests.models.common import JsonSchemaDoc, Manifest, Spec
 from agentgo_cli.manifests.types import TARGET_PATTERN, Duration, IntentName, OneOf, SemVer
+from agentgo_cli.principal import (
+    MAX_LENGTH,
+    PRINCIPAL_GLOB_PATTERN,
+    InvalidPrincipal,
+    check_principal_glob,
+)
 
 __all__ = ["AclRule", "CapabilityManifest", "CapabilitySpec", "Intent", "RateLimit"]
 
@@ -18,8 +24,21 @@ CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 class AclRule(Spec):
     """Who a rule matches: a principal glob and, optionally, scopes the caller must hold."""
 
-    principal: str = Field(min_length=1, description="Glob, e.g. 'team:research/*'.")
+    principal: str = Field(
+        min_length=1,
+        max_length=MAX_LENGTH,
+        json_schema_extra={"pattern": PRINCIPAL_GLOB_PATTERN},
+        description="Glob over principals (kind:name, any case), e.g. 'team:research/*'.",
+    )
     scopes: list[str] = Field(default_factory=list)
+
+    @field_validator("principal")
+    @classmethod
+    def _principal_glob(cls, value: str) -> str:
+        try:
+            return check_principal_glob(value)
+        except InvalidPrincipal as exc:
+            raise PydanticCustomError("principal_glob", str(exc).replace("{", "{{")) from None
 
 
 class Acl(Spec):
