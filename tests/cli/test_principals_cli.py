@@ -103,3 +103,51 @@ def test_a_rule_outside_the_grammar_is_located_by_validate(write: Write) -> None
         "principal glob: letters, digits, : . _ @ + - / and the wildcards * ?, at most 128 "
         "characters"
     )
+
+
+def _seed(principal: str) -> str:
+    """A queued job of 'ask' written straight into the store, as if for ``principal``."""
+    import asyncio
+
+    from agentgo_cli.backend.local import LocalBackend
+    from agentgo_cli.store import open_store
+
+    url, _ = LocalBackend().store_url()
+    manifests = [str(Path("m").resolve())]
+
+    async def seed() -> str:
+        store = open_store(url)
+        await store.start()
+        try:
+            job = await store.create_job(
+                "ask",
+                {},
+                manifests,
+                principal=principal,
+                scopes=["research.read"],
+            )
+            return job.id
+        finally:
+            await store.close()
+
+    return asyncio.run(seed())
+
+
+def test_a_job_principal_from_the_store_is_checked_too(project: Write) -> None:
+    from tests.a2a.test_lifecycle import CALLER
+
+    project("m/ask.yaml", CALLER)
+    forged = _seed("user:alice\nINFO forged")
+    sub = _seed("User:Mallory/x")
+    code, _, err = invoke("worker", "--once", "--poll", "0.05")
+    assert code == 0, err
+    code, out, _ = invoke("jobs", "show", forged)
+    assert code == 0
+    assert "\nINFO forged" not in out
+    assert "runs for user:alice\\nINFO forged  scopes research.read" in out.splitlines()
+    job = json.loads(invoke("jobs", "show", forged, "-o", "json")[1])
+    assert job["status"] == "failed"
+    assert "is not a principal" in job["error"]
+    job = json.loads(invoke("jobs", "show", sub, "-o", "json")[1])
+    assert job["status"] == "failed"
+    assert "denied by acl.deny[0] (principal 'user:mallory')" in job["error"]
