@@ -119,16 +119,13 @@ def test_output_into_a_closed_pipe_ends_quietly(
 ) -> None:
     ids = _seed(3)
     args = [*command, ids[0]] if command[1] == "show" else command
-    proc = subprocess.Popen(
-        [str(AGENTGO), *args],
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()  # the reader is gone before the first line is written
-    err = proc.stderr.read()
-    assert proc.wait(timeout=60) == 141
+    with subprocess.Popen(
+        [str(AGENTGO), *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before the first line is written
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 141
     assert err == b""
 
 
