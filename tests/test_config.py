@@ -62,3 +62,33 @@ def test_missing_secret_names_the_variable_not_a_value(monkeypatch: pytest.Monke
         resolve_secret("${env:NOT_SET_ANYWHERE}")
     assert str(exc.value) == "environment variable NOT_SET_ANYWHERE is not set"
     assert exc.value.exit_code == 2
+
+
+def test_a_broken_config_is_refused_by_check_with_every_error(
+    write: Callable[[str, str], Path],
+) -> None:
+    from agentgo_cli.config import InvalidConfigError
+
+    write("agentgo.yaml", "profiles:\n  a: {synchronous: bogus, stoor: x}\n")
+    config = load_config()
+    assert len(config.errors) == 2  # still there for validate's report
+    with pytest.raises(InvalidConfigError) as exc:
+        config.check()
+    assert exc.value.exit_code == 2
+    assert [e.path for e in exc.value.errors] == ["profiles.a.synchronous", "profiles.a.stoor"]
+    assert str(exc.value) == "agentgo.yaml has 2 errors; fix them (see 'agentgo validate')"
+
+
+def test_a_literal_key_is_a_located_warning_and_a_reference_is_not(
+    write: Callable[[str, str], Path],
+) -> None:
+    write(
+        "agentgo.yaml",
+        "providers:\n  openai: {api_key: sk-1}\n  gemini: {api_key: '${env:GEMINI_API_KEY}'}\n",
+    )
+    config = load_config()
+    assert config.check() is config
+    assert config.warnings == [
+        "agentgo.yaml:2:21: providers.openai.api_key is a literal key; use "
+        "${env:OPENAI_API_KEY} so it stays out of the file"
+    ]
