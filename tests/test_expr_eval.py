@@ -116,12 +116,14 @@ def test_evaluate_native_values(source: str, value: Any) -> None:
         ),
         pytest.param(
             "'ab' * 1000000",
-            "expression '${{ 'ab' * 1000000 }}' failed: the result of '*' would be too large",
+            "expression '${{ 'ab' * 1000000 }}' failed: exceeds the size budget "
+            "('*' would make 2,000,000 characters > 1 MiB)",
             id="huge-string",
         ),
         pytest.param(
             "10 ** 10000000",
-            "expression '${{ 10 ** 10000000 }}' failed: the result of '**' would be too large",
+            "expression '${{ 10 ** 10000000 }}' failed: exceeds the size budget "
+            "('**' would make 13,333,333 characters > 1 MiB)",
             id="huge-power",
         ),
         pytest.param(

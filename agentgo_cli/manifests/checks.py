@@ -18,6 +18,7 @@ from agentgo_cli.expr import (
     analyze,
     environment,
     find_expressions,
+    shown,
 )
 from agentgo_cli.manifests._schema_check import quick_instance_valid, quick_valid
 from agentgo_cli.manifests._set import Entry, ManifestSet
@@ -415,7 +416,7 @@ class _Checker:
         try:
             info = analyze(source)
         except ExpressionSyntaxError as exc:
-            self.err(doc, path, f"invalid expression '${{{{{source}}}}}': {exc}", "expression")
+            self.err(doc, path, f"invalid expression '{shown(source)}': {exc}", "expression")
             return
         allowed = names | set(environment().globals)
         for name in sorted(info.names - allowed):

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jinja2 import nodes
-    from jinja2.runtime import Context
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
@@ -28,6 +27,7 @@ __all__ = [
     "evaluate",
     "find_expressions",
     "render",
+    "shown",
 ]
 
 _FIND_RE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
@@ -57,48 +57,61 @@ def find_expressions(text: str) -> Iterator[str]:
         yield m.group(1)
 
 
-_MAX_SIZE = 1_000_000
-"""Largest string or list ``*`` may build, and about the most bits ``**`` may produce: the
-sandbox stops escapes, this stops one expression from eating the memory of every job."""
-
-
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
-    """The one sandboxed Jinja2 environment expressions are parsed and run in."""
-    from jinja2 import StrictUndefined
-    from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    """The one sandboxed Jinja2 environment expressions are parsed and run in, with the size,
+    time and nesting budgets of ``_sandbox``."""
+    from agentgo_cli.expr._sandbox import Sandbox
 
-    class Sandbox(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
+    return Sandbox()
 
-        def getattr(self, obj: Any, attribute: str) -> Any:
-            # Manifest data is JSON: `steps.items.output` means the step named "items",
-            # not the dict method.
-            if type(obj) is dict and attribute in obj:
-                return obj[attribute]
-            return super().getattr(obj, attribute)
 
-        def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-            if operator == "*":
-                for seq, n in ((left, right), (right, left)):
-                    if (
-                        isinstance(seq, str | list | tuple)
-                        and isinstance(n, int)
-                        and len(seq) * n > _MAX_SIZE
-                    ):
-                        raise SecurityError("the result of '*' would be too large")
-            elif (
-                isinstance(left, int)
-                and isinstance(right, int)
-                and abs(left) > 1
-                and right > 0
-                and left.bit_length() * right > _MAX_SIZE
-            ):
-                raise SecurityError("the result of '**' would be too large")
-            return super().call_binop(context, operator, left, right)
+def shown(source: str) -> str:
+    """An expression as messages show it: ``${{ source }}``, cut short when it is long."""
+    if len(source) > 100:
+        source = f" {source.strip()[:80]} ... "
+    return f"${{{{{source}}}}}"
 
-    return Sandbox(undefined=StrictUndefined, autoescape=False)
+
+def _too_deep() -> ExpressionSyntaxError:
+    from agentgo_cli.expr._sandbox import MAX_DEPTH
+
+    return ExpressionSyntaxError(f"nested too deeply (more than {MAX_DEPTH} levels)")
+
+
+def _bracket_depth(source: str) -> int:
+    """The deepest nesting of brackets, outside string literals (the parser recurses on
+    each level, so this is measured before parsing)."""
+    depth = deepest = 0
+    quote = ""
+    escaped = False
+    for ch in source:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def _tree_depth(expr: nodes.Node) -> int:
+    """How deep a parsed expression nests, without recursion."""
+    deepest = 0
+    stack = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return deepest
 
 
 def parse(source: str) -> nodes.Expr:
@@ -108,6 +121,10 @@ def parse(source: str) -> nodes.Expr:
 
     if not source.strip():
         raise ExpressionSyntaxError("empty expression")
+    from agentgo_cli.expr._sandbox import MAX_DEPTH
+
+    if _bracket_depth(source) > MAX_DEPTH:
+        raise _too_deep()
     env = environment()
     try:
         parser = Parser(env, source, state="variable")
@@ -122,6 +139,10 @@ def parse(source: str) -> nodes.Expr:
             .replace("'end of template'", "end of expression")
             .replace("end of template", "end of expression")
         ) from None
+    except RecursionError:
+        raise _too_deep() from None
+    if _tree_depth(expr) > MAX_DEPTH:
+        raise _too_deep()
     return expr
 
 
@@ -214,7 +235,7 @@ class ExpressionError(ValueError):
         self.source = source.strip()
         self.reason = reason
         inner = f" {self.source} " if self.source else " "
-        super().__init__(f"expression '${{{{{inner}}}}}' failed: {reason}")
+        super().__init__(f"expression '{shown(inner)}' failed: {reason}")
 
 
 _PLAIN_REASONS = (ArithmeticError, TypeError, ValueError)
@@ -289,13 +310,15 @@ def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
     Raise ExpressionError for anything that goes wrong: a syntax error, an undefined name or
     attribute, an access the sandbox forbids, a failing operation.
     """
+    from agentgo_cli.expr import _sandbox
+
     try:
         compiled = _compile(source)
         if compiled.path is not None:
             value = _walk(compiled.path, scope)
             if value is not _MISSING:
                 return value
-        value = compiled.run(scope)
+        value = _sandbox.run(compiled.run, scope)
         _check_defined(value, compiled.deep)
     except Exception as exc:
         raise _failure(source, exc) from (exc if _keeps_cause(exc) else None)
