@@ -8,6 +8,7 @@ AgentGoError                       anything AgentGo reports to a user; carries a
  │                                 one problem in one manifest, with its position (exit 1)
  │    └── ManifestSetError         a manifest set holds one or more ManifestErrors (exit 1)
  ├── StoreError                    the job store failed or holds inconsistent records (exit 1)
+ │    └── LeaseLost                a job's write carried a lease it no longer holds (exit 1)
  ├── StepError                     a workflow step failed (exit 1)
  ├── CallError(code)               an A2A call was refused or failed (exit by code)
  ├── ProviderError                 an LLM provider failed after the reliability layer (exit 1)
@@ -34,6 +35,7 @@ __all__ = [
     "AgentGoError",
     "CallError",
     "ConfigError",
+    "LeaseLost",
     "ManifestError",
     "ManifestSetError",
     "NotFoundError",
@@ -127,6 +129,11 @@ class ManifestSetError(AgentGoError):
 
 class StoreError(AgentGoError):
     """Raised when the job store fails or holds records that contradict each other."""
+
+
+class LeaseLost(StoreError):
+    """Raised when a write of a job's records carries a fencing token (owner and lease
+    epoch) that no longer holds the job: another process took it over, or it ended."""
 
 
 class StepError(AgentGoError):

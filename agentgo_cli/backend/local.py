@@ -19,7 +19,14 @@ from agentgo_cli.backend import views as v
 from agentgo_cli.backend._live import LiveFeeds, event_view
 from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
 from agentgo_cli.observer import Observer, Observers
-from agentgo_cli.store.base import JOB_DONE, EventRecord, JobRecord, JobStore, StepRecord
+from agentgo_cli.store.base import (
+    JOB_DONE,
+    POISON_AFTER,
+    EventRecord,
+    JobRecord,
+    JobStore,
+    StepRecord,
+)
 
 if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
@@ -136,7 +143,14 @@ class LocalBackend:
         if self._engines is None:
             from agentgo_cli.engine.engines import Engines
 
-            self._engines = Engines(store, self._get_hub(), self._load, observer=self._observers)
+            profile = self.config().profile()
+            self._engines = Engines(
+                store,
+                self._get_hub(),
+                self._load,
+                poison_after=profile.poison_after if profile else POISON_AFTER,
+                observer=self._observers,
+            )
         return self._engines
 
     # -- manifests -------------------------------------------------------------------------

@@ -117,7 +117,7 @@ class AgentCalls:
                 redactor = self.redactor
                 shown = (redactor.text(message), redactor.value(record)) if redactor else None
                 observer.emit(LogLine(job_id, "call", *(shown or (message, record))))
-            await self.store.add_event(job_id, "call", message, record)
+            await self.store.add_event(job_id, "call", message, record, lease=run.lease)
 
         return CallContext(principal, scopes, chain, run.trace.child(), Spend(), job_id, log)
 

@@ -62,7 +62,14 @@ class JobClients:
                 f"; shadow ${costs.shadow_usd:.6f}" if costs.shadow_calls else ""
             )
             await log_line(
-                self.store, run.observer, run.job.id, "cost", message, costs.as_dict(), run.redactor
+                self.store,
+                run.observer,
+                run.job.id,
+                "cost",
+                message,
+                costs.as_dict(),
+                run.redactor,
+                run.lease,
             )
 
     def _shadow_logger(self, run: Run) -> Callable[[ShadowRecord], None]:
@@ -79,7 +86,9 @@ class JobClients:
             if run.observer is not None:
                 run.observer.emit(ShadowCompared(job_id, data, line))
             self._later(
-                log_line(self.store, run.observer, job_id, "shadow", line, data, run.redactor)
+                log_line(
+                    self.store, run.observer, job_id, "shadow", line, data, run.redactor, run.lease
+                )
             )
 
         return on_shadow

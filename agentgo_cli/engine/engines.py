@@ -9,6 +9,7 @@ from agentgo_cli.engine.owners import new_owner
 from agentgo_cli.engine.scheduler import LEASE_SECONDS, Engine
 from agentgo_cli.errors import ManifestSetError
 from agentgo_cli.observer import Redactor
+from agentgo_cli.store.base import POISON_AFTER
 
 if TYPE_CHECKING:
     from agentgo_cli.llm.hub import ModelHub
@@ -34,6 +35,7 @@ class Engines:
         *,
         owner: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        poison_after: int = POISON_AFTER,
         observer: Observer | None = None,
         redactor: Redactor | None = None,
     ) -> None:
@@ -41,6 +43,8 @@ class Engines:
         self.models = models
         self.owner = owner or new_owner()
         self.lease_seconds = lease_seconds
+        self.poison_after = poison_after
+        """A job that lost this many owners is failed as poisoned instead of taken again."""
         self.observer = observer
         if redactor is None and observer is not None:
             redactor = Redactor(models.secret_values())

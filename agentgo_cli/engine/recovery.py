@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from agentgo_cli.engine.owners import owner_is_dead
 from agentgo_cli.errors import NotFoundError, UsageError
-from agentgo_cli.store.base import JOB_DONE, JobStatus
+from agentgo_cli.store.base import JOB_DONE, JobStatus, Lease
 
 if TYPE_CHECKING:
     from agentgo_cli.engine.engines import Engines
@@ -22,10 +22,13 @@ async def take_for_resume(
 ) -> tuple[JobRecord, Engine | None]:
     """Take a job over to resume it here: (the taken job, the engine to run it with).
 
-    (job, None) when the job already ended. NotFoundError when there is no such job;
-    UsageError while another live process holds its lease (unless ``force``). The models
-    the workflow may call are checked (ConfigError for a missing key) before the job is
-    taken, so a job is never taken only to fail.
+    (job, None) when the job already ended, or ended now: failed as poisoned, because it
+    lost ``engines.poison_after`` owners. NotFoundError when there is no such job;
+    UsageError while another live process holds its lease (unless ``force``), or when
+    another process took it between our look and our take: the take is a compare-and-set
+    on the lease we saw, so of two resumes started together exactly one runs the job. The
+    models the workflow may call are checked (ConfigError for a missing key) before the
+    job is taken, so a job is never taken only to fail.
     """
     job = await store.get_job(job_id)
     if job is None:
@@ -45,7 +48,20 @@ async def take_for_resume(
         )
     engine = engines.get(job.manifests)
     engine.check_models(engine.workflow(job.workflow))
-    taken = await store.take_over(job_id, engine.owner, engine.lease_seconds)
+    seen = Lease(job.lease_owner or "", job.lease_epoch)
+    taken = await store.take_over(
+        job_id,
+        engine.owner,
+        engine.lease_seconds,
+        expected=seen,
+        poison_after=engines.poison_after,
+    )
     if taken is None:
         raise UsageError(f"job {job_id} could not be taken over (it ended meanwhile)")
+    if taken.status in JOB_DONE:
+        return taken, None
+    if taken.lease_owner != engine.owner or taken.lease_epoch == job.lease_epoch:
+        raise UsageError(
+            f"job {job_id} was taken by another process ({taken.lease_owner}) meanwhile"
+        )
     return taken, engine

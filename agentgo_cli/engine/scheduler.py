@@ -39,7 +39,7 @@ from agentgo_cli.engine.state import (
     position,
 )
 from agentgo_cli.engine.steps import KINDS
-from agentgo_cli.errors import AgentGoError, CallError, StepError
+from agentgo_cli.errors import AgentGoError, CallError, LeaseLost, StepError
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.hub import ModelHub
 from agentgo_cli.manifests.manifest_set import ManifestSet
@@ -58,7 +58,15 @@ from agentgo_cli.observer import (
     StepFinished,
     StepStarted,
 )
-from agentgo_cli.store.base import STEP_DONE, JobRecord, JobStatus, JobStore, StepRecord, StepStatus
+from agentgo_cli.store.base import (
+    STEP_DONE,
+    JobRecord,
+    JobStatus,
+    JobStore,
+    Lease,
+    StepRecord,
+    StepStatus,
+)
 from agentgo_cli.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
@@ -225,21 +233,43 @@ class Engine:
         return self.redactor.text(text) if text is not None and self.redactor else text
 
     def _log(
-        self, observer: Observer | None, job_id: str, kind: str, message: str, data: Any = None
+        self,
+        observer: Observer | None,
+        job_id: str,
+        kind: str,
+        message: str,
+        data: Any = None,
+        *,
+        lease: Lease | None,
     ) -> Awaitable[None]:
-        return log_line(self.store, observer, job_id, kind, message, data, self.redactor)
+        return log_line(self.store, observer, job_id, kind, message, data, self.redactor, lease)
+
+    def _lost(self, job: JobRecord) -> JobRecord:
+        """Stop running a job whose lease another owner took: its records are theirs now."""
+        if self.observer is not None:
+            self.observer.emit(JobEnded(job.id, "lost", "the job's lease was taken over"))
+        return job
 
     async def run(self, job: JobRecord) -> JobRecord:
-        """Run (or resume) a job we hold the lease of, to its end; return the final record."""
+        """Run (or resume) a job we hold the lease of, to its end; return the final record.
+
+        Every write of the job's records carries our lease (owner, epoch); once the store
+        refuses one (LeaseLost: another process took the job over), the run stops without
+        touching the job's records again.
+        """
         observer = self.observer
+        lease = Lease(self.owner, job.lease_epoch)
         try:
             if job.cancel_requested:  # asked to stop while nobody ran it
                 raise Refused(JobStatus.CANCELLED, "cancelled on request")
             wf = self.workflow(job.workflow)
         except (Refused, StepError) as exc:
             status, error = exc.args if isinstance(exc, Refused) else (JobStatus.FAILED, str(exc))
-            await self._log(observer, job.id, "job", f"{status}: {error}")
-            await self.store.job_finished(job.id, status, error=error)
+            await self._log(observer, job.id, "job", f"{status}: {error}", lease=lease)
+            try:
+                await self.store.job_finished(job.id, status, error=error, lease=lease)
+            except LeaseLost:
+                return self._lost(job)
             if observer is not None:
                 observer.emit(JobEnded(job.id, status, self._shown(error)))
             return dataclasses.replace(
@@ -261,6 +291,7 @@ class Engine:
             observer=observer,
             redactor=self.redactor,
             budget=wf.spec.budget,
+            lease=lease,
         )
         scope = Scope(
             {
@@ -271,7 +302,7 @@ class Engine:
         )
         if not fresh:  # a new job's start is its created_at; a resume is worth a line
             message = f"{job.workflow} resumed by {self.owner} with {len(done)} finished steps"
-            await self._log(observer, job.id, "job", message)
+            await self._log(observer, job.id, "job", message, lease=lease)
         # The workflow runs in the caller's task (no task of its own per job): the guard
         # cancels this task to stop the job, and says why in self._stopped.
         task = asyncio.current_task()
@@ -301,11 +332,11 @@ class Engine:
             if reason is None:
                 raise  # our own caller cancelled us: leave the job to be resumed
             task.uncancel()
-            if reason == "lost":
-                if observer is not None:  # another owner took the job over; theirs to finish
-                    observer.emit(JobEnded(job.id, "lost", "the job's lease was taken over"))
-                return job
+            if reason == "lost":  # another owner took the job over; theirs to finish
+                return self._lost(job)
             status, error = JobStatus.CANCELLED, "cancelled on request"
+        except LeaseLost:  # the store refused a write of ours: the same
+            return self._lost(job)
         except StepFailed as exc:
             error = str(exc)
         except AgentGoError as exc:
@@ -315,20 +346,25 @@ class Engine:
             self._runs.pop(job.id, None)
             if self._stopped.pop(job.id, None) is not None:
                 task.uncancel()  # a stop whose cancel some step swallowed
-        if status != JobStatus.SUCCEEDED and run.inflight:
-            # Steps the timeout or the cancel interrupted end with the job, not 'running'.
-            reason = "interrupted: " + (error or status)
-            await asyncio.gather(
-                *(
-                    self.store.step_finished(job.id, key, StepStatus.FAILED, error=reason)
-                    for key in sorted(run.inflight)
+        try:
+            if status != JobStatus.SUCCEEDED and run.inflight:
+                # Steps the timeout or the cancel interrupted end with the job, not 'running'.
+                reason = "interrupted: " + (error or status)
+                await asyncio.gather(
+                    *(
+                        self.store.step_finished(
+                            job.id, key, StepStatus.FAILED, error=reason, lease=lease
+                        )
+                        for key in sorted(run.inflight)
+                    )
                 )
-            )
-        if run.clients:
-            await self.clients.settle(run)
-        ending = f"{status}: {error}" if error else str(status)
-        await self._log(observer, job.id, "job", ending)
-        await self.store.job_finished(job.id, status, outputs=values, error=error)
+            if run.clients:
+                await self.clients.settle(run)
+            ending = f"{status}: {error}" if error else str(status)
+            await self._log(observer, job.id, "job", ending, lease=lease)
+            await self.store.job_finished(job.id, status, outputs=values, error=error, lease=lease)
+        except LeaseLost:
+            return self._lost(job)
         if observer is not None:
             observer.emit(JobEnded(job.id, status, self._shown(error)))
         return JobRecord(  # what a read would now give; built here without one
@@ -348,6 +384,8 @@ class Engine:
             job.tokens + run.tokens,
             job.principal,
             job.scopes,
+            job.lease_epoch,
+            job.owners_lost,
         )
 
     async def _guard(self) -> None:
@@ -359,12 +397,18 @@ class Engine:
             running = dict(self._running)
             if not running:
                 break
+            leases = {j: self._runs[j].lease for j in running}
             for job_id in await self.store.cancelled_ids(list(running)):
                 self._stop(job_id, running[job_id], "cancelled")
             if time.monotonic() - last_renew >= renew_every:
                 last_renew = time.monotonic()
                 held = await asyncio.gather(
-                    *(self.store.renew_lease(j, self.owner, self.lease_seconds) for j in running)
+                    *(
+                        self.store.renew_lease(
+                            j, leases[j] or Lease(self.owner, 0), self.lease_seconds
+                        )
+                        for j in running
+                    )
                 )
                 for (job_id, task), ok in zip(running.items(), held, strict=True):
                     if not ok:
@@ -410,13 +454,13 @@ class Engine:
             try:
                 wanted = render(step.if_, scope.values)
             except ExpressionError as exc:
-                await self.store.step_started(job_id, key, step.id, kind, 1)
+                await self.store.step_started(job_id, key, step.id, kind, 1, lease=run.lease)
                 self._started(run, key, step.id, kind, 1)
                 return await self._fail(run, step, key, kind, scope, f"if: {exc}", 1)
             if not wanted:
-                await self.store.step_started(job_id, key, step.id, kind, 1)
+                await self.store.step_started(job_id, key, step.id, kind, 1, lease=run.lease)
                 self._started(run, key, step.id, kind, 1)
-                await self.store.step_finished(job_id, key, StepStatus.SKIPPED)
+                await self.store.step_finished(job_id, key, StepStatus.SKIPPED, lease=run.lease)
                 run.inflight.discard(key)
                 if run.observer is not None:
                     self._finished(run, key, step.id, kind, StepStatus.SKIPPED, 1, 0, 0.0)
@@ -429,7 +473,7 @@ class Engine:
         execute = step_kind.execute
         limited = step_kind.leaf and run.semaphore is not None
         while True:
-            await self.store.step_started(job_id, key, step.id, kind, attempt)
+            await self.store.step_started(job_id, key, step.id, kind, attempt, lease=run.lease)
             self._started(run, key, step.id, kind, attempt)
             try:
                 work = execute(self, run, step, key, scope, attempt)
@@ -449,7 +493,7 @@ class Engine:
                 if attempt < attempts and retry is not None:
                     spent, spent_usd = used, used_usd
                     line = f"{key}: attempt {attempt} failed: {message}"
-                    await self._log(run.observer, job_id, "retry", line)
+                    await self._log(run.observer, job_id, "retry", line, lease=run.lease)
                     await asyncio.sleep(backoff(retry, attempt))
                     attempt += 1
                     continue
@@ -466,6 +510,7 @@ class Engine:
                 tokens=tokens,
                 cost_usd=cost,
                 wait=wait,
+                lease=run.lease,
             )
             run.tokens += tokens
             run.cost_usd += cost
@@ -497,16 +542,26 @@ class Engine:
         cost_usd: float = 0.0,
     ) -> None:
         job_id = run.job.id
-        await self._log(run.observer, job_id, "step", f"{key} failed: {message}")
+        await self._log(run.observer, job_id, "step", f"{key} failed: {message}", lease=run.lease)
         # Inner steps a failing container cut off end with it, not 'running'.
         inner = [k for k in run.inflight if k != key and inside(k, key)]
         for inner_key in sorted(inner):
             run.inflight.discard(inner_key)
             await self.store.step_finished(
-                job_id, inner_key, StepStatus.FAILED, error=f"interrupted: step '{key}' failed"
+                job_id,
+                inner_key,
+                StepStatus.FAILED,
+                error=f"interrupted: step '{key}' failed",
+                lease=run.lease,
             )
         await self.store.step_finished(
-            job_id, key, StepStatus.FAILED, error=message, tokens=tokens, cost_usd=cost_usd
+            job_id,
+            key,
+            StepStatus.FAILED,
+            error=message,
+            tokens=tokens,
+            cost_usd=cost_usd,
+            lease=run.lease,
         )
         run.tokens += tokens
         run.cost_usd += cost_usd

@@ -14,7 +14,7 @@ from agentgo_cli.manifests.models import WorkflowManifest
 from agentgo_cli.manifests.models.common import Budget
 from agentgo_cli.manifests.models.workflow import ForeachStep, LoopStep, ParallelStep
 from agentgo_cli.observer import LogLine, Redactor
-from agentgo_cli.store.base import JobRecord, StepRecord
+from agentgo_cli.store.base import JobRecord, Lease, StepRecord
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -105,6 +105,8 @@ class Run:
     started: dict[str, float] = field(default_factory=dict)
     inflight: set[str] = field(default_factory=set)
     """Keys of steps started and not yet finished."""
+    lease: Lease | None = None
+    """The fencing token every write of this job's records carries (ours since we took it)."""
 
 
 STEP_ERRORS: tuple[type[Exception], ...] = (StepError, ProviderError, SandboxError, CallError)
@@ -212,12 +214,13 @@ def log_line(
     message: str,
     data: Any = None,
     redactor: Redactor | None = None,
+    lease: Lease | None = None,
 ) -> Awaitable[None]:
-    """Write a line to a job's log and report it as a LogLine (secrets masked); the write
-    is the caller's to await."""
+    """Write a line to a job's log (fenced by ``lease``) and report it as a LogLine
+    (secrets masked); the write is the caller's to await."""
     if observer is not None:
         if redactor:
             observer.emit(LogLine(job_id, kind, redactor.text(message), redactor.value(data)))
         else:
             observer.emit(LogLine(job_id, kind, message, data))
-    return store.add_event(job_id, kind, message, data)
+    return store.add_event(job_id, kind, message, data, lease=lease)

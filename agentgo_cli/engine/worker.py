@@ -54,7 +54,9 @@ class Worker:
                     reload.clear()
                     engines.reload(notify)
                 while len(running) < concurrency:
-                    job = await store.claim_job(engines.owner, engines.lease_seconds)
+                    job = await store.claim_job(
+                        engines.owner, engines.lease_seconds, poison_after=engines.poison_after
+                    )
                     if job is None:
                         break
                     engine = engines.get(job.manifests)

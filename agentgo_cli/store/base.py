@@ -6,6 +6,19 @@ A job is a sequence of records: job created, step started (attempt), step finish
 coroutine returns only once its record is committed, so "done" always means "on disk".
 Resume rebuilds a job from its finished step records.
 
+Leases and fencing
+  A process runs a job while it holds the job's lease: an owner id and an expiry. Every
+  take of a job (``create_job`` with an owner, ``claim_job``, ``take_over``) increments the
+  job's lease epoch; (owner, epoch) is the ``Lease`` the taker passes with every later
+  write of that job's records. The store checks it in the same transaction as the write
+  and refuses a write whose lease no longer holds the job (it was taken over, or it
+  ended), so a process that lost its lease cannot change the job. Writes without a lease
+  (``lease=None``) are not checked; they are for tools and tests, never the engine.
+
+  A take of a job from an owner that held it (its lease expired, or it was judged dead)
+  counts as one owner lost. A job that has lost ``poison_after`` owners is not taken
+  again: the take fails it as poisoned (see ``poisoned_error``).
+
 Statuses
   job:  queued → running → succeeded | failed | cancelled
   step: running → succeeded | failed | skipped
@@ -22,6 +35,7 @@ from agentgo_cli.store.registry import factory_for
 __all__ = [
     "IDEM_LEASE_S",
     "JOB_DONE",
+    "POISON_AFTER",
     "STEP_DONE",
     "CallStore",
     "EventRecord",
@@ -29,9 +43,11 @@ __all__ = [
     "JobRecord",
     "JobStatus",
     "JobStore",
+    "Lease",
     "StepRecord",
     "StepStatus",
     "open_store",
+    "poisoned_error",
 ]
 
 
@@ -71,6 +87,26 @@ class EventRecord(NamedTuple):
     data: Any = None
 
 
+POISON_AFTER = 3
+"""How many owners a job may lose (each died while running it) before a take fails it."""
+
+
+def poisoned_error(job_id: str, lost: int) -> str:
+    """The error of a job failed as poisoned after losing ``lost`` owners."""
+    return (
+        f"job {job_id} was abandoned by {lost} owners (each died while running it); "
+        "failed as poisoned"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A fencing token: the owner that took a job and the job's lease epoch at that take."""
+
+    owner: str
+    epoch: int
+
+
 IDEM_LEASE_S = 600.0
 """How long a pending idempotency record blocks its key when nobody finishes it."""
 
@@ -98,6 +134,15 @@ class JobRecord:
     """Whom the job runs for: its calls run as this principal (None: the runner's)."""
     scopes: list[str] = field(default_factory=list)
     """The scopes that principal holds for the job's calls."""
+    lease_epoch: int = 0
+    """How many times the job was taken (created with an owner, claimed, taken over)."""
+    owners_lost: int = 0
+    """How many owners lost the job while holding it (each take from a holder counts)."""
+
+    @property
+    def lease(self) -> Lease | None:
+        """The fencing token of the job's current holder, or None when nobody holds it."""
+        return None if self.lease_owner is None else Lease(self.lease_owner, self.lease_epoch)
 
 
 @dataclass
@@ -231,9 +276,17 @@ class JobStore(CallStore, Protocol):
         ...
 
     async def step_started(
-        self, job_id: str, key: str, step_id: str, kind: str, attempt: int
+        self,
+        job_id: str,
+        key: str,
+        step_id: str,
+        kind: str,
+        attempt: int,
+        *,
+        lease: Lease | None = None,
     ) -> None:
-        """Record that an attempt began. Committed with the next batch; not awaited for disk."""
+        """Record that an attempt began. Committed with the next batch; not awaited for disk.
+        With a ``lease`` that no longer holds the job, nothing is recorded."""
         ...
 
     async def step_finished(
@@ -247,12 +300,15 @@ class JobStore(CallStore, Protocol):
         tokens: int = 0,
         cost_usd: float = 0.0,
         wait: bool = True,
+        lease: Lease | None = None,
     ) -> None:
         """Record a step's result; returns once committed.
 
         With ``wait=False`` it returns at once: the record is committed no later than the
         next write of this store that is awaited (the engine uses it for a job's last step,
-        whose record then commits together with ``job_finished``).
+        whose record then commits together with ``job_finished``). LeaseLost (nothing
+        recorded) when ``lease`` no longer holds the job; without waiting, nothing is
+        recorded then and the next ``job_finished`` with that lease fails.
         """
         ...
 
@@ -263,12 +319,17 @@ class JobStore(CallStore, Protocol):
         *,
         outputs: dict[str, Any] | None = None,
         error: str | None = None,
+        lease: Lease | None = None,
     ) -> None:
-        """Record a job's end; returns once committed. Releases its lease."""
+        """Record a job's end; returns once committed. Releases its lease. LeaseLost
+        (nothing recorded) when ``lease`` no longer holds the job."""
         ...
 
-    async def add_event(self, job_id: str, kind: str, message: str, data: Any = None) -> None:
-        """Append a log event (committed with the next batch)."""
+    async def add_event(
+        self, job_id: str, kind: str, message: str, data: Any = None, *, lease: Lease | None = None
+    ) -> None:
+        """Append a log event (committed with the next batch); with a ``lease`` that no
+        longer holds the job, nothing is recorded."""
         ...
 
     async def get_job(self, job_id: str) -> JobRecord | None:
@@ -287,17 +348,36 @@ class JobStore(CallStore, Protocol):
         """The events of a job with a sequence number above ``after``, in order."""
         ...
 
-    async def claim_job(self, owner: str, lease_seconds: float) -> JobRecord | None:
-        """Atomically take a queued job, or a running one whose lease expired; mark it running."""
+    async def claim_job(
+        self, owner: str, lease_seconds: float, *, poison_after: int = POISON_AFTER
+    ) -> JobRecord | None:
+        """Atomically take a queued job, or a running one whose lease expired; mark it running
+        under a new lease epoch. A job that would lose its ``poison_after``-th owner by this
+        claim is failed as poisoned instead (with a log line), and the next one is tried."""
         ...
 
-    async def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
-        """Extend a lease we hold; False if another owner took the job."""
+    async def renew_lease(self, job_id: str, lease: Lease, lease_seconds: float) -> bool:
+        """Extend a lease we hold; False if the job ended or another owner took it."""
         ...
 
-    async def take_over(self, job_id: str, owner: str, lease_seconds: float) -> JobRecord | None:
-        """Make a job that has not ended ours (status running, our lease), whoever held it;
-        None if it has ended or does not exist. Used by resume."""
+    async def take_over(
+        self,
+        job_id: str,
+        owner: str,
+        lease_seconds: float,
+        *,
+        expected: Lease | None = None,
+        poison_after: int = POISON_AFTER,
+    ) -> JobRecord | None:
+        """Make a job that has not ended ours (status running, our lease, a new epoch), in one
+        atomic compare-and-set; None if it has ended or does not exist. Used by resume.
+
+        With ``expected`` (the holder the caller saw and judged gone; owner "" for nobody)
+        the job is taken only if it is still held under that lease, or its lease expired;
+        otherwise it is returned as it is, held by whoever took it meanwhile. Without it,
+        the job is taken from whoever holds it. A take from a holder that would make the
+        job's ``poison_after``-th lost owner fails the job as poisoned instead and returns it.
+        """
         ...
 
     async def cancelled_ids(self, job_ids: list[str]) -> set[str]:

@@ -278,8 +278,8 @@ async def test_a_job_refused_before_it_starts_ends_for_the_observer(
 ) -> None:
     recorder = Recorder()
     engine = _engine(store, workdir, recorder)
-    job = await engine.submit("wf", {"topic": "x"}, ["m"], run_here=False)
-    await store.request_cancel(job.id)
+    job = await engine.submit("wf", {"topic": "x"}, ["m"], run_here=True)
+    await store.request_cancel(job.id)  # before the run began
     job = await store.get_job(job.id)
 
     final = await engine.run(job)

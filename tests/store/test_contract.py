@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from agentgo_cli.errors import StoreError
-from agentgo_cli.store import EventRecord, JobStore, open_store
+from agentgo_cli.errors import LeaseLost, StoreError
+from agentgo_cli.store import EventRecord, JobStore, Lease, open_store
 from tests.conftest import StoreDB
 
 CHILD = Path(__file__).with_name("_crash_child.py")
@@ -300,21 +300,25 @@ async def test_concurrent_claims_never_share_a_job(store: JobStore) -> None:
 
 async def test_renew_lease_only_by_its_owner(store: JobStore) -> None:
     job = await store.create_job("wf", {}, [], status="running", lease_owner="me", lease_seconds=5)
-    assert await store.renew_lease(job.id, "me", 100) is True
+    assert job.lease == Lease("me", 1)
+    assert await store.renew_lease(job.id, Lease("me", 1), 100) is True
     renewed = await store.get_job(job.id)
     assert renewed is not None and renewed.lease_expires is not None
     assert renewed.lease_expires == pytest.approx(time.time() + 100, abs=5)
-    assert await store.renew_lease(job.id, "thief", 100) is False
-    assert await store.renew_lease("j-unknown", "me", 100) is False
+    assert renewed.lease_epoch == 1  # a renewal keeps the epoch
+    assert await store.renew_lease(job.id, Lease("thief", 1), 100) is False
+    assert await store.renew_lease(job.id, Lease("me", 0), 100) is False
+    assert await store.renew_lease("j-unknown", Lease("me", 1), 100) is False
     await store.job_finished(job.id, "succeeded")
-    assert await store.renew_lease(job.id, "me", 100) is False
+    assert await store.renew_lease(job.id, Lease("me", 1), 100) is False
 
 
 async def test_renew_fails_once_another_owner_claimed(store: JobStore) -> None:
     job_id = await _job(store, status="running", lease_owner="slow", lease_seconds=-1)
-    assert await store.claim_job("fast", 30) is not None
-    assert await store.renew_lease(job_id, "slow", 30) is False
-    assert await store.renew_lease(job_id, "fast", 30) is True
+    claimed = await store.claim_job("fast", 30)
+    assert claimed is not None and claimed.lease == Lease("fast", 2)
+    assert await store.renew_lease(job_id, Lease("slow", 1), 30) is False
+    assert await store.renew_lease(job_id, Lease("fast", 2), 30) is True
 
 
 async def test_take_over(store: JobStore) -> None:
@@ -325,11 +329,171 @@ async def test_take_over(store: JobStore) -> None:
     taken = await store.take_over(running, "me", 30)
     assert taken is not None
     assert (taken.id, taken.status, taken.lease_owner) == (running, "running", "me")
-    assert await store.renew_lease(running, "other", 30) is False
+    assert (taken.lease_epoch, taken.owners_lost) == (2, 1)
+    assert await store.renew_lease(running, Lease("other", 1), 30) is False
     again = await store.take_over(queued, "me", 30)
     assert again is not None and again.status == "running"
     assert await store.take_over(done, "me", 30) is None
     assert await store.take_over("j-unknown", "me", 30) is None
+
+
+async def test_every_take_starts_a_new_lease_epoch(store: JobStore) -> None:
+    made = await store.create_job("wf", {}, [], status="running", lease_owner="a", lease_seconds=-1)
+    assert made.lease == Lease("a", 1)
+    queued = await store.create_job("wf", {}, [])
+    assert (queued.lease, queued.lease_epoch, queued.owners_lost) == (None, 0, 0)
+    claimed = await store.claim_job("b", -1)  # the expired one is older: taken from 'a'
+    assert claimed is not None and claimed.id == made.id
+    assert (claimed.lease, claimed.owners_lost) == (Lease("b", 2), 1)
+    taken = await store.take_over(made.id, "c", 30)
+    assert taken is not None and (taken.lease, taken.owners_lost) == (Lease("c", 3), 2)
+    first = await store.claim_job("d", 30)  # a queued job has no owner to lose
+    assert first is not None and first.id == queued.id
+    assert (first.lease, first.owners_lost) == (Lease("d", 1), 0)
+    assert await store.get_job(made.id) == taken
+
+
+async def test_a_write_with_a_stale_lease_changes_nothing(store: JobStore) -> None:
+    job = await store.create_job("wf", {}, [], status="running", lease_owner="old")
+    old = job.lease
+    assert old is not None
+    await store.step_started(job.id, "a", "a", "tool", 1, lease=old)
+    await store.step_finished(job.id, "a", "succeeded", output=1, tokens=2, lease=old)
+    taken = await store.take_over(job.id, "new", 30, expected=old)
+    assert taken is not None and taken.lease == Lease("new", 2)
+    new = taken.lease
+
+    # The old owner's writes of every kind are refused, waited for or not.
+    await store.step_started(job.id, "b", "b", "tool", 1, lease=old)
+    await store.step_started(job.id, "a", "a", "tool", 2, lease=old)
+    await store.add_event(job.id, "log", "from old", lease=old)
+    await store.step_finished(job.id, "c", "succeeded", output=3, tokens=5, wait=False, lease=old)
+    with pytest.raises(LeaseLost, match=f"^cannot record step 'b': job {job.id} is no longer"):
+        await store.step_finished(job.id, "b", "succeeded", output=2, tokens=5, lease=old)
+    with pytest.raises(LeaseLost, match="held by new \\(epoch 2\\)"):
+        await store.job_finished(job.id, "failed", error="old", lease=old)
+    assert await store.renew_lease(job.id, old, 30) is False
+    assert await store.get_job(job.id) == taken
+    (a,) = await store.steps(job.id)
+    assert (a.key, a.status, a.attempt, a.output) == ("a", "succeeded", 1, 1)
+    assert await store.events(job.id) == []
+
+    # The new owner's go through, until its own end releases the lease.
+    await store.add_event(job.id, "log", "from new", lease=new)
+    await store.step_finished(job.id, "b", "succeeded", output=2, tokens=5, lease=new)
+    await store.job_finished(job.id, "succeeded", outputs={"b": 2}, lease=new)
+    with pytest.raises(LeaseLost):
+        await store.job_finished(job.id, "failed", lease=new)  # a job ends once
+    await store.add_event(job.id, "log", "after the end", lease=new)
+    done = await store.get_job(job.id)
+    assert done is not None
+    assert (done.status, done.outputs, done.tokens, done.lease) == ("succeeded", {"b": 2}, 7, None)
+    assert [e.message for e in await store.events(job.id)] == ["from new"]
+    assert [(s.key, s.output) for s in await store.steps(job.id)] == [("a", 1), ("b", 2)]
+
+
+async def test_stale_writes_batched_with_others_fail_alone(store: JobStore) -> None:
+    stale = await store.create_job("wf", {}, [], status="running", lease_owner="x")
+    live = await store.create_job("wf", {}, [], status="running", lease_owner="y")
+    assert stale.lease is not None and live.lease is not None
+    await store.take_over(stale.id, "z", 30)
+
+    async def finish(i: int) -> None:
+        job, lease = (stale, stale.lease) if i % 10 == 3 else (live, live.lease)
+        await store.step_started(job.id, f"s{i}", "s", "tool", 1, lease=lease)
+        await store.add_event(job.id, "log", f"s{i}", lease=lease)
+        await store.step_finished(job.id, f"s{i}", "succeeded", tokens=1, lease=lease)
+
+    results = await asyncio.gather(*(finish(i) for i in range(100)), return_exceptions=True)
+    refused = [i for i, r in enumerate(results) if r is not None]
+    assert refused == list(range(3, 100, 10))
+    assert all(isinstance(results[i], LeaseLost) for i in refused)
+    assert await store.steps(stale.id) == [] and await store.events(stale.id) == []
+    assert len(await store.steps(live.id)) == 90 and len(await store.events(live.id)) == 90
+    job = await store.get_job(live.id)
+    assert job is not None and job.tokens == 90
+
+
+async def test_take_over_compares_and_sets_the_lease_seen(store: JobStore) -> None:
+    job = await store.create_job("wf", {}, [], status="running", lease_owner="dead")
+    seen = job.lease
+    assert seen is not None
+    first = await store.take_over(job.id, "r1", 30, expected=seen)
+    second = await store.take_over(job.id, "r2", 30, expected=seen)
+    assert first is not None and first.lease == Lease("r1", 2)
+    assert second == first  # not taken: returned as it is, held by r1
+    # An expired lease may be taken whatever was seen; without `expected`, any lease.
+    expired = await store.create_job(
+        "wf", {}, [], status="running", lease_owner="o", lease_seconds=-1
+    )
+    again = await store.take_over(expired.id, "r3", 30, expected=Lease("someone", 7))
+    assert again is not None and again.lease == Lease("r3", 2)
+    forced = await store.take_over(job.id, "r4", 30)
+    assert forced is not None and forced.lease == Lease("r4", 3)
+    queued = await store.create_job("wf", {}, [])
+    taken = await store.take_over(queued.id, "r5", 30, expected=Lease("", 0))
+    assert taken is not None and taken.lease == Lease("r5", 1)
+
+
+async def test_concurrent_take_overs_from_two_stores_have_one_winner(store_db: StoreDB) -> None:
+    async with store_db.running() as one, store_db.running() as two:
+        jobs = [
+            await one.create_job("wf", {}, [], status="running", lease_owner="dead")
+            for _ in range(10)
+        ]
+        for job in jobs:
+            assert job.lease is not None
+            takes = await asyncio.gather(
+                *(
+                    store.take_over(job.id, f"r{i}", 30, expected=job.lease)
+                    for i, store in enumerate([one, two] * 3)
+                )
+            )
+            owners = {t.lease_owner for t in takes if t is not None}
+            assert len(owners) == 1 and all(t is not None and t.lease_epoch == 2 for t in takes)
+
+
+async def test_a_job_that_lost_its_owners_is_failed_as_poisoned(store: JobStore) -> None:
+    job = await store.create_job("wf", {}, [], status="running", lease_owner="o1", lease_seconds=-1)
+    await store.step_started(job.id, "a", "a", "tool", 1)
+    for owner in ("o2", "o3"):  # each claim takes it from a dead owner, and dies too
+        claimed = await store.claim_job(owner, -1, poison_after=3)
+        assert claimed is not None and claimed.lease_owner == owner
+    queued = await _job(store)
+    claimed = await store.claim_job("o4", 30, poison_after=3)  # o3 would be the third lost
+    assert claimed is not None and claimed.id == queued  # the next job instead
+    poisoned = await store.get_job(job.id)
+    assert poisoned is not None
+    error = (
+        f"job {job.id} was abandoned by 3 owners (each died while running it); failed as poisoned"
+    )
+    assert (poisoned.status, poisoned.error, poisoned.lease, poisoned.owners_lost) == (
+        "failed",
+        error,
+        None,
+        3,
+    )
+    (step,) = await store.steps(job.id)
+    assert (step.status, step.error) == ("failed", "interrupted: the job was failed as poisoned")
+    assert [(e.kind, e.message) for e in await store.events(job.id)] == [
+        ("job", f"failed: {error}")
+    ]
+    assert await store.claim_job("o5", 30) is None
+
+
+async def test_take_over_fails_a_poisoned_job_instead(store: JobStore) -> None:
+    job = await store.create_job("wf", {}, [], status="running", lease_owner="o1")
+    assert job.lease is not None
+    taken = await store.take_over(job.id, "o2", 30, expected=job.lease, poison_after=2)
+    assert taken is not None and (taken.lease_owner, taken.owners_lost) == ("o2", 1)
+    assert taken.lease is not None
+    again = await store.take_over(job.id, "o3", 30, expected=taken.lease, poison_after=2)
+    assert again is not None
+    assert (again.status, again.lease, again.owners_lost) == ("failed", None, 2)
+    assert again.error is not None and "abandoned by 2 owners" in again.error
+    assert await store.take_over(job.id, "o4", 30) is None  # it has ended
+    with pytest.raises(ValueError, match="poison_after must be at least 1"):
+        await store.claim_job("o5", 30, poison_after=0)
 
 
 # Cancel
@@ -380,6 +544,7 @@ async def test_migrations_are_recorded_once(store_db: StoreDB) -> None:
         "0003_events",
         "0004_calls",
         "0005_job_principal",
+        "0006_lease_epoch",
     ]
     assert all(at for _, at in applied)
     async with store_db.running():
@@ -425,7 +590,7 @@ def _calls(job_id: str) -> dict[str, Callable[[JobStore], Awaitable[Any]]]:
         "steps": lambda s: s.steps(job_id),
         "events": lambda s: s.events(job_id),
         "claim_job": lambda s: s.claim_job("w", 30),
-        "renew_lease": lambda s: s.renew_lease(job_id, "w", 30),
+        "renew_lease": lambda s: s.renew_lease(job_id, Lease("w", 1), 30),
         "take_over": lambda s: s.take_over(job_id, "w", 30),
         "cancelled_ids": lambda s: s.cancelled_ids([job_id]),
         "request_cancel": lambda s: s.request_cancel(job_id),

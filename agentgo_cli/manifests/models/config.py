@@ -58,6 +58,11 @@ class Profile(Spec):
         description="'sqlite:///path' or 'postgresql://…'",
     )
     synchronous: Annotated[str, OneOf(("normal", "full"), "SQLite synchronous mode")] = "normal"
+    poison_after: PositiveInt = Field(
+        default=3,
+        description="Fail a job as poisoned, instead of taking it again, once this many "
+        "owners died while running it.",
+    )
     manifests: list[str] = Field(default_factory=list, description="Folders and files to load.")
     server: str | None = Field(default=None, pattern=URL_PATTERN)
     token: SecretRef | None = None

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from typing import Any
 
-from agentgo_cli.errors import StoreError
+from agentgo_cli.errors import LeaseLost, StoreError
 from agentgo_cli.store.base import (
     EventRecord,
     IdemRecord,
@@ -20,6 +20,7 @@ from agentgo_cli.store.base import (
     JobStatus,
     StepRecord,
     StepStatus,
+    poisoned_error,
 )
 from agentgo_cli.store.sqlite.writer import ManyOperation, Operation
 
@@ -42,6 +43,7 @@ __all__ = [
     "LIST_JOBS",
     "LIST_JOBS_BY_STATUS",
     "MANY",
+    "POISON",
     "OLDEST_EXPIRED",
     "OLDEST_QUEUED",
     "PURGE_BUCKETS",
@@ -49,12 +51,14 @@ __all__ = [
     "RENEW",
     "SAVE_BUCKET",
     "SELECT_BUCKET",
+    "SELECT_HOLDER",
     "SELECT_IDEM",
     "SELECT_JOB",
     "START_STEP",
     "STEPS",
     "STEP_COLUMNS",
     "TAKE_OVER",
+    "TAKE_OVER_SEEN",
     "add_event",
     "add_event_many",
     "claim_job",
@@ -84,6 +88,7 @@ __all__ = [
     "step_record",
     "step_started",
     "step_started_many",
+    "poison",
     "take_over",
     "take_token",
 ]
@@ -93,7 +98,8 @@ decode = json.loads
 
 JOB_COLUMNS = (
     "id, workflow, status, inputs, manifests, created_at, updated_at, outputs, error, "
-    "lease_owner, lease_expires, cancel_requested, cost_usd, tokens, principal, scopes"
+    "lease_owner, lease_expires, cancel_requested, cost_usd, tokens, principal, scopes, "
+    "lease_epoch, owners_lost"
 )
 STEP_COLUMNS = (
     "job_id, key, step_id, kind, status, attempt, started_at, finished_at, output, error, "
@@ -101,7 +107,8 @@ STEP_COLUMNS = (
 )
 INSERT_JOB = (
     "INSERT INTO jobs (id, workflow, status, inputs, manifests, created_at, updated_at, "
-    "lease_owner, lease_expires, principal, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "lease_owner, lease_expires, lease_epoch, principal, scopes) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
 LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?"
@@ -110,27 +117,45 @@ LIST_JOBS_BY_STATUS = (
 )
 # Statuses are spelled from their enums, so the SQL and the Python code cannot disagree.
 _QUEUED, _RUNNING, _CANCELLED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLED
-_STEP_RUNNING = StepStatus.RUNNING
+_FAILED, _STEP_RUNNING, _STEP_FAILED = JobStatus.FAILED, StepStatus.RUNNING, StepStatus.FAILED
+# The fencing check of a write to a job's records, on the jobs row: parameters (owner,
+# owner, epoch); an owner of None (a write without a lease) is not checked.
+_FENCE = f"(? IS NULL OR lease_owner = ? AND lease_epoch = ? AND status = '{_RUNNING}')"
 OLDEST_QUEUED = (
     f"SELECT created_at, id FROM jobs WHERE status = '{_QUEUED}' ORDER BY created_at, id LIMIT 1"
 )
 # Few leases are expired at once, but many may be live: walk the lease index, not the
 # creation order of every running job.
 OLDEST_EXPIRED = (
-    "SELECT created_at, id FROM jobs INDEXED BY jobs_by_lease "
+    "SELECT created_at, id, owners_lost FROM jobs INDEXED BY jobs_by_lease "
     f"WHERE status = '{_RUNNING}' AND lease_expires < ? ORDER BY created_at, id LIMIT 1"
 )
-CLAIM = (
-    f"UPDATE jobs SET status = '{_RUNNING}', lease_owner = ?, lease_expires = ?, updated_at = ? "
-    "WHERE id = ?"
+# Every take starts a new lease epoch; a take from a holder counts one owner lost.
+_TAKE = (
+    f"UPDATE jobs SET status = '{_RUNNING}', lease_owner = ?, lease_expires = ?, updated_at = ?, "
+    "lease_epoch = lease_epoch + 1, owners_lost = owners_lost + (lease_owner IS NOT NULL) "
 )
-TAKE_OVER = (
-    f"UPDATE jobs SET status = '{_RUNNING}', lease_owner = ?, lease_expires = ?, updated_at = ? "
-    f"WHERE id = ? AND status IN ('{_QUEUED}', '{_RUNNING}')"
+CLAIM = _TAKE + "WHERE id = ?"
+TAKE_OVER = _TAKE + f"WHERE id = ? AND status IN ('{_QUEUED}', '{_RUNNING}')"
+# Compare-and-set: still held under the lease the caller saw (owner '' for nobody), or
+# its lease expired meanwhile.
+TAKE_OVER_SEEN = (
+    TAKE_OVER + " AND (coalesce(lease_owner, '') = ? AND lease_epoch = ? OR lease_expires < ?)"
+)
+SELECT_HOLDER = (
+    "SELECT status, lease_owner, lease_epoch, lease_expires, owners_lost FROM jobs WHERE id = ?"
+)
+POISON = (
+    f"UPDATE jobs SET status = '{_FAILED}', error = ?, updated_at = ?, lease_owner = NULL, "
+    "lease_expires = NULL, owners_lost = owners_lost + 1 WHERE id = ?"
+)
+POISON_STEPS = (
+    f"UPDATE steps SET status = '{_STEP_FAILED}', error = ?, finished_at = ? "
+    f"WHERE job_id = ? AND status = '{_STEP_RUNNING}'"
 )
 RENEW = (
     "UPDATE jobs SET lease_expires = ?, updated_at = ? "
-    f"WHERE id = ? AND lease_owner = ? AND status = '{_RUNNING}'"
+    f"WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND status = '{_RUNNING}'"
 )
 CANCEL_QUEUED = (
     f"UPDATE jobs SET status = '{_CANCELLED}', cancel_requested = 1, updated_at = ?, "
@@ -141,11 +166,17 @@ CANCEL_RUNNING = (
 )
 FINISH_JOB = (
     "UPDATE jobs SET status = ?, outputs = ?, error = ?, updated_at = ?, "
-    "lease_owner = NULL, lease_expires = NULL WHERE id = ?"
+    f"lease_owner = NULL, lease_expires = NULL WHERE id = ? AND {_FENCE}"
+)
+# A write not waited for, refused by the fence, records nothing and reports nothing: the
+# job's next awaited write with that lease fails. Parameters (owner, job id, owner, epoch).
+_FENCED = (
+    "WHERE ? IS NULL OR EXISTS (SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ? "
+    f"AND lease_epoch = ? AND status = '{_RUNNING}')"
 )
 START_STEP = (
     "INSERT INTO steps (job_id, key, step_id, kind, status, attempt, started_at) "
-    f"VALUES (?, ?, ?, ?, '{_STEP_RUNNING}', ?, ?) "
+    f"SELECT ?, ?, ?, ?, '{_STEP_RUNNING}', ?, ? {_FENCED} "
     "ON CONFLICT (job_id, key) DO UPDATE SET step_id = excluded.step_id, "
     f"kind = excluded.kind, status = '{_STEP_RUNNING}', attempt = excluded.attempt, "
     "started_at = excluded.started_at, finished_at = NULL, output = NULL, error = NULL, "
@@ -159,9 +190,10 @@ FINISH_STEP = (
     "tokens = excluded.tokens, cost_usd = excluded.cost_usd"
 )
 ADD_TO_JOB = (
-    "UPDATE jobs SET tokens = tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?"
+    "UPDATE jobs SET tokens = tokens + ?, cost_usd = cost_usd + ?, updated_at = ? "
+    f"WHERE id = ? AND {_FENCE}"
 )
-ADD_EVENT = "INSERT INTO events (job_id, time, kind, message, data) VALUES (?, ?, ?, ?, ?)"
+ADD_EVENT = f"INSERT INTO events (job_id, time, kind, message, data) SELECT ?, ?, ?, ?, ? {_FENCED}"
 CANCELLED = (
     "SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?)) AND cancel_requested = 1"
 )
@@ -225,7 +257,7 @@ def load(text: str | None) -> Any:
 def job_record(row: tuple[Any, ...]) -> JobRecord:
     """A JobRecord from a row of JOB_COLUMNS."""
     (id_, workflow, status, inputs, manifests, created, updated, outputs, error, owner,
-     expires, cancel, cost, tokens, principal, scopes) = row  # fmt: skip
+     expires, cancel, cost, tokens, principal, scopes, epoch, lost) = row  # fmt: skip
     return JobRecord(
         id_,
         workflow,
@@ -243,6 +275,8 @@ def job_record(row: tuple[Any, ...]) -> JobRecord:
         tokens,
         principal,
         [] if scopes is None else decode(scopes),
+        epoch,
+        lost,
     )
 
 
@@ -306,6 +340,7 @@ def insert_job(
             now,
             lease_owner,
             expires,
+            int(lease_owner is not None),
             principal,
             scopes,
         ),
@@ -316,7 +351,10 @@ def insert_job_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> No
     """insert_job for each row of its arguments."""
     conn.executemany(
         INSERT_JOB,
-        [(j, w, st, i, m, now, now, lo, ex, p, sc) for j, w, st, i, m, now, lo, ex, p, sc in rows],
+        [
+            (j, w, st, i, m, now, now, lo, ex, int(lo is not None), p, sc)
+            for j, w, st, i, m, now, lo, ex, p, sc in rows
+        ],
     )
 
 
@@ -328,8 +366,22 @@ def step_started(
     kind: str,
     attempt: int,
     now: float,
+    owner: str | None = None,
+    epoch: int | None = None,
 ) -> None:
-    conn.execute(START_STEP, (job_id, key, step_id, kind, attempt, now))
+    conn.execute(
+        START_STEP, (job_id, key, step_id, kind, attempt, now, owner, job_id, owner, epoch)
+    )
+
+
+def _refusal(conn: sqlite3.Connection, job_id: str, what: str, missing: str) -> StoreError:
+    """Why a fenced write to a job changed nothing: no such job, or its lease was lost."""
+    row = conn.execute(SELECT_HOLDER, (job_id,)).fetchone()
+    if row is None:
+        return StoreError(f"cannot {what}: {missing}")
+    status, holder, epoch = row[:3]
+    now_held = f"held by {holder} (epoch {epoch})" if holder else status
+    return LeaseLost(f"cannot {what}: job {job_id} is no longer ours (it is {now_held})")
 
 
 def step_finished(
@@ -342,9 +394,12 @@ def step_finished(
     error: str | None,
     tokens: int,
     cost_usd: float,
+    owner: str | None = None,
+    epoch: int | None = None,
 ) -> None:
-    if conn.execute(ADD_TO_JOB, (tokens, cost_usd, now, job_id)).rowcount != 1:
-        raise StoreError(f"cannot record step '{key}': there is no job '{job_id}'")
+    fenced = (tokens, cost_usd, now, job_id, owner, owner, epoch)
+    if conn.execute(ADD_TO_JOB, fenced).rowcount != 1:
+        raise _refusal(conn, job_id, f"record step '{key}'", f"there is no job '{job_id}'")
     # Without a step_started record (a skipped step), the step id is the key's last part.
     step_id = key.rpartition(".")[2]
     conn.execute(
@@ -354,19 +409,23 @@ def step_finished(
 
 def step_started_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     """step_started for each row of its arguments."""
-    conn.executemany(START_STEP, rows)
+    conn.executemany(
+        START_STEP,
+        [(j, k, s, kd, a, now, o, j, o, e) for j, k, s, kd, a, now, o, e in rows],
+    )
 
 
 def step_finished_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     """step_finished for each row of its arguments."""
-    totals = [(tokens, cost, now, job_id) for job_id, _, _, now, _, _, tokens, cost in rows]
+    totals = [(tk, c, now, j, o, o, e) for j, _, _, now, _, _, tk, c, o, e in rows]
     if conn.executemany(ADD_TO_JOB, totals).rowcount != len(rows):
-        raise StoreError("a step of an unknown job")  # the one-by-one replay names it
+        # An unknown job, or a lease lost: the one-by-one replay names it.
+        raise StoreError("a step of an unknown job, or of a lease lost")
     conn.executemany(
         FINISH_STEP,
         [
             (job_id, key, key.rpartition(".")[2], status, now, now, output, error, tokens, cost)
-            for job_id, key, status, now, output, error, tokens, cost in rows
+            for job_id, key, status, now, output, error, tokens, cost, _, _ in rows
         ],
     )
 
@@ -378,28 +437,39 @@ def job_finished(
     outputs: str | None,
     error: str | None,
     now: float,
+    owner: str | None = None,
+    epoch: int | None = None,
 ) -> None:
-    if conn.execute(FINISH_JOB, (status, outputs, error, now, job_id)).rowcount != 1:
-        raise StoreError(f"cannot finish job '{job_id}': there is no such job")
+    fenced = (status, outputs, error, now, job_id, owner, owner, epoch)
+    if conn.execute(FINISH_JOB, fenced).rowcount != 1:
+        raise _refusal(conn, job_id, f"finish job '{job_id}'", "there is no such job")
 
 
 def job_finished_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     """job_finished for each row of its arguments."""
     if conn.executemany(
-        FINISH_JOB, [(st, o, e, now, j) for j, st, o, e, now in rows]
+        FINISH_JOB, [(st, out, e, now, j, o, o, ep) for j, st, out, e, now, o, ep in rows]
     ).rowcount != len(rows):
-        raise StoreError("a finish of an unknown job")  # the one-by-one replay names it
+        # An unknown job, or a lease lost: the one-by-one replay names it.
+        raise StoreError("a finish of an unknown job, or of a lease lost")
 
 
 def add_event(
-    conn: sqlite3.Connection, job_id: str, now: float, kind: str, message: str, data: str | None
+    conn: sqlite3.Connection,
+    job_id: str,
+    now: float,
+    kind: str,
+    message: str,
+    data: str | None,
+    owner: str | None = None,
+    epoch: int | None = None,
 ) -> None:
-    conn.execute(ADD_EVENT, (job_id, now, kind, message, data))
+    conn.execute(ADD_EVENT, (job_id, now, kind, message, data, owner, job_id, owner, epoch))
 
 
 def add_event_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     """add_event for each row of its arguments."""
-    conn.executemany(ADD_EVENT, rows)
+    conn.executemany(ADD_EVENT, [(j, now, k, m, d, o, j, o, e) for j, now, k, m, d, o, e in rows])
 
 
 MANY: dict[Operation, ManyOperation] = {
@@ -423,35 +493,72 @@ regrouped by phase (stable within each), which keeps every job's own order and t
 interleaved calls from many jobs into a few executemany runs."""
 
 
-def claim_job(conn: sqlite3.Connection, owner: str, lease_seconds: float) -> JobRecord | None:
+def poison(conn: sqlite3.Connection, job_id: str, lost: int, now: float) -> None:
+    """Fail a job that lost ``lost`` owners, with a log line; its steps in flight end too."""
+    error = poisoned_error(job_id, lost)
+    conn.execute(POISON, (error, now, job_id))
+    conn.execute(POISON_STEPS, ("interrupted: the job was failed as poisoned", now, job_id))
+    conn.execute(
+        ADD_EVENT, (job_id, now, "job", f"{_FAILED}: {error}", None, None, job_id, None, None)
+    )
+
+
+def claim_job(
+    conn: sqlite3.Connection, owner: str, lease_seconds: float, poison_after: int
+) -> JobRecord | None:
     now = time.time()
-    candidates = [
-        row
-        for row in (
-            conn.execute(OLDEST_QUEUED).fetchone(),
-            conn.execute(OLDEST_EXPIRED, (now,)).fetchone(),
-        )
-        if row is not None
-    ]
-    if not candidates:
-        return None
-    _, job_id = min(candidates)
-    conn.execute(CLAIM, (owner, now + lease_seconds, now, job_id))
-    return job_record(conn.execute(SELECT_JOB, (job_id,)).fetchone())
+    while True:
+        queued = conn.execute(OLDEST_QUEUED).fetchone()
+        expired = conn.execute(OLDEST_EXPIRED, (now,)).fetchone()
+        if expired is not None and (queued is None or tuple(expired[:2]) < tuple(queued)):
+            _, job_id, lost = expired
+            if lost + 1 >= poison_after:  # this claim would make it lose one owner more
+                poison(conn, job_id, lost + 1, now)
+                continue
+        elif queued is not None:
+            job_id = queued[1]
+        else:
+            return None
+        conn.execute(CLAIM, (owner, now + lease_seconds, now, job_id))
+        return job_record(conn.execute(SELECT_JOB, (job_id,)).fetchone())
 
 
 def take_over(
-    conn: sqlite3.Connection, job_id: str, owner: str, lease_seconds: float
+    conn: sqlite3.Connection,
+    job_id: str,
+    owner: str,
+    lease_seconds: float,
+    expected: tuple[str, int] | None,
+    poison_after: int,
 ) -> JobRecord | None:
+    """Take a job (compare-and-set on ``expected``, the holder the caller saw); the job as
+    it now is, or None when it had ended or does not exist."""
     now = time.time()
-    if conn.execute(TAKE_OVER, (owner, now + lease_seconds, now, job_id)).rowcount != 1:
+    row = conn.execute(SELECT_HOLDER, (job_id,)).fetchone()
+    if row is None or row[0] not in (_QUEUED, _RUNNING):
         return None
+    status, holder, epoch, expires, lost = row
+    takes = (
+        expected is None
+        or expected == (holder or "", epoch)
+        or (expires is not None and expires < now)
+    )
+    if takes and status == _RUNNING and holder is not None and lost + 1 >= poison_after:
+        # Taking it from its holder would make one owner lost too many: fail it instead.
+        poison(conn, job_id, lost + 1, now)
+    elif expected is None:
+        conn.execute(TAKE_OVER, (owner, now + lease_seconds, now, job_id))
+    else:
+        cas = (owner, now + lease_seconds, now, job_id, *expected, now)
+        conn.execute(TAKE_OVER_SEEN, cas)  # changes nothing when another took it meanwhile
     return job_record(conn.execute(SELECT_JOB, (job_id,)).fetchone())
 
 
-def renew_lease(conn: sqlite3.Connection, job_id: str, owner: str, lease_seconds: float) -> bool:
+def renew_lease(
+    conn: sqlite3.Connection, job_id: str, owner: str, epoch: int, lease_seconds: float
+) -> bool:
     now = time.time()
-    return conn.execute(RENEW, (now + lease_seconds, now, job_id, owner)).rowcount == 1
+    return conn.execute(RENEW, (now + lease_seconds, now, job_id, owner, epoch)).rowcount == 1
 
 
 def request_cancel(conn: sqlite3.Connection, job_id: str) -> bool:

@@ -152,12 +152,20 @@ def _add_job_principal(db: Database) -> None:
     db.execute("ALTER TABLE jobs ADD COLUMN scopes TEXT")  # JSON list
 
 
+def _add_lease_epoch(db: Database) -> None:
+    # The fencing token of a job's writes is (lease_owner, lease_epoch): every take of the
+    # job increments the epoch. owners_lost counts takes from a holder (poison jobs).
+    db.execute("ALTER TABLE jobs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE jobs ADD COLUMN owners_lost INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_jobs", _create_jobs),
     ("0002_steps", _create_steps),
     ("0003_events", _create_events),
     ("0004_calls", _create_calls),
     ("0005_job_principal", _add_job_principal),
+    ("0006_lease_epoch", _add_lease_epoch),
 ]
 """Every migration, in the order it runs. Append; never rename or reorder."""
 

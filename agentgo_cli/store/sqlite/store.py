@@ -49,11 +49,13 @@ from agentgo_cli.store._ids import new_job_id
 from agentgo_cli.store.base import (
     IDEM_LEASE_S,
     JOB_DONE,
+    POISON_AFTER,
     STEP_DONE,
     EventRecord,
     IdemRecord,
     JobRecord,
     JobStatus,
+    Lease,
     StepRecord,
 )
 from agentgo_cli.store.sqlite import ops
@@ -109,6 +111,12 @@ class _Readers:
             conns, self._all = self._all, []
         for conn in conns:
             conn.close()
+
+
+def _poison_limit(poison_after: int) -> int:
+    if poison_after < 1:
+        raise ValueError(f"poison_after must be at least 1, not {poison_after}")
+    return poison_after
 
 
 def _describe(exc: BaseException) -> str:
@@ -281,14 +289,25 @@ class SQLiteJobStore:
                 lease_expires=expires,
                 principal=principal,
                 scopes=sorted(scopes) if scopes else [],
+                lease_epoch=int(lease_owner is not None),
             )
         raise StoreError("cannot find an unused job id")
 
     async def step_started(
-        self, job_id: str, key: str, step_id: str, kind: str, attempt: int
+        self,
+        job_id: str,
+        key: str,
+        step_id: str,
+        kind: str,
+        attempt: int,
+        *,
+        lease: Lease | None = None,
     ) -> None:
-        """Record that an attempt began; returns at once, committed with the next batch."""
-        self._write_nowait(ops.step_started, job_id, key, step_id, kind, attempt, time.time())
+        """Record that an attempt began; returns at once, committed with the next batch
+        (nothing is recorded if ``lease`` no longer holds the job)."""
+        owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
+        now = time.time()
+        self._write_nowait(ops.step_started, job_id, key, step_id, kind, attempt, now, owner, epoch)
 
     async def step_finished(
         self,
@@ -301,14 +320,16 @@ class SQLiteJobStore:
         tokens: int = 0,
         cost_usd: float = 0.0,
         wait: bool = True,
+        lease: Lease | None = None,
     ) -> None:
         """Record the result of a step's latest attempt and add its tokens and cost to the
         job; returns once committed (``wait=False``: at once, committed with the next batch,
-        no later than the next awaited write)."""
+        no later than the next awaited write). LeaseLost if ``lease`` no longer holds it."""
         if status not in STEP_DONE:
             raise ValueError(f"a step ends 'succeeded', 'failed' or 'skipped', not '{status}'")
         encoded = ops.dump(output, "the output of step '{}' of job '{}'", key, job_id)
-        args = (job_id, key, status, time.time(), encoded, error, tokens, cost_usd)
+        owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
+        args = (job_id, key, status, time.time(), encoded, error, tokens, cost_usd, owner, epoch)
         if wait:
             await self._write(ops.step_finished, *args)
         else:
@@ -321,32 +342,58 @@ class SQLiteJobStore:
         *,
         outputs: dict[str, Any] | None = None,
         error: str | None = None,
+        lease: Lease | None = None,
     ) -> None:
-        """Record a job's end and release its lease; returns once committed."""
+        """Record a job's end and release its lease; returns once committed. LeaseLost
+        (nothing recorded) if ``lease`` no longer holds the job."""
         if status not in JOB_DONE:
             raise ValueError(f"a job ends 'succeeded', 'failed' or 'cancelled', not '{status}'")
         encoded = ops.dump(outputs, "the outputs of job '{}'", job_id)
-        await self._write(ops.job_finished, job_id, status, encoded, error, time.time())
+        owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
+        now = time.time()
+        await self._write(ops.job_finished, job_id, status, encoded, error, now, owner, epoch)
 
-    async def add_event(self, job_id: str, kind: str, message: str, data: Any = None) -> None:
+    async def add_event(
+        self, job_id: str, kind: str, message: str, data: Any = None, *, lease: Lease | None = None
+    ) -> None:
         """Append a log event; returns at once, committed with the next batch."""
         encoded = ops.dump(data, "the data of a {} event", kind)
-        self._write_nowait(ops.add_event, job_id, time.time(), kind, message, encoded)
+        owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
+        now = time.time()
+        self._write_nowait(ops.add_event, job_id, now, kind, message, encoded, owner, epoch)
 
-    async def claim_job(self, owner: str, lease_seconds: float) -> JobRecord | None:
-        """Take the oldest queued job, or running job whose lease expired, for ``owner``."""
-        record: JobRecord | None = await self._write(ops.claim_job, owner, lease_seconds)
+    async def claim_job(
+        self, owner: str, lease_seconds: float, *, poison_after: int = POISON_AFTER
+    ) -> JobRecord | None:
+        """Take the oldest queued job, or running job whose lease expired, for ``owner``
+        (failing as poisoned, on the way, expired jobs that lost ``poison_after`` owners)."""
+        record: JobRecord | None = await self._write(
+            ops.claim_job, owner, lease_seconds, _poison_limit(poison_after)
+        )
         return record
 
-    async def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
-        """Extend a running job's lease from now; False unless ``owner`` holds it."""
-        renewed: bool = await self._write(ops.renew_lease, job_id, owner, lease_seconds)
+    async def renew_lease(self, job_id: str, lease: Lease, lease_seconds: float) -> bool:
+        """Extend a running job's lease from now; False unless ``lease`` still holds it."""
+        renewed: bool = await self._write(
+            ops.renew_lease, job_id, lease.owner, lease.epoch, lease_seconds
+        )
         return renewed
 
-    async def take_over(self, job_id: str, owner: str, lease_seconds: float) -> JobRecord | None:
-        """Make a job that has not ended ours (running, our lease), whoever held it; None if
-        it ended or does not exist."""
-        record: JobRecord | None = await self._write(ops.take_over, job_id, owner, lease_seconds)
+    async def take_over(
+        self,
+        job_id: str,
+        owner: str,
+        lease_seconds: float,
+        *,
+        expected: Lease | None = None,
+        poison_after: int = POISON_AFTER,
+    ) -> JobRecord | None:
+        """Make a job that has not ended ours (running, our lease, a new epoch) if it is still
+        held under ``expected`` (or whoever holds it, without); see JobStore.take_over."""
+        seen = None if expected is None else (expected.owner, expected.epoch)
+        record: JobRecord | None = await self._write(
+            ops.take_over, job_id, owner, lease_seconds, seen, _poison_limit(poison_after)
+        )
         return record
 
     async def request_cancel(self, job_id: str) -> bool:
