@@ -332,7 +332,7 @@ def _pre_wordwrap(value: Any, width: Any = 79, breaks: Any = True, wrapstring: A
 
 def _pre_replace(value: Any, old: Any = "", new: Any = "", count: Any = None) -> None:
     if not isinstance(value, str):
-        return
+        value = str(value)  # as the filter does; its size was checked before
     old, new = str(old), str(new)
     found = value.count(old) if old else len(value) + 1
     if isinstance(count, int) and count >= 0:
@@ -357,7 +357,8 @@ def _pre_join(value: Any, d: Any = "", attribute: Any = None) -> None:
 
 
 def _pre_format(value: Any, *args: Any, **kwargs: Any) -> None:
-    _check_percent(value, kwargs or args, "'format'")
+    fmt = value if isinstance(value, str | bytes) else str(value)  # as the filter does
+    _check_percent(fmt, kwargs or args, "'format'")
 
 
 def _pre_tojson(value: Any, indent: Any = None) -> None:
@@ -365,6 +366,7 @@ def _pre_tojson(value: Any, indent: Any = None) -> None:
     _room("'tojson'", chars)
     pad = len(indent) if isinstance(indent, str) else _number(indent)
     if pad:
+        _room("'tojson'", pad)  # json.dumps makes the indent string first
         _room("'tojson'", chars + (items + 1) * (1 + pad * _depth(value)))
 
 
