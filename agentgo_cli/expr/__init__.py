@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -123,7 +123,8 @@ def parse(source: str) -> nodes.Expr:
         raise ExpressionSyntaxError("empty expression")
     from agentgo_cli.expr._sandbox import MAX_DEPTH
 
-    if _bracket_depth(source) > MAX_DEPTH:
+    opening = source.count("(") + source.count("[") + source.count("{")
+    if opening > MAX_DEPTH and _bracket_depth(source) > MAX_DEPTH:
         raise _too_deep()
     env = environment()
     try:
@@ -141,7 +142,7 @@ def parse(source: str) -> nodes.Expr:
         ) from None
     except RecursionError:
         raise _too_deep() from None
-    if _tree_depth(expr) > MAX_DEPTH:
+    if len(source) > MAX_DEPTH and _tree_depth(expr) > MAX_DEPTH:  # a level takes a character
         raise _too_deep()
     return expr
 
@@ -260,8 +261,10 @@ def _compile(source: str) -> _Compiled:
     """Compile one source once."""
     from jinja2 import nodes as n
 
+    from agentgo_cli.expr._sandbox import run as budgeted
+
     parsed = parse(source)  # first, for the same syntax messages as validation
-    run = environment().compile_expression(source, undefined_to_none=False)
+    run = partial(budgeted, environment().compile_expression(source, undefined_to_none=False))
     plain = all(
         isinstance(node, n.Name | n.Getattr | n.Getitem | n.Const)
         for node in [parsed, *parsed.find_all(n.Node)]
@@ -310,15 +313,13 @@ def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
     Raise ExpressionError for anything that goes wrong: a syntax error, an undefined name or
     attribute, an access the sandbox forbids, a failing operation.
     """
-    from agentgo_cli.expr import _sandbox
-
     try:
         compiled = _compile(source)
         if compiled.path is not None:
             value = _walk(compiled.path, scope)
             if value is not _MISSING:
                 return value
-        value = _sandbox.run(compiled.run, scope)
+        value = compiled.run(scope)
         _check_defined(value, compiled.deep)
     except Exception as exc:
         raise _failure(source, exc) from (exc if _keeps_cause(exc) else None)
