@@ -94,8 +94,8 @@ POISON_AFTER = 3
 def poisoned_error(job_id: str, lost: int) -> str:
     """The error of a job failed as poisoned after losing ``lost`` owners."""
     return (
-        f"job {job_id} was abandoned by {lost} owners (each died while running it); "
-        "failed as poisoned"
+        f"job {job_id} was abandoned by {lost} owner{'s' * (lost != 1)} "
+        "(each died while running it); failed as poisoned"
     )
 
 

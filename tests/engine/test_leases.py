@@ -162,7 +162,7 @@ async def test_resume_fails_a_job_that_lost_its_owners_as_poisoned(
     ended, engine = await take_for_resume(engines, engines.store, job.id, force=False)
 
     error = (
-        f"job {job.id} was abandoned by 1 owners (each died while running it); failed as poisoned"
+        f"job {job.id} was abandoned by 1 owner (each died while running it); failed as poisoned"
     )
     assert (engine, ended.status, ended.error) == (None, JobStatus.FAILED, error)
     assert [e.message for e in await engines.store.events(job.id)] == [f"failed: {error}"]
