@@ -322,12 +322,21 @@ def _pre_indent(value: Any, width: Any = 4, *_: Any, **__: Any) -> None:
     _room("'indent'", chars + lines * pad)
 
 
-def _pre_wordwrap(value: Any, width: Any = 79, breaks: Any = True, wrapstring: Any = None,
-                  *_: Any, **kw: Any) -> None:  # fmt: skip
-    wrap = kw.get("wrapstring", wrapstring)
-    chars = _text(value, "'wordwrap'")
-    if isinstance(wrap, str) and len(wrap) > 4:  # else at most 5 times the text: let it be
-        _room("'wordwrap'", chars + (chars + 1) * len(wrap))
+def _pre_wordwrap(
+    value: Any,
+    width: Any = 79,
+    break_long_words: Any = True,
+    wrapstring: Any = None,
+    *_: Any,
+    **__: Any,
+) -> None:
+    text = value if isinstance(value, str) else str(value)  # its size was checked before
+    wrap = len(wrapstring) if isinstance(wrapstring, str) else 1
+    if break_long_words:  # a line for every `width` characters: time, and a wrapstring each
+        words = len(text) - text.count(" ") - text.count("\n")
+        _room("'wordwrap'", words + words // builtins.max(_number(width), 1) * wrap)
+    if wrap > 4:  # else at most 5 times the text: let it be
+        _room("'wordwrap'", len(text) + (len(text) + 1) * wrap)
 
 
 def _pre_replace(value: Any, old: Any = "", new: Any = "", count: Any = None) -> None:
@@ -375,9 +384,13 @@ def _pre_pprint(value: Any) -> None:
     _room("'pprint'", chars + (items + 1) * (1 + _depth(value)))
 
 
-def _pre_count(what: str) -> Callable[..., None]:
-    def pre(value: Any, n: Any = 0, *_: Any, **__: Any) -> None:
-        if _number(n) > MAX_ITEMS:
+def _pre_count(what: str, param: str) -> Callable[..., None]:
+    """The check of a filter whose first argument (``param``) is how many lists it makes,
+    or how long each is: padded with ``fill_with``, one list can be that long."""
+
+    def pre(value: Any, *args: Any, **kwargs: Any) -> None:
+        n = _number(args[0] if args else kwargs.get(param))
+        if n > MAX_ITEMS:
             raise _too_many(what, n)
 
     return pre
@@ -397,8 +410,8 @@ _PRECHECKS: dict[str, Callable[..., None]] = {
     "format": _pre_format,
     "tojson": _pre_tojson,
     "pprint": _pre_pprint,
-    "batch": _pre_count("'batch'"),
-    "slice": _pre_count("'slice'"),
+    "batch": _pre_count("'batch'", "linecount"),
+    "slice": _pre_count("'slice'", "slices"),
     "list": _pre_list,
 }
 
