@@ -140,3 +140,16 @@ def test_deep_nesting_is_a_syntax_error(source: str) -> None:
 def test_moderate_nesting_is_fine() -> None:
     source = "(" * 30 + "1" + ")" * 30 + " + " + "[" * 10 + "2" + "]" * 10 + " | first" * 10
     assert evaluate(source, {}) == 3
+
+
+# -- validation ------------------------------------------------------------------------------
+
+
+def test_validation_evaluates_a_constant_and_reports_its_budget() -> None:
+    with pytest.raises(ExpressionSyntaxError) as caught:
+        analyze(f"'a' | center({G})")
+    assert str(caught.value) == (
+        "exceeds the size budget ('center' would make 2,000,000,000 characters > 1 MiB)"
+    )
+    assert analyze(f"inputs.s | center({G})").inputs == {"s"}  # known at run time only
+    assert analyze("1 / 0").names == set()  # other failures are the run's to report

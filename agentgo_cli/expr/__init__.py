@@ -185,7 +185,21 @@ def analyze(source: str) -> ExprInfo:
                 raise ExpressionSyntaxError(f"unknown test '{node.name}'")
             info.tests.add(node.name)
     _note_steps(info, expr)
+    if info.names <= set(env.globals):
+        _check_constant(source)
     return info
+
+
+def _check_constant(source: str) -> None:
+    """Evaluate an expression that reads nothing (``'a' | center(2000000000)``) and raise
+    ExpressionSyntaxError when it exceeds a budget: it would at every run."""
+    from agentgo_cli.expr._sandbox import BudgetError
+
+    try:
+        evaluate(source, {})
+    except ExpressionError as exc:
+        if isinstance(exc.__cause__, BudgetError):
+            raise ExpressionSyntaxError(exc.reason) from None
 
 
 def _note_access(info: ExprInfo, base: nodes.Node, key: str) -> None:

@@ -55,13 +55,28 @@ def test_run_refuses_deep_nesting_the_same_way(project: Write) -> None:
     assert err == DEEP_ERROR + "error: the manifest set has 1 error\n"
 
 
-def test_run_fails_the_step_that_exceeds_the_size_budget(project: Write) -> None:
+def test_validate_reports_a_constant_over_the_size_budget(project: Write) -> None:
     echo(project, "'a' | center(2000000000)")
+    code, out, err = invoke("validate", "m")
+    assert (code, err) == (1, "")
+    assert out.startswith(
+        "m/wf.yaml:8:20: spec.steps[0].with.text: invalid expression "
+        "'${{ 'a' | center(2000000000) }}': exceeds the size budget "
+        "('center' would make 2,000,000,000 characters > 1 MiB)\n"
+    )
+
+
+def test_run_fails_the_step_that_exceeds_the_size_budget(project: Write) -> None:
+    workflow(
+        project,
+        "inputs: {n: {type: integer}}\n"
+        "steps:\n  - id: a\n    tool: echo\n    with: {text: \"${{ 'a' | center(inputs.n) }}\"}",
+    )
     assert invoke("validate", "m")[0] == 0
-    code, out, err = invoke("run", "wf", "--quiet")
+    code, out, err = invoke("run", "wf", "-i", "n=2000000000", "--quiet")
     assert (code, out) == (1, "")
     assert (
-        "expression '${{ 'a' | center(2000000000) }}' failed: exceeds the size budget "
+        "expression '${{ 'a' | center(inputs.n) }}' failed: exceeds the size budget "
         "('center' would make 2,000,000,000 characters > 1 MiB)"
     ) in err
     assert "Traceback" not in err
