@@ -84,6 +84,8 @@ __all__ = [
 
 LEASE_SECONDS = 30.0
 """How long a job stays a process's without renewal; the engine renews every third of it."""
+_LEASE_MARGIN = 0.1
+"""The share of a lease not counted on: past 90 % of it, a step renews before it starts."""
 
 
 class Engine:
@@ -292,6 +294,7 @@ class Engine:
             redactor=self.redactor,
             budget=wf.spec.budget,
             lease=lease,
+            lease_until=self._until(job.lease_expires),
         )
         scope = Scope(
             {
@@ -397,22 +400,40 @@ class Engine:
             running = dict(self._running)
             if not running:
                 break
-            leases = {j: self._runs[j].lease for j in running}
+            runs = {j: self._runs[j] for j in running}
             for job_id in await self.store.cancelled_ids(list(running)):
                 self._stop(job_id, running[job_id], "cancelled")
             if time.monotonic() - last_renew >= renew_every:
                 last_renew = time.monotonic()
+                sent = time.time()
                 held = await asyncio.gather(
                     *(
                         self.store.renew_lease(
-                            j, leases[j] or Lease(self.owner, 0), self.lease_seconds
+                            j, runs[j].lease or Lease(self.owner, 0), self.lease_seconds
                         )
                         for j in running
                     )
                 )
                 for (job_id, task), ok in zip(running.items(), held, strict=True):
-                    if not ok:
+                    if ok:
+                        runs[job_id].lease_until = self._until(sent + self.lease_seconds)
+                    else:
                         self._stop(job_id, task, "lost")
+
+    def _until(self, expires: float | None) -> float:
+        """Until when a lease expiring at ``expires`` is counted on (see Run.lease_until)."""
+        if expires is None:
+            expires = time.time() + self.lease_seconds
+        return expires - self.lease_seconds * _LEASE_MARGIN
+
+    async def _hold(self, run: Run, key: str) -> None:
+        """Before step ``key`` starts past ``run.lease_until``: renew the lease, or raise
+        LeaseLost when another process took the job meanwhile (then the step never runs)."""
+        sent = time.time()
+        assert run.lease is not None
+        if not await self.store.renew_lease(run.job.id, run.lease, self.lease_seconds):
+            raise LeaseLost(f"job {run.job.id} was taken over before step '{key}' could start")
+        run.lease_until = self._until(sent + self.lease_seconds)
 
     def _stop(self, job_id: str, task: asyncio.Task[Any], reason: str) -> None:
         """Cancel the task running a job, if it still runs that job (after an await, the
@@ -473,6 +494,8 @@ class Engine:
         execute = step_kind.execute
         limited = step_kind.leaf and run.semaphore is not None
         while True:
+            if time.time() >= run.lease_until:  # our lease may have run out: renew first
+                await self._hold(run, key)
             await self.store.step_started(job_id, key, step.id, kind, attempt, lease=run.lease)
             self._started(run, key, step.id, kind, attempt)
             try:

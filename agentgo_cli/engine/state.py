@@ -107,6 +107,9 @@ class Run:
     """Keys of steps started and not yet finished."""
     lease: Lease | None = None
     """The fencing token every write of this job's records carries (ours since we took it)."""
+    lease_until: float = float("inf")
+    """Wall-clock time until which no other process may take the job over (our lease's
+    expiry, less a margin): past it, a step starts only after the lease is renewed."""
 
 
 STEP_ERRORS: tuple[type[Exception], ...] = (StepError, ProviderError, SandboxError, CallError)

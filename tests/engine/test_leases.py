@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from agentgo_cli.engine import scheduler
 from agentgo_cli.engine.engines import Engines
 from agentgo_cli.engine.recovery import take_for_resume
 from agentgo_cli.errors import ManifestSetError, UsageError
@@ -34,6 +35,14 @@ steps:
   - id: second
     tool: echo
     with: {text: "hello"}
+"""
+
+RETRIED = """
+steps:
+  - id: shaky
+    tool: flaky
+    with: {label: x}
+    retry: {max_attempts: 2}
 """
 
 
@@ -166,3 +175,28 @@ async def test_resume_fails_a_job_that_lost_its_owners_as_poisoned(
     )
     assert (engine, ended.status, ended.error) == (None, JobStatus.FAILED, error)
     assert [e.message for e in await engines.store.events(job.id)] == [f"failed: {error}"]
+
+
+async def test_a_retry_does_not_start_once_the_lease_ran_out_and_was_taken(
+    write: Write, paths: list[str], store_db: StoreDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow(write, RETRIED, name="retried")
+    monkeypatch.setattr(scheduler, "backoff", lambda retry, attempt: 0.5)
+    async with store_db.running() as store:
+        engine = Engines(store, ModelHub(), _load, lease_seconds=0.3).get(paths)
+
+        async def no_guard() -> None:  # as if the process could not renew in time
+            return None
+
+        monkeypatch.setattr(engine, "_guard", no_guard)
+        job = await engine.submit("retried", {}, paths, run_here=True)
+        running = asyncio.ensure_future(engine.run(job))
+        await asyncio.sleep(0.4)  # attempt 1 failed; the lease ran out during the backoff
+        taken = await store.take_over(job.id, "thief", 60, expected=job.lease)
+        assert taken is not None and taken.lease_owner == "thief"
+
+        final = await asyncio.wait_for(running, 10)
+
+        assert final.status == JobStatus.RUNNING
+        assert engine_tools.calls == {f"{job.id}:shaky": 1}  # attempt 2 never ran here
+        assert await store.get_job(job.id) == taken
