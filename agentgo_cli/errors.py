@@ -8,7 +8,8 @@ AgentGoError                       anything AgentGo reports to a user; carries a
  │                                 one problem in one manifest, with its position (exit 1)
  │    └── ManifestSetError         a manifest set holds one or more ManifestErrors (exit 1)
  ├── StoreError                    the job store failed or holds inconsistent records (exit 1)
- │    └── LeaseLost                a job's write carried a lease it no longer holds (exit 1)
+ │    ├── LeaseLost                a job's write carried a lease it no longer holds (exit 1)
+ │    └── ValueNotStorable         a value cannot be stored as standard JSON (exit 1)
  ├── StepError                     a workflow step failed (exit 1)
  ├── CallError(code)               an A2A call was refused or failed (exit by code)
  ├── ProviderError                 an LLM provider failed after the reliability layer (exit 1)
@@ -44,6 +45,7 @@ __all__ = [
     "StepError",
     "StoreError",
     "UsageError",
+    "ValueNotStorable",
 ]
 
 EXIT_OK = 0
@@ -134,6 +136,11 @@ class StoreError(AgentGoError):
 class LeaseLost(StoreError):
     """Raised when a write of a job's records carries a fencing token (owner and lease
     epoch) that no longer holds the job: another process took it over, or it ended."""
+
+
+class ValueNotStorable(StoreError):
+    """Raised when a value to be stored is not standard JSON: not JSON at all, NaN or
+    infinity, or nested too deeply. Nothing is written; the caller fails what made it."""
 
 
 class StepError(AgentGoError):

@@ -17,9 +17,10 @@ A record lives for the intent's TTL from when its call began. A failed call dele
 record instead of storing the failure, so the same key may run again: a failure is worth a
 retry, not a replay. Callers that were waiting on it then claim the key anew, and one of
 them runs. A pending record whose owner died would block its key forever, so it holds the
-key only for a lease (``lease_s``, best the intent's timeout); after it, the next caller
-takes the key over. Waiting is bounded by that lease; bound it further with a timeout
-around ``begin``.
+key only for a short lease (``lease_s``, default ``IDEM_LEASE_S``), which its owner renews
+every third of it while the call runs: a live call keeps its key however long it takes, and
+a killed caller's key is taken over by the next caller within one lease. Bound waiting with
+a timeout around ``begin``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ class Idempotency:
             weakref.WeakValueDictionary()
         )
         """An event per key someone here waits on; it goes away with its last waiter."""
+        self._held: dict[_Slot, tuple[str, float]] = {}
+        """The keys whose calls run here, with their owner token and lease: kept renewed."""
+        self._renewer: asyncio.Task[None] | None = None
 
     async def begin(
         self, scope: str, key: str, value: Any, ttl_s: float, *, lease_s: float = IDEM_LEASE_S
@@ -101,6 +105,7 @@ class Idempotency:
         delay = _FIRST_POLL
         while True:
             if record.owner == owner:
+                self._hold((scope, key), owner, lease_s)
                 return Begin("run", record)
             if record.input_hash != digest:
                 return Begin("conflict", record)
@@ -126,6 +131,8 @@ class Idempotency:
         if begun.action != "run":
             raise ValueError(f"only a call told to run can finish, not one told to {begun.action}")
         scope, key, owner = begun.record.scope, begun.record.key, begun.record.owner
+        if self._held.get((scope, key), (None, 0.0))[0] == owner:
+            del self._held[(scope, key)]
         try:
             stored = result if status == "succeeded" else None
             await self._store.idem_finish(scope, key, owner, status, stored)
@@ -135,6 +142,27 @@ class Idempotency:
                 event.set()
         if status == "failed":
             _log.debug("%s: idempotency key '%s' freed after a failure: %s", scope, key, error)
+
+    def _hold(self, slot: _Slot, owner: str, lease_s: float) -> None:
+        """Keep renewing the lease of a call that runs here until it finishes."""
+        self._held[slot] = (owner, lease_s)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.ensure_future(self._renew())
+
+    async def _renew(self) -> None:
+        """Renew every held lease each third of the shortest one, while any is held; a
+        record that is no longer ours (taken over after a stall) is let go."""
+        while self._held:
+            await asyncio.sleep(min(lease for _, lease in self._held.values()) / 3)
+            for slot, (owner, lease) in list(self._held.items()):
+                until = self._clock() + lease
+                try:
+                    mine = await self._store.idem_renew(slot[0], slot[1], owner, until)
+                except Exception as exc:  # the store is closing: the lease lapses
+                    _log.debug("idempotency: lease of '%s' not renewed: %s", slot[1], exc)
+                    mine = False
+                if not mine and self._held.get(slot, (None, 0.0))[0] == owner:
+                    del self._held[slot]
 
     async def _claim(
         self, scope: str, key: str, digest: str, owner: str, ttl_s: float, lease_s: float

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from agentgo_cli.a2a.trace import TraceContext
 from agentgo_cli.errors import AgentGoError, CallError
-from agentgo_cli.store.base import IDEM_LEASE_S
 
 if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
@@ -271,13 +270,9 @@ class CallService:
         if key is not None and self._idempotency is not None:
             ttl = intent.idempotency_ttl.seconds if intent.idempotency_ttl else None
             # Keys are the caller's own: another principal's key never replays for you.
-            lease = intent.timeout.seconds if intent.timeout else IDEM_LEASE_S
+            # The key is held while this call runs (a renewed lease), not for its timeout.
             begun = await self._idempotency.begin(
-                f"{entry.name}|{parent.principal}",
-                key,
-                value,
-                ttl or DEFAULT_IDEMPOTENCY_TTL,
-                lease_s=lease,
+                f"{entry.name}|{parent.principal}", key, value, ttl or DEFAULT_IDEMPOTENCY_TTL
             )
             if begun.action == "conflict":
                 raise CallError(

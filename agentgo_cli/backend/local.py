@@ -325,6 +325,10 @@ class LocalBackend:
     async def cancel(self, job_id: str) -> v.JobView:
         store = await self._get_store()
         job = await _get(store, job_id)
+        # A running job that nobody owns would never see the request: it ends now.
+        orphan = job.status == "running" and _orphaned(job)
+        if orphan and await store.cancel_orphan(job_id, job.lease_owner):
+            return job_view(await _get(store, job_id))
         if not await store.request_cancel(job_id):
             raise UsageError(f"job {job_id} already {job.status}")
         return job_view(await _get(store, job_id))
@@ -572,6 +576,14 @@ def _call_input(request: v.CallRequest, schema: dict[str, Any]) -> Any:
         properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
         return {k: parse_cli_value(t, properties.get(k), name=k) for k, t in request.pairs.items()}
     return request.input
+
+
+def _orphaned(job: JobRecord) -> bool:
+    """Whether no live process owns a running job: its lease expired, or its owner died."""
+    from agentgo_cli.engine.owners import owner_is_dead
+
+    expired = job.lease_expires is None or job.lease_expires < time.time()
+    return expired or owner_is_dead(job.lease_owner)
 
 
 async def _get(store: JobStore, job_id: str) -> JobRecord:

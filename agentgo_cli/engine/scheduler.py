@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ from agentgo_cli.engine.state import (
     position,
 )
 from agentgo_cli.engine.steps import KINDS
-from agentgo_cli.errors import AgentGoError, CallError, LeaseLost, StepError
+from agentgo_cli.errors import AgentGoError, CallError, LeaseLost, StepError, ValueNotStorable
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.hub import ModelHub
 from agentgo_cli.manifests.manifest_set import ManifestSet
@@ -66,6 +67,7 @@ from agentgo_cli.store.base import (
     Lease,
     StepRecord,
     StepStatus,
+    to_json,
 )
 from agentgo_cli.tools.registry import ToolRegistry
 
@@ -81,6 +83,8 @@ __all__ = [
     "owner_is_dead",
     "prepare_inputs",
 ]
+
+_log = logging.getLogger("agentgo")
 
 LEASE_SECONDS = 30.0
 """How long a job stays a process's without renewal; the engine renews every third of it."""
@@ -324,7 +328,9 @@ class Engine:
                 for step in wf.spec.steps:
                     # The last step's record commits with job_finished: one wait, not two.
                     await self.run_step(run, step, step.id, scope, wait=step is not last)
-                values = outputs(wf, scope)
+                produced = outputs(wf, scope)
+                to_json(produced, "the outputs of the job")  # else the job could never end
+                values = produced
             status = JobStatus.SUCCEEDED
         except TimeoutError:
             if not deadline.expired():
@@ -344,6 +350,9 @@ class Engine:
             error = str(exc)
         except AgentGoError as exc:
             error = str(exc)
+        except Exception as exc:  # a defect must not leave the job running forever
+            _log.exception("job %s: internal error", job.id)
+            error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             self._running.pop(job.id, None)
             self._runs.pop(job.id, None)
@@ -525,16 +534,21 @@ class Engine:
                 )
             tokens += spent
             cost += spent_usd
-            await self.store.step_finished(
-                job_id,
-                key,
-                StepStatus.SUCCEEDED,
-                output=output,
-                tokens=tokens,
-                cost_usd=cost,
-                wait=wait,
-                lease=run.lease,
-            )
+            try:
+                await self.store.step_finished(
+                    job_id,
+                    key,
+                    StepStatus.SUCCEEDED,
+                    output=output,
+                    tokens=tokens,
+                    cost_usd=cost,
+                    wait=wait,
+                    lease=run.lease,
+                )
+            except ValueNotStorable as exc:  # nothing was written: the step fails instead
+                return await self._fail(
+                    run, step, key, kind, scope, str(exc), attempt, tokens, cost
+                )
             run.tokens += tokens
             run.cost_usd += cost
             run.inflight.discard(key)

@@ -26,10 +26,12 @@ Statuses
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
+from agentgo_cli.errors import ValueNotStorable
 from agentgo_cli.store.registry import factory_for
 
 __all__ = [
@@ -47,8 +49,26 @@ __all__ = [
     "StepRecord",
     "StepStatus",
     "open_store",
+    "encode_json",
     "poisoned_error",
+    "to_json",
 ]
+
+
+encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+"""Standard JSON text of a value (no NaN); raises as ``json`` does. See ``to_json``."""
+
+
+def to_json(value: Any, what: str = "the value") -> str:
+    """``value`` as standard JSON text, as every store writes it; ValueNotStorable (naming
+    ``what``) for a value that is not JSON, holds NaN or infinity, or is nested too deeply."""
+    try:
+        return encode_json(value)
+    except RecursionError:
+        reason = "it is nested too deeply"
+    except (TypeError, ValueError) as exc:
+        reason = str(exc)
+    raise ValueNotStorable(f"cannot store {what} as JSON: {reason}")
 
 
 class JobStatus(StrEnum):
@@ -107,8 +127,10 @@ class Lease:
     epoch: int
 
 
-IDEM_LEASE_S = 600.0
-"""How long a pending idempotency record blocks its key when nobody finishes it."""
+IDEM_LEASE_S = 10.0
+"""How long a pending idempotency record holds its key without renewal. Its owner renews
+it every third of that while the call runs (``idem_renew``), so a live call keeps its key
+however long it takes, and a killed caller's key is free again within this many seconds."""
 
 
 @dataclass
@@ -245,6 +267,11 @@ class CallStore(Protocol):
 
     async def idem_get(self, scope: str, key: str) -> IdemRecord | None:
         """The record of a key as stored (expired or not), or None."""
+        ...
+
+    async def idem_renew(self, scope: str, key: str, owner: str, lease_expires: float) -> bool:
+        """Extend ``owner``'s pending record's lease to ``lease_expires``; False when the
+        record is no longer ``owner``'s pending one (finished, freed, or taken over)."""
         ...
 
 
@@ -386,6 +413,12 @@ class JobStore(CallStore, Protocol):
 
     async def request_cancel(self, job_id: str) -> bool:
         """Ask a job to stop (a queued job is cancelled at once); False if it already ended."""
+        ...
+
+    async def cancel_orphan(self, job_id: str, owner: str | None) -> bool:
+        """Cancel at once a running job that no live process owns: its lease has expired,
+        or ``owner`` (whom the caller found dead) still holds it. Its steps still in flight
+        end failed. False (nothing changes) when another owner holds it or it ended."""
         ...
 
 

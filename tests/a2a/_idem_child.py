@@ -3,6 +3,9 @@
 Run as ``python _idem_child.py STORE_URL``. It prints ``ready`` once its store is open, waits
 for a line on stdin (so that every racer starts together), races for the key, and prints
 ``[action, result]`` as JSON.
+
+Run as ``python _idem_child.py STORE_URL hold``: it claims the key with the default lease,
+prints ``held`` and keeps the call running until it is killed.
 """
 
 from __future__ import annotations
@@ -30,10 +33,14 @@ async def race(idempotency: Idempotency, who: str) -> tuple[str, Any]:
     return "run", {"by": who}
 
 
-async def _main(url: str) -> None:
+async def _main(url: str, mode: str) -> None:
     store = open_store(url)
     await store.start()
     try:
+        if mode == "hold":
+            begun = await Idempotency(store).begin("race.intent", "k", {"n": 1, "text": "é"}, 60)
+            print("held" if begun.action == "run" else begun.action, flush=True)
+            await asyncio.sleep(3600)
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         action, result = await race(Idempotency(store), f"child {os.getpid()}")
@@ -43,4 +50,4 @@ async def _main(url: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_main(sys.argv[1]))
+    asyncio.run(_main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "race"))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from agentgo_cli.a2a import idempotency as idempotency_module
-from agentgo_cli.a2a.idempotency import Idempotency, input_hash
+from agentgo_cli.a2a.idempotency import Begin, Idempotency, input_hash
 from agentgo_cli.store import JobStore
 from tests.a2a._idem_child import race
 from tests.conftest import StoreDB
@@ -125,9 +125,17 @@ async def test_a_waiter_runs_the_call_when_the_owner_fails(store: JobStore) -> N
     assert (await asyncio.wait_for(waiter, 1)).action == "run"
 
 
+async def dead_owners_call(store: JobStore, value: Any, lease_s: float) -> Begin:
+    """A pending call whose owner died: its record holds the key, and nobody renews it."""
+    record = await store.idem_begin(
+        SCOPE, "k", input_hash(value), "dead-owner", 60, time.time(), lease_s=lease_s
+    )
+    return Begin("run", record)
+
+
 async def test_a_waiter_takes_over_a_call_whose_lease_ran_out(store: JobStore) -> None:
     idem = Idempotency(store)
-    stalled = await idem.begin(SCOPE, "k", 1, 60, lease_s=0.1)
+    stalled = await dead_owners_call(store, 1, 0.1)
     started = time.perf_counter()
     begun = await asyncio.wait_for(idem.begin(SCOPE, "k", 1, 60), 2)
     assert begun.action == "run"
@@ -141,7 +149,7 @@ async def test_a_late_owner_cannot_store_its_result_under_another_input(
     store: JobStore,
 ) -> None:
     idem = Idempotency(store)
-    stalled = await idem.begin(SCOPE, "k", "x", 60, lease_s=0.05)
+    stalled = await dead_owners_call(store, "x", 0.05)
     await asyncio.sleep(0.06)
     taken = await idem.begin(SCOPE, "k", "y", 60)  # the lease ran out: a new input may run
     assert taken.action == "run"

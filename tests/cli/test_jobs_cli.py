@@ -299,7 +299,9 @@ def test_cancel_of_a_finished_job_is_a_usage_error(project: Write) -> None:
 
 
 @pytest.mark.parametrize("how", ["worker", "resume"])
-def test_cancel_requested_for_an_abandoned_job_is_honoured(project: Write, how: str) -> None:
+def test_cancel_ends_an_abandoned_job_at_once_and_nothing_runs_it_later(
+    project: Write, how: str
+) -> None:
     job_id = seed_job(
         "nested",
         {},
@@ -307,10 +309,14 @@ def test_cancel_requested_for_an_abandoned_job_is_honoured(project: Write, how: 
         lease_owner=f"{socket.gethostname()}:999999:dead",
         lease_seconds=-5,
     )
-    assert invoke("jobs", "cancel", job_id) == (0, f"job {job_id}: cancel requested\n", "")
+    assert invoke("jobs", "cancel", job_id) == (0, f"job {job_id}: cancelled\n", "")
     if how == "worker":
         invoke("worker", "--once", "--poll", "0.05")
     else:
         invoke("resume", job_id, "-q")
     data = show(job_id)
-    assert (data["status"], data["error"]) == ("cancelled", "cancelled on request")
+    assert (data["status"], data["error"]) == (
+        "cancelled",
+        "cancelled on request (no live process was running it)",
+    )
+    assert data["steps"] == []

@@ -312,3 +312,17 @@ def seed_job(
             await store.close()
 
     return asyncio.run(seed())
+
+
+def weird(kind: str) -> Any:
+    """Return a value that plain JSON cannot hold (NaN, infinity, deep nesting, an object)."""
+    if kind == "nan":
+        return {"value": float("nan")}
+    if kind == "infinity":
+        return [float("inf")]
+    if kind == "deep":
+        value: Any = []
+        for _ in range(100_000):
+            value = [value]
+        return value
+    return {"when": object()}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agentgo_cli.errors import StoreError
+from agentgo_cli.errors import StoreError, ValueNotStorable
 from agentgo_cli.store.base import CallStore, JobStore
 from tests.conftest import StoreDB
 from tests.store.test_contract import NESTED
@@ -163,6 +163,19 @@ async def test_a_pending_record_is_taken_over_after_its_lease(store: JobStore) -
     assert record is not None and (record.owner, record.status) == ("you", "pending")
 
 
+async def test_only_the_owner_renews_its_pending_lease(store: JobStore) -> None:
+    await _begin(store, "me", lease=10)
+    assert await store.idem_renew("research.summarize", "k1", "me", T0 + 25)
+    assert not await store.idem_renew("research.summarize", "k1", "you", T0 + 99)
+    assert not await store.idem_renew("research.summarize", "other", "me", T0 + 99)
+    assert (await _begin(store, "you", T0 + 24)).owner == "me"  # renewed: still held
+    taken = await _begin(store, "you", T0 + 25.5)  # not renewed again: taken over
+    assert taken.owner == "you"
+    assert not await store.idem_renew("research.summarize", "k1", "me", T0 + 40)
+    await store.idem_finish("research.summarize", "k1", "you", "succeeded", "done")
+    assert not await store.idem_renew("research.summarize", "k1", "you", T0 + 40)  # finished
+
+
 async def test_a_pending_record_outlives_a_shorter_ttl(store: JobStore) -> None:
     await _begin(store, "me", ttl=1, lease=30)
     assert (await _begin(store, "you", T0 + 20)).owner == "me"
@@ -189,6 +202,8 @@ async def test_unstorable_results_and_bad_arguments_are_refused(store: JobStore)
     await _begin(store, "me")
     with pytest.raises(StoreError, match=r"^cannot store the result of call 'research.summar"):
         await store.idem_finish("research.summarize", "k1", "me", "succeeded", {1j})
+    with pytest.raises(ValueNotStorable, match=r"^cannot store the result of call .*: Out of"):
+        await store.idem_finish("research.summarize", "k1", "me", "succeeded", float("nan"))
     with pytest.raises(ValueError, match="^a call ends 'succeeded' or 'failed', not 'done'$"):
         await store.idem_finish("research.summarize", "k1", "me", "done")
     with pytest.raises(ValueError, match="TTL and lease must be positive, not 0, 10"):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.engine.steps.base import StepKind, tool_context
 from agentgo_cli.errors import StepError
 from agentgo_cli.expr import render
 from agentgo_cli.manifests.models.workflow import ToolStep
+from agentgo_cli.store.base import encode_json
 
 if TYPE_CHECKING:
     from agentgo_cli.engine.scheduler import Engine
@@ -24,9 +24,10 @@ async def execute(
     args = render(step.with_, scope.values)
     result = await engine.tools.call(step.tool, args, tool_context(run, key, attempt))
     try:
-        json.dumps(result)
-    except (TypeError, ValueError) as exc:
-        raise StepError(f"tool '{step.tool}' returned a value that is not JSON: {exc}") from None
+        encode_json(result)  # standard JSON, as the store keeps it: no NaN, not too deep
+    except (TypeError, ValueError, RecursionError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise StepError(f"tool '{step.tool}' returned a value that is not JSON: {reason}") from None
     return result, 0, 0.0
 
 

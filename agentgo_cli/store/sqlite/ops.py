@@ -20,7 +20,9 @@ from agentgo_cli.store.base import (
     JobStatus,
     StepRecord,
     StepStatus,
+    encode_json,
     poisoned_error,
+    to_json,
 )
 from agentgo_cli.store.sqlite.writer import ManyOperation, Operation
 
@@ -28,6 +30,7 @@ __all__ = [
     "ADD_EVENT",
     "ADD_TO_JOB",
     "CANCELLED",
+    "CANCEL_ORPHAN",
     "CANCEL_QUEUED",
     "CANCEL_RUNNING",
     "CLAIM",
@@ -49,6 +52,7 @@ __all__ = [
     "PURGE_BUCKETS",
     "PURGE_IDEM",
     "RENEW",
+    "RENEW_IDEM",
     "SAVE_BUCKET",
     "SELECT_BUCKET",
     "SELECT_HOLDER",
@@ -70,6 +74,7 @@ __all__ = [
     "encode",
     "idem_begin",
     "idem_finish",
+    "idem_renew",
     "idem_record",
     "job_finished",
     "job_record",
@@ -82,6 +87,7 @@ __all__ = [
     "read_jobs",
     "read_steps",
     "renew_lease",
+    "cancel_orphan",
     "request_cancel",
     "step_finished",
     "step_finished_many",
@@ -93,7 +99,7 @@ __all__ = [
     "take_token",
 ]
 
-encode = json.JSONEncoder(ensure_ascii=False).encode
+encode = to_json
 decode = json.loads
 
 JOB_COLUMNS = (
@@ -228,6 +234,10 @@ FINISH_IDEM = (
     "UPDATE call_idempotency SET status = 'succeeded', result = ?, lease_expires = NULL "
     "WHERE scope = ? AND key = ? AND owner = ? AND status = 'pending'"
 )
+RENEW_IDEM = (
+    "UPDATE call_idempotency SET lease_expires = ? "
+    "WHERE scope = ? AND key = ? AND owner = ? AND status = 'pending'"
+)
 DROP_IDEM = (
     "DELETE FROM call_idempotency WHERE scope = ? AND key = ? AND owner = ? AND status = 'pending'"
 )
@@ -240,13 +250,14 @@ _FULL_TOKEN = 1.0 - 1e-9
 
 
 def dump(value: Any, what: str, *names: str) -> str | None:
-    """``value`` as JSON text (None stays None); ``what.format(*names)`` names it in errors."""
+    """``value`` as standard JSON text (None stays None); ValueNotStorable, naming it as
+    ``what.format(*names)``, for a value that is not."""
     if value is None:
         return None
     try:
-        return encode(value)
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"cannot store {what.format(*names)} as JSON: {exc}") from exc
+        return encode_json(value)
+    except (TypeError, ValueError, RecursionError):
+        return to_json(value, what.format(*names))  # raises, with the reason
 
 
 def load(text: str | None) -> Any:
@@ -561,6 +572,27 @@ def renew_lease(
     return conn.execute(RENEW, (now + lease_seconds, now, job_id, owner, epoch)).rowcount == 1
 
 
+ORPHAN_CANCELLED = "cancelled on request (no live process was running it)"
+CANCEL_ORPHAN = (
+    f"UPDATE jobs SET status = '{_CANCELLED}', cancel_requested = 1, updated_at = ?, "
+    f"error = '{ORPHAN_CANCELLED}', lease_owner = NULL, lease_expires = NULL "
+    f"WHERE id = ? AND status = '{_RUNNING}' "
+    "AND (lease_expires IS NULL OR lease_expires < ? OR lease_owner IS ?)"
+)
+INTERRUPT_STEPS = (
+    f"UPDATE steps SET status = '{StepStatus.FAILED}', finished_at = ?, "
+    f"error = 'interrupted: the job was cancelled' WHERE job_id = ? AND status = '{_STEP_RUNNING}'"
+)
+
+
+def cancel_orphan(conn: sqlite3.Connection, job_id: str, owner: str | None) -> bool:
+    now = time.time()
+    if conn.execute(CANCEL_ORPHAN, (now, job_id, now, owner)).rowcount != 1:
+        return False
+    conn.execute(INTERRUPT_STEPS, (now, job_id))
+    return True
+
+
 def request_cancel(conn: sqlite3.Connection, job_id: str) -> bool:
     now = time.time()
     if conn.execute(CANCEL_QUEUED, (now, job_id)).rowcount == 1:
@@ -613,6 +645,13 @@ def idem_finish(
         conn.execute(FINISH_IDEM, (result, scope, key, owner))
     else:
         conn.execute(DROP_IDEM, (scope, key, owner))
+
+
+def idem_renew(
+    conn: sqlite3.Connection, scope: str, key: str, owner: str, lease_expires: float
+) -> bool:
+    """Extend ``owner``'s pending record's lease; False when it is no longer theirs."""
+    return conn.execute(RENEW_IDEM, (lease_expires, scope, key, owner)).rowcount == 1
 
 
 # Reads: each runs on a reader thread with a read-only connection.

@@ -44,7 +44,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypeVar
 
-from agentgo_cli.errors import AgentGoError, ConfigError, StoreError
+from agentgo_cli.errors import AgentGoError, ConfigError, StoreError, ValueNotStorable
 from agentgo_cli.store._ids import new_job_id
 from agentgo_cli.store.base import (
     IDEM_LEASE_S,
@@ -356,8 +356,12 @@ class SQLiteJobStore:
     async def add_event(
         self, job_id: str, kind: str, message: str, data: Any = None, *, lease: Lease | None = None
     ) -> None:
-        """Append a log event; returns at once, committed with the next batch."""
-        encoded = ops.dump(data, "the data of a {} event", kind)
+        """Append a log event; returns at once, committed with the next batch. Data that
+        cannot be stored as JSON is replaced by a note saying why (the line is kept)."""
+        try:
+            encoded = ops.dump(data, "the data of a {} event", kind)
+        except ValueNotStorable as exc:
+            encoded = ops.dump({"unstorable": str(exc)}, "a note")
         owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
         now = time.time()
         self._write_nowait(ops.add_event, job_id, now, kind, message, encoded, owner, epoch)
@@ -400,6 +404,11 @@ class SQLiteJobStore:
         """Cancel a queued job at once, or flag a running one; False if it ended or is unknown."""
         accepted: bool = await self._write(ops.request_cancel, job_id)
         return accepted
+
+    async def cancel_orphan(self, job_id: str, owner: str | None) -> bool:
+        """Cancel a running job no live process owns at once (see JobStore)."""
+        cancelled: bool = await self._write(ops.cancel_orphan, job_id, owner)
+        return cancelled
 
     # Call records.
 
@@ -447,6 +456,11 @@ class SQLiteJobStore:
             raise ValueError(f"a call ends 'succeeded' or 'failed', not '{status}'")
         encoded = ops.dump(result, "the result of call '{}' (key '{}')", scope, key)
         await self._write(ops.idem_finish, scope, key, owner, encoded, status == "succeeded")
+
+    async def idem_renew(self, scope: str, key: str, owner: str, lease_expires: float) -> bool:
+        """Extend ``owner``'s pending record's lease; False when it is no longer theirs."""
+        renewed: bool = await self._write(ops.idem_renew, scope, key, owner, lease_expires)
+        return renewed
 
     async def idem_get(self, scope: str, key: str) -> IdemRecord | None:
         """The record of a key as stored, expired or not, or None."""
