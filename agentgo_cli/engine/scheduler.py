@@ -350,6 +350,8 @@ class Engine:
             error = str(exc)
         except AgentGoError as exc:
             error = str(exc)
+            if isinstance(exc.__cause__, ExpressionError):  # an output's expression
+                error = self._place(run, exc.__cause__, None) + error
         except Exception as exc:  # a defect must not leave the job running forever
             _log.exception("job %s: internal error", job.id)
             error = f"internal error: {type(exc).__name__}: {exc}"
@@ -429,6 +431,12 @@ class Engine:
                     else:
                         self._stop(job_id, task, "lost")
 
+    def _place(self, run: Run, exc: ExpressionError, step_id: str | None) -> str:
+        """``file:line:col: `` of a failing expression of the job's workflow, or ''."""
+        from agentgo_cli.engine.locate import expression_place
+
+        return expression_place(self.mset, run.job.workflow, exc.source, step_id)
+
     def _until(self, expires: float | None) -> float:
         """Until when a lease expiring at ``expires`` is counted on (see Run.lease_until)."""
         if expires is None:
@@ -486,7 +494,8 @@ class Engine:
             except ExpressionError as exc:
                 await self.store.step_started(job_id, key, step.id, kind, 1, lease=run.lease)
                 self._started(run, key, step.id, kind, 1)
-                return await self._fail(run, step, key, kind, scope, f"if: {exc}", 1)
+                where = self._place(run, exc, step.id)
+                return await self._fail(run, step, key, kind, scope, f"{where}if: {exc}", 1)
             if not wanted:
                 await self.store.step_started(job_id, key, step.id, kind, 1, lease=run.lease)
                 self._started(run, key, step.id, kind, 1)
@@ -520,6 +529,8 @@ class Engine:
                 message = (
                     f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
                 )
+                if isinstance(exc, ExpressionError):
+                    message = self._place(run, exc, step.id) + message
                 used = spent + getattr(exc, "tokens", 0)
                 used_usd = spent_usd + getattr(exc, "cost_usd", 0.0)
                 if attempt < attempts and retry is not None:

@@ -131,7 +131,7 @@ def outputs(wf: WorkflowManifest, scope: Scope) -> dict[str, Any]:
     try:
         values = render(wf.spec.outputs, scope.values)
     except ExpressionError as exc:
-        raise StepError(f"outputs: {exc}") from None
+        raise StepError(f"outputs: {exc}") from exc  # the cause: where it is written
     assert isinstance(values, dict)
     return values
 

@@ -181,8 +181,8 @@ FAILING = {
         with: {text: "${{ steps.first.output.missing }}"}
         """,
         "tool",
-        "expression '${{ steps.first.output.missing }}' failed: 'dict object' has no attribute "
-        "'missing'",
+        "m/wf.yaml:11:20: expression '${{ steps.first.output.missing }}' failed: 'dict object' "
+        "has no attribute 'missing'",
     ),
     "if-expression": (
         """
@@ -191,8 +191,8 @@ FAILING = {
         with: {text: "x"}
         """,
         "tool",
-        "if: expression '${{ steps.first.output.missing }}' failed: 'dict object' has no "
-        "attribute 'missing'",
+        "m/wf.yaml:10:11: if: expression '${{ steps.first.output.missing }}' failed: "
+        "'dict object' has no attribute 'missing'",
     ),
     "tool-raises": (
         """
@@ -344,8 +344,8 @@ def test_failing_outputs_expression_fails_the_job(project: Write) -> None:
     )
     code, _, err = invoke("run", "wf", "-q")
     message = (
-        "outputs: expression '${{ steps.a.output.nope }}' failed: 'dict object' has no "
-        "attribute 'nope'"
+        "m/wf.yaml:8:14: outputs: expression '${{ steps.a.output.nope }}' failed: 'dict object' "
+        "has no attribute 'nope'"
     )
     assert code == 1
     assert err.splitlines()[-1].endswith(f"0 tokens: {message}")
