@@ -16,34 +16,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from agentgo_cli.backend import views as v
-from agentgo_cli.backend._live import LiveFeeds, event_view
+from agentgo_cli.backend._live import LiveFeeds
+from agentgo_cli.backend.convert import catalog_view, job_detail_view, job_view, log_view
 from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
 from agentgo_cli.observer import Observer, Observers
 from agentgo_cli.store.base import (
     JOB_DONE,
     POISON_AFTER,
-    EventRecord,
     JobRecord,
     JobStore,
-    StepRecord,
 )
 
 if TYPE_CHECKING:
-    from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
+    from agentgo_cli.a2a.catalog import Catalog
     from agentgo_cli.config import LoadedConfig
     from agentgo_cli.engine.engines import Engines
     from agentgo_cli.llm.hub import ModelHub
     from agentgo_cli.manifests.manifest_set import ManifestSet
 
-__all__ = [
-    "DEFAULT_STORE",
-    "LocalBackend",
-    "catalog_view",
-    "event_view",
-    "job_view",
-    "log_view",
-    "step_view",
-]
+__all__ = ["DEFAULT_STORE", "LocalBackend"]
 
 DEFAULT_STORE = "sqlite:///.agentgo/agentgo.db"
 POLL_SECONDS = 0.2
@@ -316,11 +307,7 @@ class LocalBackend:
         job = await _get(store, job_id)
         steps = await store.steps(job_id)
         costs = [e.data for e in await store.events(job_id) if e.kind == "cost"]
-        return v.JobDetailView(
-            **_job_fields(job),
-            steps=[step_view(s) for s in steps],
-            models=costs[-1] if costs else None,
-        )
+        return job_detail_view(job, steps, costs[-1] if costs else None)
 
     async def cancel(self, job_id: str) -> v.JobView:
         store = await self._get_store()
@@ -494,64 +481,6 @@ class LocalBackend:
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-
-
-# -- conversions to views ------------------------------------------------------------------
-
-
-def _job_fields(job: JobRecord) -> dict[str, Any]:
-    return {
-        "job_id": job.id,
-        "workflow": job.workflow,
-        "status": job.status,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        "duration_s": round(job.updated_at - job.created_at, 3),
-        "inputs": job.inputs,
-        "outputs": job.outputs,
-        "error": job.error,
-        "tokens": job.tokens,
-        "cost_usd": job.cost_usd,
-        "principal": job.principal,
-        "scopes": job.scopes,
-    }
-
-
-def job_view(job: JobRecord) -> v.JobView:
-    """A job record as the seam shows it."""
-    return v.JobView(**_job_fields(job))
-
-
-def step_view(step: StepRecord) -> v.StepView:
-    """A step record as the seam shows it."""
-    return v.StepView.model_validate(step, from_attributes=True)
-
-
-def log_view(job_id: str, record: EventRecord) -> v.EventView:
-    """A stored log line as the seam shows it."""
-    return v.EventView(job_id=job_id, **record._asdict())
-
-
-def catalog_view(entry: CatalogEntry) -> v.CatalogEntryView:
-    """One intent version as the seam shows it."""
-    intent = entry.intent
-    return v.CatalogEntryView(
-        name=entry.name,
-        version=entry.version,
-        target=entry.target,
-        card=entry.card,
-        synthetic=entry.synthetic,
-        description=intent.description,
-        tags=list(intent.tags),
-        classification=intent.classification,
-        rate_limit=intent.rate_limit.model_dump(mode="json") if intent.rate_limit else None,
-        idempotency_ttl=intent.idempotency_ttl,
-        timeout=intent.timeout,
-        input=intent.input,
-        output=intent.output,
-        acl=intent.acl.model_dump(mode="json") if intent.acl else None,
-        examples=[e.model_dump(mode="json", exclude_none=True) for e in intent.examples],
-    )
 
 
 def _principal(given: str | None) -> str | None:

@@ -18,7 +18,7 @@ import pytest
 
 from agentgo_cli.errors import ConfigError, StoreError
 from agentgo_cli.store import open_store
-from agentgo_cli.store.sqlite import SQLiteJobStore, ops, schema
+from agentgo_cli.store.sqlite import SQLiteJobStore, call_ops, ops, schema
 from agentgo_cli.store.sqlite import store as store_module
 from tests.conftest import StoreDB, sqlite_db
 
@@ -343,10 +343,10 @@ async def test_a_run_with_an_unknown_job_fails_only_that_call(store_db: StoreDB)
 @pytest.mark.parametrize(
     ("sql", "params", "index"),
     [
-        (ops.PURGE_IDEM, (T0, T0), "call_idempotency_by_expiry"),
-        (ops.PURGE_BUCKETS, (T0,), "call_buckets_by_full"),
-        (ops.SELECT_IDEM, ("s", "k"), "sqlite_autoindex_call_idempotency_1"),
-        (ops.SELECT_BUCKET, ("b",), "sqlite_autoindex_call_buckets_1"),
+        (call_ops.PURGE_IDEM, (T0, T0), "call_idempotency_by_expiry"),
+        (call_ops.PURGE_BUCKETS, (T0,), "call_buckets_by_full"),
+        (call_ops.SELECT_IDEM, ("s", "k"), "sqlite_autoindex_call_idempotency_1"),
+        (call_ops.SELECT_BUCKET, ("b",), "sqlite_autoindex_call_buckets_1"),
     ],
 )
 async def test_call_queries_use_an_index(

@@ -58,7 +58,7 @@ from agentgo_cli.store.base import (
     Lease,
     StepRecord,
 )
-from agentgo_cli.store.sqlite import ops
+from agentgo_cli.store.sqlite import call_ops, ops
 from agentgo_cli.store.sqlite.schema import open_reader, open_writer
 from agentgo_cli.store.sqlite.writer import InlineWriter, Operation, Writer
 
@@ -424,7 +424,7 @@ class SQLiteJobStore:
                 f"a token bucket needs a positive rate and room for a token, "
                 f"not {rate_per_s}/s and {capacity}"
             )
-        wait: float = await self._write(ops.take_token, bucket, rate_per_s, capacity, now)
+        wait: float = await self._write(call_ops.take_token, bucket, rate_per_s, capacity, now)
         return wait
 
     async def idem_begin(
@@ -444,7 +444,7 @@ class SQLiteJobStore:
                 f"an idempotency TTL and lease must be positive, not {ttl_s}, {lease_s}"
             )
         record: IdemRecord = await self._write(
-            ops.idem_begin, scope, key, input_hash, owner, ttl_s, now, lease_s
+            call_ops.idem_begin, scope, key, input_hash, owner, ttl_s, now, lease_s
         )
         return record
 
@@ -455,16 +455,16 @@ class SQLiteJobStore:
         if status not in _CALL_DONE:
             raise ValueError(f"a call ends 'succeeded' or 'failed', not '{status}'")
         encoded = ops.dump(result, "the result of call '{}' (key '{}')", scope, key)
-        await self._write(ops.idem_finish, scope, key, owner, encoded, status == "succeeded")
+        await self._write(call_ops.idem_finish, scope, key, owner, encoded, status == "succeeded")
 
     async def idem_renew(self, scope: str, key: str, owner: str, lease_expires: float) -> bool:
         """Extend ``owner``'s pending record's lease; False when it is no longer theirs."""
-        renewed: bool = await self._write(ops.idem_renew, scope, key, owner, lease_expires)
+        renewed: bool = await self._write(call_ops.idem_renew, scope, key, owner, lease_expires)
         return renewed
 
     async def idem_get(self, scope: str, key: str) -> IdemRecord | None:
         """The record of a key as stored, expired or not, or None."""
-        return await self._read(ops.read_idem, scope, key)
+        return await self._read(call_ops.read_idem, scope, key)
 
     # Reads.
 

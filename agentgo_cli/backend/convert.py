@@ -1,0 +1,75 @@
+"""Records of the store and entries of the catalog, as the views the backend returns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentgo_cli.backend import views as v
+
+if TYPE_CHECKING:
+    from agentgo_cli.a2a.catalog import CatalogEntry
+    from agentgo_cli.store.base import EventRecord, JobRecord, StepRecord
+
+__all__ = ["catalog_view", "job_detail_view", "job_view", "log_view", "step_view"]
+
+
+def _job_fields(job: JobRecord) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "workflow": job.workflow,
+        "status": job.status,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "duration_s": round(job.updated_at - job.created_at, 3),
+        "inputs": job.inputs,
+        "outputs": job.outputs,
+        "error": job.error,
+        "tokens": job.tokens,
+        "cost_usd": job.cost_usd,
+        "principal": job.principal,
+        "scopes": job.scopes,
+    }
+
+
+def job_view(job: JobRecord) -> v.JobView:
+    """A job record as the seam shows it."""
+    return v.JobView(**_job_fields(job))
+
+
+def step_view(step: StepRecord) -> v.StepView:
+    """A step record as the seam shows it."""
+    return v.StepView.model_validate(step, from_attributes=True)
+
+
+def log_view(job_id: str, record: EventRecord) -> v.EventView:
+    """A stored log line as the seam shows it."""
+    return v.EventView(job_id=job_id, **record._asdict())
+
+
+def catalog_view(entry: CatalogEntry) -> v.CatalogEntryView:
+    """One intent version as the seam shows it."""
+    intent = entry.intent
+    return v.CatalogEntryView(
+        name=entry.name,
+        version=entry.version,
+        target=entry.target,
+        card=entry.card,
+        synthetic=entry.synthetic,
+        description=intent.description,
+        tags=list(intent.tags),
+        classification=intent.classification,
+        rate_limit=intent.rate_limit.model_dump(mode="json") if intent.rate_limit else None,
+        idempotency_ttl=intent.idempotency_ttl,
+        timeout=intent.timeout,
+        input=intent.input,
+        output=intent.output,
+        acl=intent.acl.model_dump(mode="json") if intent.acl else None,
+        examples=[e.model_dump(mode="json", exclude_none=True) for e in intent.examples],
+    )
+
+
+def job_detail_view(
+    job: JobRecord, steps: list[StepRecord], models: dict[str, Any] | None
+) -> v.JobDetailView:
+    """A job with its step records and what its model calls cost."""
+    return v.JobDetailView(**_job_fields(job), steps=[step_view(s) for s in steps], models=models)
