@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentgo_cli.errors import ConfigError, ManifestError
+from agentgo_cli.errors import ConfigError, InvalidConfigError, ManifestError
 
 if TYPE_CHECKING:
     from agentgo_cli.manifests.loader import Document
@@ -54,18 +54,6 @@ class Secret:
 
     def __reduce__(self) -> str:  # never pickled or copied into another process
         raise TypeError("a Secret cannot be pickled")
-
-
-class InvalidConfigError(ConfigError):
-    """Raised when the config file exists but is wrong: ``errors`` locates each problem."""
-
-    def __init__(self, shown: str, errors: list[ManifestError]) -> None:
-        self.errors = errors
-        n = len(errors)
-        them = "them" if n != 1 else "it"
-        super().__init__(
-            f"{shown} has {n} error{'s' * (n != 1)}; fix {them} (see 'agentgo validate')"
-        )
 
 
 @dataclass

@@ -3,6 +3,7 @@
 AgentGoError                       anything AgentGo reports to a user; carries an exit code
  ├── UsageError                    bad arguments or options on the command line (exit 2)
  ├── ConfigError                   agentgo.yaml or a profile is missing or wrong (exit 2)
+ │    └── InvalidConfigError       the config file is wrong, each problem located (exit 2)
  ├── NotFoundError                 a named thing (job, intent, kind) does not exist (exit 3)
  ├── ManifestError(file, line, col, path)
  │                                 one problem in one manifest, with its position (exit 1)
@@ -36,6 +37,7 @@ __all__ = [
     "AgentGoError",
     "CallError",
     "ConfigError",
+    "InvalidConfigError",
     "LeaseLost",
     "ManifestError",
     "ManifestSetError",
@@ -127,6 +129,18 @@ class ManifestSetError(AgentGoError):
         first = str(errors[0]) if errors else "invalid manifest set"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(first + more)
+
+
+class InvalidConfigError(ConfigError):
+    """Raised when the config file exists but is wrong: ``errors`` locates each problem."""
+
+    def __init__(self, shown: str, errors: list[ManifestError]) -> None:
+        self.errors = errors
+        n = len(errors)
+        them = "them" if n != 1 else "it"
+        super().__init__(
+            f"{shown} has {n} error{'s' * (n != 1)}; fix {them} (see 'agentgo validate')"
+        )
 
 
 class StoreError(AgentGoError):

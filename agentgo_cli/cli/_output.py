@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from agentgo_cli.backend import Backend
 
-from agentgo_cli.errors import AgentGoError, ManifestSetError, UsageError
+from agentgo_cli.errors import AgentGoError, InvalidConfigError, ManifestSetError, UsageError
 
 __all__ = [
     "abort",
@@ -131,9 +131,9 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except AgentGoError as exc:
             if os.environ.get("AGENTGO_DEBUG") == "1":
                 raise
-            located = getattr(exc, "errors", None)  # a broken config file: each line first
-            for error in located if isinstance(located, list) else []:
-                typer.echo(str(error), err=True)
+            if isinstance(exc, InvalidConfigError):  # a broken config file: each line first
+                for error in exc.errors:
+                    typer.echo(str(error), err=True)
             raise abort(str(exc), exc.exit_code) from None
         except BrokenPipeError:  # stdout's reader went away (| head): end quietly
             _silence_stdout()

@@ -84,7 +84,7 @@ __all__ = [
     "prepare_inputs",
 ]
 
-_log = logging.getLogger("agentgo")
+_logger = logging.getLogger("agentgo")
 
 LEASE_SECONDS = 30.0
 """How long a job stays a process's without renewal; the engine renews every third of it."""
@@ -353,7 +353,7 @@ class Engine:
             if isinstance(exc.__cause__, ExpressionError):  # an output's expression
                 error = self._place(run, exc.__cause__, None) + error
         except Exception as exc:  # a defect must not leave the job running forever
-            _log.exception("job %s: internal error", job.id)
+            _logger.exception("job %s: internal error", job.id)
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             self._running.pop(job.id, None)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from agentgo_cli.cli.app import app
 from tests.a2a.test_lifecycle import CONFIG, MANIFESTS
 from tests.engine import engine_tools
+from tests.engine.engine_tools import seed_job
 
 Write = Callable[[str, str], Path]
 runner = CliRunner()
@@ -107,30 +108,7 @@ def test_a_rule_outside_the_grammar_is_located_by_validate(write: Write) -> None
 
 def _seed(principal: str) -> str:
     """A queued job of 'ask' written straight into the store, as if for ``principal``."""
-    import asyncio
-
-    from agentgo_cli.backend.local import LocalBackend
-    from agentgo_cli.store import open_store
-
-    url, _ = LocalBackend().store_url()
-    manifests = [str(Path("m").resolve())]
-
-    async def seed() -> str:
-        store = open_store(url)
-        await store.start()
-        try:
-            job = await store.create_job(
-                "ask",
-                {},
-                manifests,
-                principal=principal,
-                scopes=["research.read"],
-            )
-            return job.id
-        finally:
-            await store.close()
-
-    return asyncio.run(seed())
+    return seed_job("ask", {}, status="queued", principal=principal, scopes=["research.read"])
 
 
 def test_a_job_principal_from_the_store_is_checked_too(project: Write) -> None:

@@ -280,10 +280,12 @@ def seed_job(
     lease_owner: str | None = None,
     lease_seconds: float = 30.0,
     finished: dict[str, Any] | None = None,
+    principal: str | None = None,
+    scopes: list[str] | None = None,
 ) -> str:
-    """Create a job straight in the project's store (as a process that died would leave it),
-    with `finished` step outputs (by step key, in the order given) already recorded; return
-    its id. Run from the project folder.
+    """Create a job straight in the project's store (as a process that died would leave it,
+    or as written for ``principal`` with ``scopes``), with `finished` step outputs (by step
+    key, in the order given) already recorded; return its id. Run from the project folder.
     """
     from agentgo_cli.backend.local import LocalBackend
     from agentgo_cli.store import open_store
@@ -302,6 +304,8 @@ def seed_job(
                 status=status,
                 lease_owner=lease_owner,
                 lease_seconds=lease_seconds,
+                principal=principal,
+                scopes=scopes,
             )
             for key, output in (finished or {}).items():
                 step_id = key.rsplit(".", 1)[-1]  # research[1].note -> note
