@@ -20,7 +20,8 @@ Leases and fencing
   again: the take fails it as poisoned (see ``poisoned_error``).
 
 Statuses
-  job:  queued → running → succeeded | failed | cancelled
+  job:  queued → running → succeeded | failed | cancelled; running → queued when its holder
+        gives it up (``release``: interrupted by the user, or a worker stopping)
   step: running → succeeded | failed | skipped
 """
 
@@ -385,6 +386,14 @@ class JobStore(CallStore, Protocol):
 
     async def renew_lease(self, job_id: str, lease: Lease, lease_seconds: float) -> bool:
         """Extend a lease we hold; False if the job ended or another owner took it."""
+        ...
+
+    async def release(self, job_id: str, lease: Lease, message: str) -> bool:
+        """Give up a running job that ``lease`` holds, now: it is queued again with no
+        owner, so the next ``claim_job`` or ``take_over`` takes it at once (no lease to wait
+        for, and no owner counted lost); ``message`` is logged in the same transaction. Its
+        finished steps stay finished; steps in flight are run again by whoever takes it.
+        False (nothing changes) when the lease no longer holds the job."""
         ...
 
     async def take_over(

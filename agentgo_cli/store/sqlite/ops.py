@@ -70,6 +70,7 @@ __all__ = [
     "read_job",
     "read_jobs",
     "read_steps",
+    "release",
     "renew_lease",
     "cancel_orphan",
     "request_cancel",
@@ -507,6 +508,22 @@ def renew_lease(
 ) -> bool:
     now = time.time()
     return conn.execute(RENEW, (now + lease_seconds, now, job_id, owner, epoch)).rowcount == 1
+
+
+# A holder gives a running job up: queued again with nobody's lease, so the next claim or
+# resume takes it at once, and counts no owner lost.
+RELEASE = (
+    f"UPDATE jobs SET status = '{_QUEUED}', lease_owner = NULL, lease_expires = NULL, "
+    f"updated_at = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND status = '{_RUNNING}'"
+)
+
+
+def release(conn: sqlite3.Connection, job_id: str, owner: str, epoch: int, message: str) -> bool:
+    now = time.time()
+    if conn.execute(RELEASE, (now, job_id, owner, epoch)).rowcount != 1:
+        return False
+    conn.execute(ADD_EVENT, (job_id, now, "job", message, None, None, job_id, None, None))
+    return True
 
 
 ORPHAN_CANCELLED = "cancelled on request (no live process was running it)"

@@ -383,6 +383,12 @@ class SQLiteJobStore:
         )
         return renewed
 
+    async def release(self, job_id: str, lease: Lease, message: str) -> bool:
+        """Give up a running job we hold: queued again at once, ``message`` logged (see
+        JobStore.release)."""
+        released: bool = await self._write(ops.release, job_id, lease.owner, lease.epoch, message)
+        return released
+
     async def take_over(
         self,
         job_id: str,
