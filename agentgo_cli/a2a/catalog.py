@@ -1,8 +1,10 @@
 """The catalog: every intent of a manifest set, callable by name and semver range.
 
 Cards come from Capability manifests. An agent that no card targets still gets a synthetic
-card with one intent, ``<agent>.run`` (version 1.0.0, string in, string out, internal), so
-that manifests written before capability cards keep working.
+card with one intent, ``<agent>.run`` (version 1.0.0, internal), so that manifests written
+before capability cards keep working. Its input is the task as text (``SYNTHETIC_INPUT``,
+enforced like any intent's input); its output is what the agent answers: the object of its
+``output_schema`` when it has one, else text.
 
 A long-running worker reloads by building a new catalog from a set that validated
 completely (``LocalBackend._reload``); a broken set is refused and the old one stays in use.
@@ -12,18 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.errors import CallError
 from agentgo_cli.semver import best_match
 
 if TYPE_CHECKING:
     from agentgo_cli.manifests.manifest_set import ManifestSet
+    from agentgo_cli.manifests.models.agent import AgentManifest
     from agentgo_cli.manifests.models.capability import Intent
 
-__all__ = ["SYNTHETIC_VERSION", "Catalog", "CatalogEntry", "split_ref"]
+__all__ = ["SYNTHETIC_INPUT", "SYNTHETIC_VERSION", "Catalog", "CatalogEntry", "split_ref"]
 
 SYNTHETIC_VERSION = "1.0.0"
+SYNTHETIC_INPUT: dict[str, Any] = {"type": "string"}
+"""The input schema of every ``<agent>.run`` intent: the task, as text."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ class Catalog:
         for name, entry in sorted(mset.of_kind("Agent").items()):
             agent = entry.manifest
             if isinstance(agent, AgentManifest) and f"agent:{name}" not in carded:
-                entries.append(_synthetic(name, agent.metadata.description or ""))
+                entries.append(_synthetic(name, agent))
         return cls(entries)
 
     def entries(self) -> list[CatalogEntry]:
@@ -129,17 +134,20 @@ class Catalog:
         return versions[version]
 
 
-def _synthetic(agent: str, description: str) -> CatalogEntry:
+def _synthetic(name: str, agent: AgentManifest) -> CatalogEntry:
+    """The ``<agent>.run`` intent: text in; out, the agent's output_schema or text."""
     from agentgo_cli.manifests.models.capability import Intent
     from agentgo_cli.manifests.types import SemVer
 
+    output = agent.spec.output_schema
     intent = Intent.model_construct(
-        name=f"{agent}.run",
+        name=f"{name}.run",
         version=SemVer(SYNTHETIC_VERSION),
-        description=description or f"Run the agent '{agent}' on a task given as text.",
+        description=agent.metadata.description
+        or f"Run the agent '{name}' on a task given as text.",
         tags=[],
-        input={"type": "string"},
-        output={"type": "string"},
+        input=dict(SYNTHETIC_INPUT),
+        output=dict(output) if output is not None else {"type": "string"},
         prompt=None,
         classification="internal",
         acl=None,
@@ -148,4 +156,4 @@ def _synthetic(agent: str, description: str) -> CatalogEntry:
         timeout=None,
         examples=[],
     )
-    return CatalogEntry(intent, f"agent:{agent}", None)
+    return CatalogEntry(intent, f"agent:{name}", None)

@@ -230,8 +230,6 @@ class CallService:
         started = time.perf_counter()
         entry = self._catalog().lookup(ref)
         intent = entry.intent
-        if entry.synthetic and not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False)  # <agent>.run takes text
         problem = schema_problem(validator_for(intent.input), value)
         if problem is not None:
             raise CallError("invalid_input", f"{entry.ref}: invalid input: {problem}")

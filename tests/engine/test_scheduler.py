@@ -391,7 +391,7 @@ async def test_call_to_synthetic_agent_run_intent(project: Write) -> None:
             input: "hello there"
           - id: obj
             call: echoer.run
-            input: {a: 1}
+            input: "${{ {'a': 1} | tojson }}"
         outputs:
           text: ${{ steps.text.output }}
           obj: ${{ steps.obj.output }}
@@ -399,9 +399,25 @@ async def test_call_to_synthetic_agent_run_intent(project: Write) -> None:
     )
     detail = await run()
     assert detail.status == "succeeded", detail.error
-    # String in, string out: an object input is sent as JSON text.
+    # Text in, and an agent without an output_schema answers text.
     assert detail.outputs == {"text": "hello there", "obj": '{"a": 1}'}
     assert steps(detail)["text"].kind == "call"
+
+
+async def test_a_synthetic_intent_refuses_input_that_is_not_text(project: Write) -> None:
+    workflow(
+        project,
+        """
+        steps:
+          - id: obj
+            call: echoer.run
+            input: {a: 1}
+        """,
+    )
+    detail = await run()
+    record = steps(detail)["obj"]
+    assert brief(record)[:5] == ("obj", "call", "failed", 1, None)
+    assert record.error == Reason("echoer.run@1.0.0: invalid input: ", "{'a': 1}")
 
 
 async def test_call_with_input_that_breaks_the_intent_schema_fails(project: Write) -> None:
