@@ -9,7 +9,6 @@ jobs running here and how to make a model client counted on a job.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -129,9 +128,8 @@ class AgentCalls:
         if not isinstance(agent, AgentManifest):
             raise CallError("not_found", f"{entry.ref}: its target {entry.target} is not here")
         intent = entry.intent
-        if entry.synthetic:
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            prompt, given = text, None
+        if entry.synthetic:  # the task as text: the lifecycle checked SYNTHETIC_INPUT
+            prompt, given = str(value), None
         elif intent.prompt:
             prompt, given = str(render(intent.prompt, {"input": value})), None
         else:
