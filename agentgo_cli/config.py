@@ -1,4 +1,9 @@
-"""Find and read agentgo.yaml, pick the active profile, and resolve secret references."""
+"""Find and read agentgo.yaml, pick the active profile, and resolve secret references.
+
+agentgo.yaml is looked for in the working folder and then in each folder above it; its
+relative paths (a sqlite store, ``manifests:``) are relative to its own folder, so every
+subfolder of a project sees the same manifests and the same database.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +20,21 @@ if TYPE_CHECKING:
     from agentgo_cli.manifests.models import ConfigFile, Profile
 
 __all__ = [
+    "CONFIG_FILE_NAMES",
     "InvalidConfigError",
     "LoadedConfig",
     "Secret",
     "find_config_file",
+    "find_project_config",
     "is_literal_key",
     "load_config",
+    "no_config_here",
+    "project_root",
     "resolve_secret",
 ]
+
+CONFIG_FILE_NAMES = ("agentgo.yaml", "agentgo.yml")
+"""The names of a project's config file, looked for in this order in each folder."""
 
 _SECRET_RE = re.compile(r"\$\{(env|file):([^}]*)\}")
 
@@ -91,15 +103,44 @@ class LoadedConfig:
         return self.data.profiles.get(self.profile_name)
 
 
+def find_project_config(cwd: Path | None = None) -> Path | None:
+    """The nearest agentgo.yaml (or .yml): in the working folder or the first folder above it
+    that has one, up to the filesystem root (as git finds its repository)."""
+    folder = (cwd or Path.cwd()).absolute()
+    for candidate in (folder, *folder.parents):
+        for name in CONFIG_FILE_NAMES:
+            if (candidate / name).is_file():
+                return candidate / name
+    return None
+
+
 def find_config_file(cwd: Path | None = None) -> Path | None:
-    """agentgo.yaml (or .yml) in the working folder, else $XDG_CONFIG_HOME/agentgo/config.yaml."""
-    cwd = cwd or Path.cwd()
-    for name in ("agentgo.yaml", "agentgo.yml"):
-        if (cwd / name).is_file():
-            return cwd / name
+    """The project's agentgo.yaml (see ``find_project_config``), else the user's
+    $XDG_CONFIG_HOME/agentgo/config.yaml, else None."""
+    found = find_project_config(cwd)
+    if found is not None:
+        return found
     xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     candidate = Path(xdg) / "agentgo" / "config.yaml"
     return candidate if candidate.is_file() else None
+
+
+def no_config_here(cwd: Path | None = None) -> str:
+    """Where agentgo.yaml was looked for, for a message saying none was found."""
+    return f"no agentgo.yaml in {(cwd or Path.cwd()).absolute()} or any folder above it"
+
+
+def project_root(config: Path | None, manifest_file: str | Path | None) -> Path | None:
+    """The folder python tools import from: the project's agentgo.yaml's folder, else the
+    folder of the manifest that declares the tool (None when neither is known).
+
+    The user's $XDG_CONFIG_HOME/agentgo/config.yaml belongs to no project, so it is no root.
+    """
+    if config is not None and config.name in CONFIG_FILE_NAMES:
+        return config.absolute().parent
+    if manifest_file is not None:
+        return Path(manifest_file).absolute().parent
+    return None
 
 
 def load_config(profile: str | None = None, path: Path | None = None) -> LoadedConfig:
@@ -115,7 +156,7 @@ def load_config(profile: str | None = None, path: Path | None = None) -> LoadedC
     if path is None:
         if wanted:
             raise ConfigError(
-                f"profile '{wanted}' asked for, but there is no agentgo.yaml here "
+                f"profile '{wanted}' asked for, but there is {no_config_here()} "
                 "(run 'agentgo init' to create one)"
             )
         return LoadedConfig(None, None, None, [])

@@ -44,9 +44,34 @@ def test_profile_without_config_file_is_an_error(workdir: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config("prod")
     assert str(exc.value) == (
-        "profile 'prod' asked for, but there is no agentgo.yaml here "
-        "(run 'agentgo init' to create one)"
+        f"profile 'prod' asked for, but there is no agentgo.yaml in {workdir} or any folder "
+        "above it (run 'agentgo init' to create one)"
     )
+
+
+def test_the_config_is_found_in_a_folder_above(
+    write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch, workdir: Path
+) -> None:
+    config = write("agentgo.yaml", CONFIG)
+    below = workdir / "jobs" / "deeper"
+    below.mkdir(parents=True)
+    monkeypatch.chdir(below)
+    assert find_config_file() == config
+    loaded = load_config()
+    assert (loaded.path, loaded.profile_name) == (config, "a")
+    assert loaded.manifest_paths() == [workdir / "m"]  # anchored at the config, not the cwd
+
+
+def test_the_nearest_config_above_wins(
+    write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch, workdir: Path
+) -> None:
+    write("agentgo.yaml", CONFIG)
+    inner = write("sub/agentgo.yml", CONFIG)
+    write("xdg/agentgo/config.yaml", CONFIG)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(workdir / "xdg"))
+    (workdir / "sub" / "deeper").mkdir()
+    monkeypatch.chdir(workdir / "sub" / "deeper")
+    assert find_config_file() == inner
 
 
 def test_secrets_resolve_from_env_and_file(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> None:
