@@ -166,6 +166,7 @@ class LocalBackend:
         return v.ValidationReport(
             valid=not errors,
             files=len(mset.files),
+            file_names=list(mset.files),
             documents=mset.documents,
             manifests=mset.counts(),
             errors=[v.ManifestErrorView(**e.to_dict()) for e in errors],

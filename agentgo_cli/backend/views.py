@@ -237,6 +237,8 @@ class ValidationReport(_View):
 
     valid: bool
     files: int
+    file_names: list[str] = Field(default_factory=list)
+    """The files read, named as the errors name them (``--output junit``: a testcase each)."""
     documents: int
     manifests: dict[str, int]
     """How many manifests of each kind."""

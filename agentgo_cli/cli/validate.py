@@ -22,6 +22,7 @@ class ValidateFormat(StrEnum):
     text = "text"
     json = "json"
     github = "github"
+    junit = "junit"
 
 
 def _summary(report: ValidationReport) -> str:
@@ -48,6 +49,12 @@ def _located(e: ManifestErrorView) -> str:
 def _render(report: ValidationReport, fmt: ValidateFormat) -> None:
     if fmt is ValidateFormat.json:
         print_view(report)
+        return
+    if fmt is ValidateFormat.junit:  # stdout is the XML alone, to redirect into a file
+        from agentgo_cli.cli._junit import junit_xml
+
+        typer.echo(junit_xml(report), nl=False)
+        typer.echo(_summary(report), err=True)
         return
     for e in report.errors:
         if fmt is ValidateFormat.github:
@@ -82,7 +89,8 @@ def register(app: typer.Typer) -> None:
             ValidateFormat.text,
             "--output",
             "-o",
-            help="text, json, or github (workflow-command annotations for CI).",
+            help="text, json, github (workflow-command annotations for CI) or junit (a "
+            "JUnit XML report on stdout: a testcase per file, a failure per error).",
         ),
     ) -> None:
         """Validate manifests against their schemas and against each other.

@@ -65,6 +65,7 @@ def test_json_output(write: Callable[[str, str], Path]) -> None:
     assert data == {
         "valid": False,
         "files": 2,
+        "file_names": ["m/agent.yaml", "m/wf.yaml"],
         "documents": 2,
         "manifests": {"Agent": 1, "Workflow": 1},
         "errors": [
