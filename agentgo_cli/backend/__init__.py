@@ -72,6 +72,13 @@ class Backend(Protocol):
         again. A job that already ended is returned as it is."""
         ...
 
+    async def interrupt(self, job_id: str) -> JobDetailView:
+        """Stop at once a job that ``submit`` or ``resume`` started here, and give it up: its
+        lease ends now, so ``resume`` (without --force) or a worker takes it straight away;
+        its log says it was interrupted by the user. Returns the job as it was left (its
+        steps in flight still ``running``); a job that ended meanwhile is returned ended."""
+        ...
+
     def watch(self, job_id: str) -> AsyncIterator[EventView]:
         """A job's events as they happen, from its first, until the job ends."""
         ...

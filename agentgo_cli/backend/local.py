@@ -25,6 +25,7 @@ from agentgo_cli.store.base import (
     POISON_AFTER,
     JobRecord,
     JobStore,
+    Lease,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class LocalBackend:
         self._engines: Engines | None = None
         self._opening = asyncio.Lock()
         self._tasks: dict[str, asyncio.Future[JobRecord]] = {}
+        self._leases: dict[str, Lease] = {}
+        """The lease each job started here was taken under (to give it up: ``interrupt``)."""
         self._state = "new"
 
     # -- life cycle ------------------------------------------------------------------------
@@ -76,10 +79,13 @@ class LocalBackend:
     async def __aexit__(self, *exc: object) -> None:
         self._state = "closed"
         running = [t for t in self._tasks.values() if not t.done()]
-        for task in running:  # interrupted: the jobs stay to be resumed
+        for task in running:  # interrupted: the jobs are given up, to be resumed at once
             task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+        for job_id, task in list(self._tasks.items()):
+            if task.cancelled():  # not given up yet (``interrupt`` would have)
+                await self._give_up(job_id, "interrupted: the command running it stopped")
         if self._hub is not None:
             await self._hub.aclose()
         if self._store is not None:
@@ -245,13 +251,33 @@ class LocalBackend:
             scopes=request.scopes,
         )
         if not request.detach:
-            self._start(job.id, engine.run(job))
+            self._start(job, engine.run(job))
         return job_view(job)
 
-    def _start(self, job_id: str, work: Any) -> None:
+    def _start(self, job: JobRecord, work: Any) -> None:
         """Run a job we hold the lease of in a task of its own; ``wait`` and ``watch`` follow it."""
-        self._feeds.open(job_id)
-        self._tasks[job_id] = asyncio.ensure_future(work)
+        self._feeds.open(job.id)
+        if job.lease is not None:
+            self._leases[job.id] = job.lease
+        self._tasks[job.id] = asyncio.ensure_future(work)
+
+    async def interrupt(self, job_id: str) -> v.JobDetailView:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            # Cancelled (here, or with a caller awaiting it): the engine left the job
+            # running under our lease; end the lease now.
+            if task.cancelled():
+                await self._give_up(job_id, "interrupted by the user")
+        return await self.job(job_id)
+
+    async def _give_up(self, job_id: str, message: str) -> None:
+        """Release the lease of a job whose run here was cancelled (see JobStore.release)."""
+        lease = self._leases.pop(job_id, None)
+        if lease is not None and self._store is not None:
+            await self._store.release(job_id, lease, message)
 
     async def wait(self, job_id: str) -> v.JobView:
         task = self._tasks.get(job_id)
@@ -270,7 +296,7 @@ class LocalBackend:
         engines = await self._get_engines()
         job, engine = await take_for_resume(engines, store, request.job_id, force=request.force)
         if engine is not None:
-            self._start(job.id, engine.run(job))
+            self._start(job, engine.run(job))
         return job_view(job)
 
     async def watch(self, job_id: str) -> AsyncIterator[v.EventView]:

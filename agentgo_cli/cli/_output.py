@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 from agentgo_cli.errors import AgentGoError, InvalidConfigError, ManifestSetError, UsageError
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_INTERRUPTED",
     "abort",
     "check_output",
     "handle_errors",
@@ -33,6 +35,9 @@ __all__ = [
 
 EXIT_BROKEN_PIPE = 141
 """What a shell reports for a command killed by SIGPIPE (128 + 13): the reader went away."""
+
+EXIT_INTERRUPTED = 130
+"""What a shell reports for a command stopped by Ctrl-C (128 + SIGINT)."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -140,7 +145,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except KeyboardInterrupt:
             typer.secho("interrupted", fg="red", err=True)
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:  # the last line of defence: no traceback for users

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING
 
 import typer
 
 from agentgo_cli.cli._output import (
+    EXIT_INTERRUPTED,
     check_output,
     handle_errors,
     parse_pairs,
@@ -62,6 +64,33 @@ async def follow(backend: Backend, job: JobView, progress: bool) -> JobView:
     return await backend.wait(job.job_id)
 
 
+async def finish(ctx: typer.Context, backend: Backend, job: JobView, progress: bool) -> JobView:
+    """``follow`` a job started here to its end. On Ctrl-C, give it up at once (its lease
+    ends, so a resume or a worker takes it straight away) and say how to finish it; exit 130."""
+    try:
+        return await follow(backend, job, progress)
+    except asyncio.CancelledError:  # asyncio.run turns Ctrl-C into a cancel of this task
+        left = await backend.interrupt(job.job_id)
+        from agentgo_cli.backend.views import JobStatus
+
+        if left.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED):
+            return left  # it ended before the interrupt reached it
+        in_flight = [s.key for s in left.steps if s.status == "running"]
+        where = (
+            f"at step{'s' * (len(in_flight) > 1)} {', '.join(in_flight)}"
+            if in_flight
+            else f"after {len(left.steps)} steps"
+        )
+        profile = (ctx.find_root().obj or {}).get("profile")
+        again = f"agentgo {f'-p {profile} ' if profile else ''}resume {left.job_id}"
+        typer.secho(
+            f"interrupted: job {left.job_id} stopped {where}; finish it with: {again}",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
 def register(app: typer.Typer) -> None:
     """Add run and resume to the root app."""
 
@@ -109,7 +138,7 @@ def register(app: typer.Typer) -> None:
 
         async def go(backend: Backend) -> JobView:
             job = await backend.submit(request)
-            return job if detach else await follow(backend, job, progress)
+            return job if detach else await finish(ctx, backend, job, progress)
 
         render_result(with_backend(ctx, go), output)
 
@@ -132,6 +161,6 @@ def register(app: typer.Typer) -> None:
         progress = not quiet and output == "text"
 
         async def go(backend: Backend) -> JobView:
-            return await follow(backend, await backend.resume(request), progress)
+            return await finish(ctx, backend, await backend.resume(request), progress)
 
         render_result(with_backend(ctx, go), output)
