@@ -32,6 +32,8 @@ if TYPE_CHECKING:
         ModelView,
         PingRequest,
         PingResult,
+        PlanRequest,
+        PlanView,
         ResumeRequest,
         RunRequest,
         ValidateRequest,
@@ -52,6 +54,11 @@ class Backend(Protocol):
 
     async def validate(self, request: ValidateRequest) -> ValidationReport:
         """Load, validate and cross-check a manifest set."""
+        ...
+
+    async def plan(self, request: PlanRequest) -> PlanView:
+        """Validate a workflow's set and resolve its inputs as ``run`` would, then return its
+        step graph and what each step reads; nothing runs and no job is made."""
         ...
 
     async def submit(self, request: RunRequest) -> JobView:

@@ -1,4 +1,4 @@
-"""Records of the store and entries of the catalog, as the views the backend returns."""
+"""Records of the store, entries of the catalog and plans, as the views the backend returns."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from agentgo_cli.backend import views as v
 
 if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import CatalogEntry
+    from agentgo_cli.manifests.plan import Plan
     from agentgo_cli.store.base import EventRecord, JobRecord, StepRecord
 
-__all__ = ["catalog_view", "job_detail_view", "job_view", "log_view", "step_view"]
+__all__ = ["catalog_view", "job_detail_view", "job_view", "log_view", "plan_view", "step_view"]
 
 
 def _job_fields(job: JobRecord) -> dict[str, Any]:
@@ -73,3 +74,18 @@ def job_detail_view(
 ) -> v.JobDetailView:
     """A job with its step records and what its model calls cost."""
     return v.JobDetailView(**_job_fields(job), steps=[step_view(s) for s in steps], models=models)
+
+
+def plan_view(plan: Plan, inputs: dict[str, Any], defaults: list[str]) -> v.PlanView:
+    """A workflow's plan with the inputs a run would get (``defaults``: those not given)."""
+    import dataclasses
+
+    data = dataclasses.asdict(plan)
+    return v.PlanView(
+        workflow=plan.workflow,
+        file=plan.file,
+        inputs=inputs,
+        defaults=defaults,
+        steps=data["steps"],
+        outputs=data["outputs"],
+    )

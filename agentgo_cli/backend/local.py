@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 from agentgo_cli.backend import views as v
 from agentgo_cli.backend._live import LiveFeeds
-from agentgo_cli.backend.convert import catalog_view, job_detail_view, job_view, log_view
+from agentgo_cli.backend.convert import (
+    catalog_view,
+    job_detail_view,
+    job_view,
+    log_view,
+    plan_view,
+)
 from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
 from agentgo_cli.observer import Observer, Observers
 from agentgo_cli.store.base import (
@@ -230,16 +236,9 @@ class LocalBackend:
     # -- jobs ------------------------------------------------------------------------------
 
     async def submit(self, request: v.RunRequest) -> v.JobView:
-        from agentgo_cli.engine.inputs import parse_cli_value
-
         name, paths, mset = self._workflow_set(request.workflow)
         wf = mset.of_kind("Workflow")[name].manifest
-        schemas: dict[str, Any] = getattr(wf.spec, "inputs", {})
-        given: dict[str, Any] = {}
-        if request.input_file:
-            given.update(_read_input_file(request.input_file))
-        for key, raw in request.inputs.items():
-            given[key] = parse_cli_value(raw, schemas.get(key), name=key)
+        given = _given_inputs(request.inputs, request.input_file, wf.spec.inputs)
         engines = await self._get_engines()
         engine = engines.put(paths, mset)
         job = await engine.submit(
@@ -253,6 +252,19 @@ class LocalBackend:
         if not request.detach:
             self._start(job, engine.run(job))
         return job_view(job)
+
+    async def plan(self, request: v.PlanRequest) -> v.PlanView:
+        self._check_open()
+        from agentgo_cli.engine.inputs import prepare_inputs
+        from agentgo_cli.manifests.plan import plan_workflow
+
+        name, _, mset = self._workflow_set(request.workflow)
+        entry = mset.of_kind("Workflow")[name]
+        schemas = entry.manifest.spec.inputs
+        given = _given_inputs(request.inputs, request.input_file, schemas)
+        values = prepare_inputs(schemas, given)
+        defaults = [n for n in values if n not in given]
+        return plan_view(plan_workflow(entry), values, defaults)
 
     def _start(self, job: JobRecord, work: Any) -> None:
         """Run a job we hold the lease of in a task of its own; ``wait`` and ``watch`` follow it."""
@@ -547,6 +559,21 @@ async def _get(store: JobStore, job_id: str) -> JobRecord:
     if job is None:
         raise NotFoundError(f"no job '{job_id}'")
     return job
+
+
+def _given_inputs(
+    pairs: dict[str, str], input_file: str | None, schemas: dict[str, Any]
+) -> dict[str, Any]:
+    """The inputs given to run or plan: --input-file's, then -i pairs parsed against the
+    inputs' schemas (defaults and checks come after: ``prepare_inputs``)."""
+    from agentgo_cli.engine.inputs import parse_cli_value
+
+    given: dict[str, Any] = {}
+    if input_file:
+        given.update(_read_input_file(input_file))
+    for key, raw in pairs.items():
+        given[key] = parse_cli_value(raw, schemas.get(key), name=key)
+    return given
 
 
 def _read_input_file(path: str) -> dict[str, Any]:

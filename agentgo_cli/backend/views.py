@@ -34,6 +34,10 @@ __all__ = [
     "ModelView",
     "PingRequest",
     "PingResult",
+    "PlanReadView",
+    "PlanRequest",
+    "PlanStepView",
+    "PlanView",
     "ResumeRequest",
     "RunRequest",
     "StepStatus",
@@ -74,6 +78,16 @@ class RunRequest(_View):
     principal: str | None = None
     """Whom the job runs for (default: user:<login name>); its calls run as them."""
     scopes: list[str] = Field(default_factory=list)
+
+
+class PlanRequest(_View):
+    """What ``agentgo plan`` asks for: a workflow and its inputs, as ``run`` takes them."""
+
+    workflow: str
+    """A workflow file, or the name of a workflow in the active profile's manifests."""
+    inputs: dict[str, str] = Field(default_factory=dict)
+    """``-i name=value`` pairs, as text (parsed against the input's schema)."""
+    input_file: str | None = None
 
 
 class ResumeRequest(_View):
@@ -247,6 +261,61 @@ class ValidationReport(_View):
     """How many of ``errors`` are in the config file: the config is broken (exit 2)."""
 
 
+class PlanReadView(_View):
+    """One ``${{ }}`` expression of a plan: where it is written and what it reads."""
+
+    field: str
+    """Where in the step it is written (``prompt``, ``with.text``, ``if``, ``loop.until``);
+    for the workflow's outputs, the output's name."""
+    expression: str
+    """Its source, without ``${{ }}``."""
+    steps: list[str]
+    """Step ids it reads (``steps.<id>``)."""
+    inputs: list[str]
+    """Workflow inputs it reads (``inputs.<name>``)."""
+    names: list[str]
+    """Other names it reads (``item``, ``index``, ``loop``, ``job``)."""
+
+
+class PlanStepView(_View):
+    """One step of a plan, with its inner steps (a foreach or loop body, parallel branches)."""
+
+    id: str
+    kind: str
+    """agent, tool, call, team, foreach, loop, parallel, … (every step kind)."""
+    line: int
+    """Line of the step in the workflow's file."""
+    target: str | None = None
+    """The agent, tool, intent ('name@range') or team the step runs."""
+    condition: Any = None
+    """The step's ``if``, as written."""
+    retry: dict[str, Any] | None = None
+    timeout: str | None = None
+    continue_on_error: bool = False
+    settings: dict[str, Any] = Field(default_factory=dict)
+    """The kind's other plain settings as written, by field path (``as``,
+    ``max_concurrency``, ``loop.max_iterations``, a prompt without expressions)."""
+    reads: list[PlanReadView] = Field(default_factory=list)
+    needs: list[str] = Field(default_factory=list)
+    """Every step id its expressions read: where its data comes from."""
+    steps: list[PlanStepView] = Field(default_factory=list)
+
+
+class PlanView(_View):
+    """What ``agentgo plan`` shows: a validated workflow's step graph, with nothing run."""
+
+    workflow: str
+    file: str
+    """The file that defines the workflow."""
+    inputs: dict[str, Any]
+    """The inputs a run would get: given values (parsed and checked), then defaults."""
+    defaults: list[str] = Field(default_factory=list)
+    """Names of the inputs that take their default."""
+    steps: list[PlanStepView]
+    outputs: list[PlanReadView] = Field(default_factory=list)
+    """The expressions of the workflow's outputs."""
+
+
 class CatalogEntryView(_View):
     """One version of one intent of the catalog."""
 
@@ -349,11 +418,13 @@ API_VIEWS: dict[str, type[BaseModel]] = {
     "model": ModelView,
     "ping-result": PingResult,
     "worker-notice": WorkerNotice,
+    "plan": PlanView,
     "run-request": RunRequest,
     "resume-request": ResumeRequest,
     "jobs-query": JobsQuery,
     "logs-request": LogsRequest,
     "validate-request": ValidateRequest,
+    "plan-request": PlanRequest,
     "catalog-request": CatalogRequest,
     "intent-request": IntentRequest,
     "export-request": ExportRequest,

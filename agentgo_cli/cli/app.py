@@ -12,6 +12,7 @@ from agentgo_cli.cli import (
     init,
     jobs,
     models,
+    plan,
     run,
     schema,
     validate,
@@ -60,6 +61,7 @@ def _root(
 
 validate.register(app)
 run.register(app)
+plan.register(app)
 worker.register(app)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(models.app, name="models")
