@@ -11,14 +11,19 @@ stderr.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import inspect
 import json
 import os
 import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-__all__ = ["ImportProblem", "describe", "resolve"]
+__all__ = ["ImportProblem", "describe", "entrypoint_problem", "resolve"]
+
+_ROOTS: set[str] = set()
+"""The project roots this process has imported tools from (see ``_use_root``)."""
 
 
 class ImportProblem(Exception):
@@ -35,12 +40,68 @@ def describe(exc: BaseException) -> str:
     return f" raised {type(exc).__name__}: {text}" if text else f" raised {type(exc).__name__}"
 
 
-def resolve(entrypoint: str) -> tuple[Callable[..., Any], bool, bool]:
-    """Import 'module:function'; return it, whether it is async and whether it takes ctx."""
+def _origin(name: str, module: ModuleType) -> str | None:
+    """The folder a module's top-level package or module was imported from (None: unknown)."""
+    try:
+        depth = name.count(".") + 1
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str):
+            if getattr(module, "__path__", None) is not None:
+                depth += 1  # .../pkg/__init__.py
+            where = file
+        else:  # a namespace package: no file, a path
+            paths = list(getattr(module, "__path__", None) or [])
+            if not paths or not isinstance(paths[0], str):
+                return None
+            where = paths[0]
+        for _ in range(depth):
+            where = os.path.dirname(where)
+        return where
+    except Exception:  # a module object that misbehaves on attribute access
+        return None
+
+
+def _use_root(root: str, top: str) -> bool:
+    """Make a module found under ``root`` importable from there; False when it is not there.
+
+    The root goes to the front of sys.path and stays (so a tool's later imports of its
+    sibling modules work, as with ``PYTHONPATH=<root>``). When the root changes (several
+    projects in one process, as in a test run), the modules imported from the other roots
+    put there are forgotten, so that ``crm`` of one project is never the ``crm`` of another;
+    modules from anywhere else (the standard library, installed packages, a folder that was
+    on sys.path already) are left alone.
+    """
+    sys.path_importer_cache.pop(root, None)  # the folder may have changed since it was read
+    if importlib.machinery.PathFinder.find_spec(top, [root]) is None:
+        return False
+    if root in sys.path and root not in _ROOTS:
+        return True  # on the path already (PYTHONPATH, the tests' root): not ours to manage
+    if sys.path[:1] != [root]:
+        while root in sys.path:
+            sys.path.remove(root)
+        sys.path.insert(0, root)
+        others = _ROOTS - {root}
+        if others:
+            stale = [n for n, m in list(sys.modules.items()) if _origin(n, m) in others]
+            for name in stale:
+                del sys.modules[name]
+    _ROOTS.add(root)
+    return True
+
+
+def _import(module_name: str, root: str | None) -> ModuleType:
+    if root is not None:
+        _use_root(root, module_name.partition(".")[0])
+    return importlib.import_module(module_name)
+
+
+def resolve(entrypoint: str, root: str | None = None) -> tuple[Callable[..., Any], bool, bool]:
+    """Import 'module:function' (from the project ``root`` when the module is there); return
+    the function, whether it is async and whether it takes ctx."""
     module_name, _, attr = entrypoint.partition(":")
     where = f": cannot import entrypoint '{entrypoint}'"
     try:
-        module = importlib.import_module(module_name)
+        module = _import(module_name, root)
     except Exception as exc:
         raise ImportProblem(f"{where}: {type(exc).__name__}: {exc}") from exc
     function = getattr(module, attr, None)
@@ -55,8 +116,73 @@ def resolve(entrypoint: str) -> tuple[Callable[..., Any], bool, bool]:
     return function, inspect.iscoroutinefunction(function), wants_ctx
 
 
+def entrypoint_problem(entrypoint: str, root: str | None, place: str) -> str | None:
+    """Why 'module:function' cannot be called, in words with the fix; None when it can.
+
+    Imports the module, so its top-level code runs. ``place`` names the root for the
+    message, e.g. "the project root /p (the folder of agentgo.yaml)".
+    """
+    module_name, _, attr = entrypoint.partition(":")
+    head = f"cannot import '{entrypoint}'"
+    top = module_name.partition(".")[0]
+    try:
+        module = _import(module_name, root)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            file = missing.replace(".", "/") + ".py"
+            return (
+                f"{head}: no module named '{missing}' in {place} or on the Python path; "
+                f"put {file} there, or fix the entrypoint"
+            )
+        return f"{head}: importing '{module_name}' raised {_last_line(exc, root)}"
+    except BaseException as exc:  # SystemExit too: a module's top level may do anything
+        return f"{head}: importing '{module_name}' raised {_last_line(exc, root)}"
+    loaded = sys.modules.get(top)
+    origin = _origin(top, loaded) if loaded is not None else None
+    if (
+        root is not None
+        and origin != root
+        and importlib.machinery.PathFinder.find_spec(top, [root]) is not None
+    ):
+        return (
+            f"{head}: '{top}' in {place} is hidden by the module '{top}' Python has already "
+            f"imported from {origin or 'its own modules'}; rename it"
+        )
+    try:
+        function = getattr(module, attr, None)
+    except Exception as exc:
+        return f"{head}: reading '{attr}' of module '{module_name}' raised {_last_line(exc, root)}"
+    if function is None:
+        import difflib
+
+        names = [n for n in dir(module) if not n.startswith("_")]
+        close = difflib.get_close_matches(attr, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{head}: module '{module_name}' has no function '{attr}'{hint}"
+    if not callable(function):
+        return f"{head}: '{attr}' of module '{module_name}' is not a function"
+    return None
+
+
+def _last_line(exc: BaseException, root: str | None) -> str:
+    """An exception as its traceback's last line, with where in the project it was raised."""
+    import traceback
+
+    text = traceback.format_exception_only(exc)[-1].strip() or type(exc).__name__
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        frames = [(exc.filename, exc.lineno)]
+    else:
+        frames = [(f.filename, f.lineno) for f in traceback.extract_tb(exc.__traceback__)]
+    inside = [(f, n) for f, n in frames if root is not None and f.startswith(root + os.sep)]
+    if inside:
+        file, line = inside[-1]
+        text += f" (at {os.path.relpath(file, root)}:{line})"
+    return text
+
+
 def _call(request: dict[str, Any]) -> Any:
-    function, is_async, wants_ctx = resolve(request["entrypoint"])
+    function, is_async, wants_ctx = resolve(request["entrypoint"], request.get("root"))
     kwargs = dict(request["args"])
     if wants_ctx:
         if "ctx" in kwargs:
@@ -102,6 +228,13 @@ def _main() -> None:
         pass
     request = json.loads(sys.stdin.buffer.read())
     sys.path[:] = request["path"]
+    if "check" in request:  # validate: one line per entrypoint, written as soon as known
+        with os.fdopen(answer_fd, "w", encoding="utf-8") as out:
+            for entrypoint in request["check"]:
+                problem = entrypoint_problem(entrypoint, request["root"], request["place"])
+                out.write(json.dumps({"entrypoint": entrypoint, "problem": problem}) + "\n")
+                out.flush()
+        os._exit(0)
     try:
         text = _answer(request)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: reported, not obeyed

@@ -26,7 +26,10 @@ from agentgo_cli.errors import StepError
 if TYPE_CHECKING:
     from agentgo_cli.tools.registry import ToolContext
 
-__all__ = ["call_isolated"]
+__all__ = ["IMPORT_TIMEOUT", "call_isolated", "check_imports"]
+
+IMPORT_TIMEOUT = 30.0
+"""Seconds ``check_imports`` gives one child before the import it is in is blamed."""
 
 
 @lru_cache(maxsize=1)
@@ -34,11 +37,17 @@ def _child_source() -> str:
     return Path(__file__).with_name("_child.py").read_text(encoding="utf-8")
 
 
-async def call_isolated(name: str, entrypoint: str, args: dict[str, Any], ctx: ToolContext) -> Any:
-    """Run the tool in a child process and return its result; StepError when it fails."""
+async def call_isolated(
+    name: str, entrypoint: str, args: dict[str, Any], ctx: ToolContext, root: str | None = None
+) -> Any:
+    """Run the tool in a child process and return its result; StepError when it fails.
+
+    ``root`` is the project root the entrypoint imports from, as in process.
+    """
     request = json.dumps(
         {
             "path": sys.path,
+            "root": root,
             "entrypoint": entrypoint,
             "args": args,
             "ctx": dataclasses.asdict(ctx),
@@ -69,6 +78,48 @@ async def call_isolated(name: str, entrypoint: str, args: dict[str, Any], ctx: T
     if "error" in answer:
         raise StepError(f"tool '{name}'{answer['error']}")
     return answer.get("result")
+
+
+async def check_imports(
+    entrypoints: list[str], root: str | None, place: str
+) -> tuple[list[tuple[str, str | None]], str]:
+    """Import each entrypoint in one child process, as an isolated call would (see
+    ``_child.entrypoint_problem``): (entrypoint, problem or None) for each the child answered,
+    in order, and how the child ended when it answered fewer (it died or hung on the next)."""
+    request = json.dumps({"path": sys.path, "check": entrypoints, "root": root, "place": place})
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _child_source(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # what modules print while imported is not our output
+        start_new_session=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    answers: list[tuple[str, str | None]] = []
+    ended = ""
+    try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            child.stdin.write(request.encode())
+            await child.stdin.drain()
+            child.stdin.close()
+        async with asyncio.timeout(IMPORT_TIMEOUT):
+            while len(answers) < len(entrypoints):
+                answer = _answer(await child.stdout.readline())
+                if answer is None:
+                    break
+                answers.append((str(answer.get("entrypoint")), answer.get("problem")))
+            await child.wait()
+    except TimeoutError:
+        ended = f"did not finish within {IMPORT_TIMEOUT:g}s"
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        await asyncio.shield(child.wait())
+    return answers, ended or f"ended the process: {_ended(child.returncode)}"
 
 
 def _answer(out: bytes) -> dict[str, Any] | None:
