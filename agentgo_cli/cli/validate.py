@@ -81,8 +81,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         paths: list[str] = typer.Argument(
             None,
-            help="Manifest files or folders (read recursively). Default: the active "
-            "profile's 'manifests:' paths.",
+            help="Manifest files or folders (read recursively), validated together with the "
+            "active profile's 'manifests:' paths, as run sees them (the manifest set). No PATH: "
+            "the profile's paths alone.",
             show_default=False,
         ),
         output: ValidateFormat = typer.Option(
@@ -94,6 +95,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Validate manifests against their schemas and against each other.
+
+        The python tools' entrypoints are imported, in a child process, from the project root
+        (the folder of agentgo.yaml, else the manifest's): a module's top-level code runs.
 
         Exit 0 when all are valid, 1 when any is invalid, 2 for a usage error or a broken
         config file (its errors are listed with the others).

@@ -129,6 +129,12 @@ def entrypoint_problem(entrypoint: str, root: str | None, place: str) -> str | N
         module = _import(module_name, root)
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
+        if str(exc).endswith("is not a package"):
+            parent = missing.rpartition(".")[0]
+            return (
+                f"{head}: no module named '{missing}' ('{parent}' is a module, not a package); "
+                "fix the entrypoint"
+            )
         if missing and (module_name == missing or module_name.startswith(missing + ".")):
             file = missing.replace(".", "/") + ".py"
             return (
@@ -170,6 +176,11 @@ def _last_line(exc: BaseException, root: str | None) -> str:
     import traceback
 
     text = traceback.format_exception_only(exc)[-1].strip() or type(exc).__name__
+    text = "".join(  # one line, whatever the message holds
+        c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+        for c in " ".join(text.split("\n"))
+    )
+    frames: list[tuple[str, int | None]]
     if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
         frames = [(exc.filename, exc.lineno)]
     else:

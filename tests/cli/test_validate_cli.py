@@ -195,3 +195,114 @@ def test_profile_manifest_folder_missing_is_reported(write: Callable[[str, str],
     code, out, _ = invoke("validate", "m")
     assert code == 1
     assert out.splitlines()[0] == "gone:1:1: no such file or folder"
+
+
+def test_help_says_named_paths_are_validated_with_the_profile_manifests() -> None:
+    code, out, _ = invoke("validate", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert (
+        "paths... <list[str]> Manifest files or folders (read recursively), validated "
+        "together with the active profile's 'manifests:' paths, as run sees them (the "
+        "manifest set). No PATH: the profile's paths alone."
+    ) in text
+    assert (
+        "The python tools' entrypoints are imported, in a child process, from the project "
+        "root (the folder of agentgo.yaml, else the manifest's): a module's top-level code "
+        "runs."
+    ) in text
+
+
+PY_TOOL = """
+apiVersion: agentgo/v1
+kind: Tool
+metadata: {{name: {name}}}
+spec:
+  runtime: {{type: python, entrypoint: "{entrypoint}"}}
+"""
+
+PROJECT = "profile: local\nprofiles:\n  local:\n    manifests: [./m]\n"
+
+
+def _tools(write: Callable[[str, str], Path], **entrypoints: str) -> None:
+    text = "---".join(
+        PY_TOOL.format(name=name.replace("_", "-"), entrypoint=entrypoint)
+        for name, entrypoint in entrypoints.items()
+    )
+    write("m/tools.yaml", text)
+
+
+def test_python_entrypoints_are_imported_from_the_project_root(
+    write: Callable[[str, str], Path], workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write("agentgo.yaml", PROJECT)
+    write("crm.py", "def lookup(customer):\n    return customer\n")
+    write("crmpkg/__init__.py", "")
+    write("crmpkg/calls.py", "async def lookup(customer):\n    return customer\n")
+    _tools(write, plain="crm:lookup", pkg="crmpkg.calls:lookup")
+    (workdir / "sub").mkdir()
+    monkeypatch.chdir(workdir / "sub")
+    code, out, _ = invoke("validate")
+    assert (code, out) == (0, "valid: 1 file, 2 Tool; 0 errors\n")
+
+
+def test_an_entrypoint_that_does_not_import_is_an_error_at_its_line(
+    write: Callable[[str, str], Path], workdir: Path
+) -> None:
+    write("agentgo.yaml", PROJECT)
+    write("crm.py", "import json\n\ndef lookup(customer):\n    return customer\n\nVALUE = 3\n")
+    write("broken.py", "def ok():\n    pass\n\nraise RuntimeError('no CRM_URL set')\n")
+    write("quits.py", "import sys\nsys.exit(4)\n")
+    write("bad_syntax.py", "def f(:\n")
+    write("needs.py", "import crm_client_not_installed\n")
+    _tools(
+        write,
+        missing="crmx:lookup",
+        typo="crm:lookp",
+        value="crm:VALUE",
+        broken="broken:ok",
+        quits="quits:run",
+        syntax="bad_syntax:f",
+        needs="needs:go",
+        deep="crm.sub:lookup",
+    )
+    code, out, _ = invoke("validate")
+    assert code == 1
+    head = "spec.runtime.entrypoint: cannot import"
+    assert out.splitlines() == [
+        f"m/tools.yaml:5:39: {head} 'crmx:lookup': no module named 'crmx' in the project "
+        f"root {workdir} (the folder of agentgo.yaml) or on the Python path; put crmx.py there, "
+        "or fix the entrypoint",
+        f"m/tools.yaml:11:39: {head} 'crm:lookp': module 'crm' has no function 'lookp' "
+        "(did you mean 'lookup'?)",
+        f"m/tools.yaml:17:39: {head} 'crm:VALUE': 'VALUE' of module 'crm' is not a function",
+        f"m/tools.yaml:23:39: {head} 'broken:ok': importing 'broken' raised RuntimeError: "
+        "no CRM_URL set (at broken.py:4)",
+        f"m/tools.yaml:29:39: {head} 'quits:run': importing 'quits' raised SystemExit: 4 "
+        "(at quits.py:2)",
+        f"m/tools.yaml:35:39: {head} 'bad_syntax:f': importing 'bad_syntax' raised "
+        "SyntaxError: invalid syntax (at bad_syntax.py:1)",
+        f"m/tools.yaml:41:39: {head} 'needs:go': importing 'needs' raised ModuleNotFoundError: "
+        "No module named 'crm_client_not_installed' (at needs.py:1)",
+        f"m/tools.yaml:47:39: {head} 'crm.sub:lookup': no module named 'crm.sub' ('crm' is "
+        "a module, not a package); fix the entrypoint",
+        "invalid: 1 file, 8 Tool; 8 errors",
+    ]
+
+
+def test_an_import_that_ends_the_process_is_blamed_and_the_rest_still_checked(
+    write: Callable[[str, str], Path], workdir: Path
+) -> None:
+    write("m/crash.py", "import os\nos._exit(9)\n")
+    write("m/fine.py", "def go():\n    return 1\n")
+    _tools(write, crash="crash:go", fine="fine:go", gone="fine:gone")
+    code, out, _ = invoke("validate", "m")
+    assert code == 1
+    head = "spec.runtime.entrypoint: cannot import"
+    assert out.splitlines() == [
+        f"m/tools.yaml:5:39: {head} 'crash:go': importing 'crash' ended the process: its "
+        "process exited with status 9",
+        f"m/tools.yaml:17:39: {head} 'fine:gone': module 'fine' has no function 'gone' "
+        "(did you mean 'go'?)",
+        "invalid: 1 file, 3 Tool; 2 errors",
+    ]

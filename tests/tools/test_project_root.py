@@ -58,7 +58,7 @@ def _project(folder: Path, answer: str) -> Path:
     (folder / "crmpkg" / "__init__.py").write_text("")
     (folder / "crmpkg" / "calls.py").write_text(
         textwrap.dedent(
-            f"""
+            """
             def who():
                 import crmhelper  # imported at call time: the root stays on the path
                 return "helper " + crmhelper.NAME
