@@ -38,8 +38,12 @@ def job_view(job: JobRecord) -> v.JobView:
 
 
 def step_view(step: StepRecord) -> v.StepView:
-    """A step record as the seam shows it."""
-    return v.StepView.model_validate(step, from_attributes=True)
+    """A step record as the seam shows it (with the details its kind records)."""
+    view = v.StepView.model_validate(step, from_attributes=True)
+    if not step.extra:
+        return view
+    details = {k: step.extra[k] for k in ("exhausted", "errors") if k in step.extra}
+    return v.StepView.model_validate({**view.model_dump(), **details})
 
 
 def log_view(job_id: str, record: EventRecord) -> v.EventView:

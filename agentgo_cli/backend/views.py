@@ -25,6 +25,7 @@ __all__ = [
     "ExportRequest",
     "IntentRequest",
     "IntentView",
+    "ItemErrorView",
     "JobDetailView",
     "JobStatus",
     "JobView",
@@ -42,6 +43,8 @@ __all__ = [
     "RunRequest",
     "StepStatus",
     "StepView",
+    "TraceNode",
+    "TraceRequest",
     "ValidateRequest",
     "ValidationReport",
     "WorkRequest",
@@ -78,6 +81,9 @@ class RunRequest(_View):
     principal: str | None = None
     """Whom the job runs for (default: user:<login name>); its calls run as them."""
     scopes: list[str] = Field(default_factory=list)
+    stream: bool = False
+    """Agent steps stream their replies, each piece a ``delta`` event of ``watch`` (for a
+    live display); otherwise each model turn is one complete call."""
 
 
 class PlanRequest(_View):
@@ -96,6 +102,8 @@ class ResumeRequest(_View):
     job_id: str
     force: bool = False
     """Take the job over even if its lease looks alive."""
+    stream: bool = False
+    """As RunRequest.stream: agent replies as ``delta`` events of ``watch``."""
 
 
 class JobsQuery(_View):
@@ -111,6 +119,15 @@ class LogsRequest(_View):
     job_id: str
     after: int = 0
     """Only events with a greater sequence number."""
+
+
+class TraceRequest(_View):
+    """What ``agentgo jobs trace`` asks for."""
+
+    job_id: str
+    step: str | None = None
+    """The path of one node (``research[0].summarize``, ``draft/turn:2``,
+    ``go/attempt:1/call:1/turn:1``): only that node and what is below it; None: the job."""
 
 
 class CatalogRequest(_View):
@@ -168,6 +185,8 @@ class WorkRequest(_View):
     poll: float = Field(1.0, gt=0)
     watch: bool = False
     """Reload the manifests when a file changes (SIGHUP always reloads)."""
+    drain: float = Field(30.0, ge=0)
+    """On SIGTERM: how long running jobs may take to finish before they are given up."""
 
 
 # -- views ---------------------------------------------------------------------------------
@@ -191,6 +210,17 @@ class JobView(_View):
     scopes: list[str] = Field(default_factory=list)
 
 
+class ItemErrorView(_View):
+    """A failed item of a foreach with ``on_item_error: continue``."""
+
+    index: int
+    """The item's place in the list (0-based); its element of the output is null."""
+    step: str
+    """The key of the innermost step that failed, e.g. ``each[1].enrich``."""
+    error: str
+    """That step's error."""
+
+
 class StepView(_View):
     """The latest attempt of one step instance (``key``: its path in the run)."""
 
@@ -205,6 +235,10 @@ class StepView(_View):
     error: str | None = None
     tokens: int = 0
     cost_usd: float = 0.0
+    exhausted: bool = False
+    """A loop whose ``until`` never held in ``max_iterations`` (it ran them all)."""
+    errors: list[ItemErrorView] = Field(default_factory=list)
+    """A foreach with ``on_item_error: continue``: its failed items."""
 
 
 class JobDetailView(JobView):
@@ -226,13 +260,42 @@ class EventView(_View):
     """The log line's place in the store (increasing); None for live-only events."""
     time: float
     kind: str
-    """job, retry, step, call, cost, shadow, … (log lines); step, model, tool, agent_call
-    (live events of a job running in this process); end (the job's last event)."""
+    """job, retry, step, call, cost, shadow, … (log lines); step, model, tool, agent_call,
+    delta (live events of a job running in this process; a delta's ``message`` is a piece of
+    an agent step's streamed reply, ``data.key`` the step's key); end (the job's last
+    event)."""
     message: str
     data: Any = None
     job_id: str
     step: StepView | None = None
     """For live step events: the step instance as it now is."""
+
+
+class TraceNode(_View):
+    """One node of a job's trace (``jobs trace``): the job, a step instance, an attempt, a
+    model turn, a tool call, or a call to another agent with its callee's nodes below it."""
+
+    kind: Literal["job", "step", "attempt", "turn", "tool", "call"]
+    path: str
+    """What ``--step`` takes to show this node: a step's key, then ``/attempt:N``,
+    ``/turn:N``, ``/tool:N``, ``/call:N`` (the N-th of that kind below its parent); '' for
+    the job."""
+    name: str
+    """The workflow, the step key, 'attempt N', the model, the tool or the intent."""
+    status: str | None = None
+    """job and step statuses; an attempt's (succeeded, failed, skipped, running,
+    interrupted); ok or failed (turns, tools); a call's decision (ok, denied, …)."""
+    started_at: float | None = None
+    duration_s: float | None = None
+    tokens: int = 0
+    cost_usd: float = 0.0
+    detail: dict[str, Any] = Field(default_factory=dict)
+    """The node's payloads as recorded (secrets masked, each cut at the profile's
+    ``trace_payload_bytes``, a cut one marked): a turn's ``messages``, ``reply`` and
+    ``tool_calls``; a tool's ``arguments``, ``result``, ``error`` and ``traceback``; a
+    call's ``chain``, ``trace_id`` and ``error``; a step's ``output`` and ``error``."""
+    children: list[TraceNode] = Field(default_factory=list)
+    """The nodes below, in the order they started."""
 
 
 class ManifestErrorView(_View):
@@ -403,6 +466,8 @@ class WorkerNotice(_View):
 
     message: str
     jobs_run: int | None = None
+    job_id: str | None = None
+    """Set on the lines about one job: taken (started), ended, or given up (released)."""
 
 
 API_VIEWS: dict[str, type[BaseModel]] = {
@@ -410,6 +475,7 @@ API_VIEWS: dict[str, type[BaseModel]] = {
     "job-detail": JobDetailView,
     "step": StepView,
     "event": EventView,
+    "trace-node": TraceNode,
     "validation-report": ValidationReport,
     "catalog-entry": CatalogEntryView,
     "intent": IntentView,
@@ -423,6 +489,7 @@ API_VIEWS: dict[str, type[BaseModel]] = {
     "resume-request": ResumeRequest,
     "jobs-query": JobsQuery,
     "logs-request": LogsRequest,
+    "trace-request": TraceRequest,
     "validate-request": ValidateRequest,
     "plan-request": PlanRequest,
     "catalog-request": CatalogRequest,

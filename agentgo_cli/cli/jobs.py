@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app"]
 
-app = typer.Typer(help="List, show, cancel and read the logs of jobs.", no_args_is_help=True)
+app = typer.Typer(help="List, show, trace, cancel and read the logs of jobs.", no_args_is_help=True)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -107,6 +107,10 @@ def show(
         depth = s.key.count(".")
         took = f"{s.finished_at - s.started_at:.3f}s" if s.finished_at else "…"
         line = f"{'  ' * depth}{s.key} ({s.kind}) {s.status} {took}"
+        if s.exhausted:  # a loop whose until never held
+            line += " exhausted"
+        if s.errors:  # a foreach going on past failed items
+            line += f" {len(s.errors)} item{'s' if len(s.errors) > 1 else ''} failed"
         if s.attempt > 1:
             line += f" attempt {s.attempt}"
         if s.tokens:
@@ -138,6 +142,34 @@ def cancel(
     typer.echo(
         f"job {job.job_id}: {'cancelled' if job.status == 'cancelled' else 'cancel requested'}"
     )
+
+
+@app.command("trace")
+@handle_errors
+def trace(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="The job."),
+    step: str = typer.Option(
+        None,
+        "--step",
+        help="Show one node in full (every payload): a step key such as research[0].summarize, "
+        "then /attempt:N, /turn:N, /tool:N or /call:N as the tree labels them "
+        "(e.g. draft/turn:1, go/call:1/turn:2).",
+    ),
+    output: str = typer.Option("text", "--output", "-o", help="text or json (the node tree)."),
+) -> None:
+    """Show what a job did as a tree: steps, attempts, model turns, tool calls and calls
+    to other agents, each with its status, duration, tokens and cost."""
+    from agentgo_cli.backend.views import TraceRequest
+    from agentgo_cli.cli._trace import full_lines, tree_lines
+
+    check_output(output)
+    node = with_backend(ctx, lambda b: b.trace(TraceRequest(job_id=job_id, step=step)))
+    if output == "json":
+        print_view(node)
+        return
+    for line in full_lines(node) if step is not None else tree_lines(node):
+        typer.echo(line)
 
 
 @app.command("logs")

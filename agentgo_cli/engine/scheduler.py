@@ -39,7 +39,8 @@ from agentgo_cli.engine.state import (
     outputs,
     position,
 )
-from agentgo_cli.engine.steps import KINDS
+from agentgo_cli.engine.steps import BY_NAME, KINDS
+from agentgo_cli.engine.trace import PAYLOAD_LIMIT, TraceLevel, TraceRecorder
 from agentgo_cli.errors import AgentGoError, CallError, LeaseLost, StepError, ValueNotStorable
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.hub import ModelHub
@@ -55,6 +56,7 @@ from agentgo_cli.manifests.models.workflow import (
 from agentgo_cli.observer import (
     JobEnded,
     Observer,
+    Observers,
     Redactor,
     StepFinished,
     StepStarted,
@@ -107,8 +109,15 @@ class Engine:
         scopes: frozenset[str] = frozenset(),
         observer: Observer | None = None,
         redactor: Redactor | None = None,
+        trace: TraceLevel = "full",
+        trace_limit: int = PAYLOAD_LIMIT,
     ) -> None:
         tune_gc()
+        self._runs: dict[str, Run] = {}
+        """The jobs running here, by id (calls dispatched for them find their job)."""
+        if trace != "off":  # every job run here records its trace (engine/trace.py)
+            recorder = TraceRecorder(store, self._runs, level=trace, limit=trace_limit)
+            observer = recorder if observer is None else Observers([recorder, observer])
         self.store = store
         self.mset = mset
         self.owner = owner or new_owner()
@@ -129,13 +138,12 @@ class Engine:
         tools = {n: e.manifest for n, e in mset.of_kind("Tool").items()}
         self.tools = ToolRegistry(
             {n: t for n, t in tools.items() if isinstance(t, ToolManifest)},
+            files={n: e.doc.file for n, e in mset.of_kind("Tool").items()},
             observer=observer,
             redactor=redactor,
         )
         self.clients = JobClients(store, self.models)
         """The model clients of this engine's jobs (counted, shadow-logged, settled)."""
-        self._runs: dict[str, Run] = {}
-        """The jobs running here, by id (calls dispatched for them find their job)."""
         self.agent_calls = AgentCalls(
             store,
             mset,
@@ -256,8 +264,11 @@ class Engine:
             self.observer.emit(JobEnded(job.id, "lost", "the job's lease was taken over"))
         return job
 
-    async def run(self, job: JobRecord) -> JobRecord:
+    async def run(self, job: JobRecord, *, stream: bool = False) -> JobRecord:
         """Run (or resume) a job we hold the lease of, to its end; return the final record.
+
+        With ``stream`` (someone watches the run live), agent steps stream their replies to
+        the observer as ReplyDelta events.
 
         Every write of the job's records carries our lease (owner, epoch); once the store
         refuses one (LeaseLost: another process took the job over), the run stops without
@@ -295,6 +306,7 @@ class Engine:
             done=done,
             semaphore=asyncio.Semaphore(limit) if limit else None,
             observer=observer,
+            stream=stream and observer is not None,
             redactor=self.redactor,
             budget=wf.spec.budget,
             lease=lease,
@@ -484,7 +496,10 @@ class Engine:
             # Finished before: never run again; put its result back in scope.
             if not step_kind.leaf:
                 self._restore_inner(run, key, scope)
-            scope.set_step(step.id, record.status, record.output, record.error)
+            fields = step_kind.scope_fields(record.extra)
+            scope.set_step(step.id, record.status, record.output, record.error, fields)
+            if record.status == StepStatus.FAILED and not step.continue_on_error:
+                raise StepFailed.of_record(record)  # as it failed then (a foreach item's)
             return record.output
         kind = step_kind.name
         job_id = run.job.id
@@ -503,7 +518,7 @@ class Engine:
                 run.inflight.discard(key)
                 if run.observer is not None:
                     self._finished(run, key, step.id, kind, StepStatus.SKIPPED, 1, 0, 0.0)
-                scope.set_step(step.id, StepStatus.SKIPPED)
+                scope.set_step(step.id, StepStatus.SKIPPED, fields=step_kind.scope_fields(None))
                 return None
         retry = step.retry
         attempts = retry.max_attempts if retry else 1
@@ -526,6 +541,7 @@ class Engine:
                     async with asyncio.timeout(step.timeout.seconds):
                         output, tokens, cost = await work
             except FAILS_STEP as exc:
+                details = run.details.pop(key, None)
                 message = (
                     f"timed out after {step.timeout}" if isinstance(exc, TimeoutError) else str(exc)
                 )
@@ -536,13 +552,16 @@ class Engine:
                 if attempt < attempts and retry is not None:
                     spent, spent_usd = used, used_usd
                     line = f"{key}: attempt {attempt} failed: {message}"
-                    await self._log(run.observer, job_id, "retry", line, lease=run.lease)
+                    data = {"key": key, "attempt": attempt, "error": message}
+                    await self._log(run.observer, job_id, "retry", line, data, lease=run.lease)
                     await asyncio.sleep(backoff(retry, attempt))
                     attempt += 1
                     continue
+                cause = exc if isinstance(exc, StepFailed) else None
                 return await self._fail(
-                    run, step, key, kind, scope, message, attempt, used, used_usd
+                    run, step, key, kind, scope, message, attempt, used, used_usd, details, cause
                 )
+            details = run.details.pop(key, None)
             tokens += spent
             cost += spent_usd
             try:
@@ -555,6 +574,7 @@ class Engine:
                     cost_usd=cost,
                     wait=wait,
                     lease=run.lease,
+                    extra=details,
                 )
             except ValueNotStorable as exc:  # nothing was written: the step fails instead
                 return await self._fail(
@@ -565,7 +585,8 @@ class Engine:
             run.inflight.discard(key)
             if run.observer is not None:
                 self._finished(run, key, step.id, kind, StepStatus.SUCCEEDED, attempt, tokens, cost)
-            scope.set_step(step.id, StepStatus.SUCCEEDED, output)
+            fields = step_kind.scope_fields(details)
+            scope.set_step(step.id, StepStatus.SUCCEEDED, output, None, fields)
             if run.budget is not None:
                 check_budget(run)
             return output
@@ -588,18 +609,32 @@ class Engine:
         attempt: int,
         tokens: int = 0,
         cost_usd: float = 0.0,
+        details: dict[str, Any] | None = None,
+        cause: StepFailed | None = None,
     ) -> None:
+        """Record a step's failure; raise StepFailed unless it continues on error.
+
+        ``cause``: the failure of a step inside this container that failed it. It was
+        logged where it happened and is passed on as it is (the innermost key and its
+        reason), so a nested failure is said once; this step's error is the same text
+        (``step '<inner key>' failed: <reason>``) and its record names the inner step.
+        """
         job_id = run.job.id
-        await self._log(run.observer, job_id, "step", f"{key} failed: {message}", lease=run.lease)
+        if cause is None:
+            line = f"{key} failed: {message}"
+            await self._log(run.observer, job_id, "step", line, lease=run.lease)
+        else:
+            details = {**(details or {}), "failed_step": cause.key}
         # Inner steps a failing container cut off end with it, not 'running'.
         inner = [k for k in run.inflight if k != key and inside(k, key)]
+        failed = key if cause is None else cause.key
         for inner_key in sorted(inner):
             run.inflight.discard(inner_key)
             await self.store.step_finished(
                 job_id,
                 inner_key,
                 StepStatus.FAILED,
-                error=f"interrupted: step '{key}' failed",
+                error=f"interrupted: step '{failed}' failed",
                 lease=run.lease,
             )
         await self.store.step_finished(
@@ -610,6 +645,7 @@ class Engine:
             tokens=tokens,
             cost_usd=cost_usd,
             lease=run.lease,
+            extra=details,
         )
         run.tokens += tokens
         run.cost_usd += cost_usd
@@ -618,9 +654,10 @@ class Engine:
             self._finished(
                 run, key, step.id, kind, StepStatus.FAILED, attempt, tokens, cost_usd, message
             )
-        scope.set_step(step.id, StepStatus.FAILED, None, message)
+        fields = KINDS[type(step)].scope_fields(details)
+        scope.set_step(step.id, StepStatus.FAILED, None, message, fields)
         if not step.continue_on_error:
-            raise StepFailed(key, message)
+            raise cause or StepFailed(key, message)
         return None
 
     @staticmethod
@@ -659,4 +696,6 @@ class Engine:
         # The latest value is the last item's or iteration's, as in a live run.
         inner.sort(key=lambda pair: position(pair[0][len(key) :]))
         for _, record in inner:
-            scope.set_step(record.step_id, record.status, record.output, record.error)
+            kind = BY_NAME.get(record.kind)
+            fields = kind.scope_fields(record.extra) if kind is not None else None
+            scope.set_step(record.step_id, record.status, record.output, record.error, fields)

@@ -55,11 +55,27 @@ class BudgetSpent(AgentGoError):
 
 
 class StepFailed(Exception):
-    """A step failed and the job must stop (continue_on_error was not set)."""
+    """A step failed and the job must stop (continue_on_error was not set).
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"step '{key}' failed: {message}")
+    ``key`` is the innermost step that failed (``each[0].enrich``), ``reason`` its own error:
+    a container that fails because a step inside it failed passes this on unchanged, so the
+    failure is said once, where it happened, whatever the nesting.
+    """
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"step '{key}' failed: {reason}")
         self.key = key
+        self.reason = reason
+
+    @classmethod
+    def of_record(cls, record: StepRecord) -> StepFailed:
+        """The failure a failed step record stands for (a container's names the innermost
+        step it recorded as ``failed_step``)."""
+        error = record.error or "failed"
+        inner = record.extra.get("failed_step") if record.extra else None
+        if isinstance(inner, str):
+            return cls(inner, error.removeprefix(f"step '{inner}' failed: "))
+        return cls(record.key, error)
 
 
 @dataclass
@@ -75,9 +91,18 @@ class Scope:
         return Scope(values)
 
     def set_step(
-        self, step_id: str, status: str, output: Any = None, error: str | None = None
+        self,
+        step_id: str,
+        status: str,
+        output: Any = None,
+        error: str | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> None:
-        self.values["steps"][step_id] = {"output": output, "status": status, "error": error}
+        """Make ``steps.<step_id>`` read a step's result (and its kind's own ``fields``)."""
+        entry = {"output": output, "status": status, "error": error}
+        if fields:
+            entry.update(fields)
+        self.values["steps"][step_id] = entry
 
 
 @dataclass
@@ -90,6 +115,9 @@ class Run:
     semaphore: asyncio.Semaphore | None
     observer: Observer | None = None
     """Where this run's events go (None: nobody listens, no event is made)."""
+    stream: bool = False
+    """Whether agent steps stream their replies to the observer (ReplyDelta): someone
+    watches the run live. Otherwise each model turn is one complete() call."""
     redactor: Redactor | None = None
     """Masks secrets in the events' text (log lines, step errors) where they are made."""
     tokens: int = 0
@@ -103,6 +131,9 @@ class Run:
     trace: TraceContext | None = None
     """The job's trace (started by its first call): each call is a span below its step's."""
     started: dict[str, float] = field(default_factory=dict)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What executors note about a step beyond its output, by key (a loop's ``exhausted``, a
+    foreach's item ``errors``): recorded with the step's result, then dropped here."""
     inflight: set[str] = field(default_factory=set)
     """Keys of steps started and not yet finished."""
     lease: Lease | None = None

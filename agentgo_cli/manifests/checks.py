@@ -33,6 +33,7 @@ from agentgo_cli.manifests.models import (
 )
 from agentgo_cli.manifests.models.team import FEATURE_PROTOCOLS
 from agentgo_cli.manifests.models.tool import BuiltinRuntime
+from agentgo_cli.manifests.models.workflow import STEP_KINDS
 from agentgo_cli.semver import InvalidRange, best_match, parse_version
 
 __all__ = ["BUILTIN_TOOLS", "cross_check"]
@@ -51,6 +52,14 @@ BUILTIN_TOOLS = (
 _JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 _CONTAINER_KEYS = {"steps", "parallel", "loop"}
 _WORKFLOW_NAMES = {"inputs", "steps", "job"}
+_KIND_FIELDS = {"exhausted": "loop", "errors": "foreach"}
+"""Fields of steps.<id> that only one step kind has, and that kind."""
+_ALL_FIELDS = (*STEP_FIELDS, *_KIND_FIELDS)
+_EXPECTED_FIELDS = (
+    ", ".join(STEP_FIELDS)
+    + ", "
+    + " or ".join(f"{name} ({kind})" for name, kind in _KIND_FIELDS.items())
+)
 
 
 def cross_check(mset: ManifestSet) -> list[ManifestError]:
@@ -82,6 +91,8 @@ class _Checker:
         self.workflows = mset.of_kind("Workflow")
         self.features = set(mset.config.features) if mset.config else set()
         self.intents: dict[str, dict[str, tuple[Entry, PathKey]]] = {}
+        self.step_kinds: dict[str, str] = {}
+        """The kind of each step id of the workflow being checked."""
 
     def err(
         self, doc: Document, path: PathKey, message: str, code: str, *, key: bool = False
@@ -301,6 +312,7 @@ class _Checker:
                 self._default(doc, (*path, "default"), schema)
         ids: dict[str, PathKey] = {}
         self._collect_ids(doc, ("spec", "steps"), ids)
+        self.step_kinds = {sid: _kind_of(_get(doc.data, path)) for sid, path in ids.items()}
         scope = _Scope(names=set(_WORKFLOW_NAMES), steps={}, later=set(ids))
         self._steps(doc, ("spec", "steps"), scope)
         final = _Scope(names=set(_WORKFLOW_NAMES), steps={k: 0 for k in ids})
@@ -447,13 +459,7 @@ class _Checker:
                         "unknown-ref",
                     )
             elif fld is not None and fld not in STEP_FIELDS:
-                self.err(
-                    doc,
-                    path,
-                    f"unknown step field '{fld}' in steps.{step}.{fld}"
-                    f"{did_you_mean(fld, STEP_FIELDS)}; expected output, status or error",
-                    "expression",
-                )
+                self._step_field(doc, path, step, fld)
         if "inputs" in names:
             for name in sorted(info.inputs - self.inputs):
                 self.err(
@@ -462,6 +468,26 @@ class _Checker:
                     f"unknown input '{name}'{did_you_mean(name, self.inputs)}",
                     "unknown-ref",
                 )
+
+    def _step_field(self, doc: Document, path: PathKey, step: str, fld: str) -> None:
+        """Report ``steps.<step>.<fld>`` when no step has that field, or not this step's kind."""
+        kind = _KIND_FIELDS.get(fld)
+        if kind is None:
+            self.err(
+                doc,
+                path,
+                f"unknown step field '{fld}' in steps.{step}.{fld}"
+                f"{did_you_mean(fld, _ALL_FIELDS)}; expected {_EXPECTED_FIELDS}",
+                "expression",
+            )
+        elif self.step_kinds.get(step, kind) != kind:
+            self.err(
+                doc,
+                path,
+                f"steps.{step}.{fld} is a field of {kind} steps only; "
+                f"'{step}' is {_a(self.step_kinds[step])} step",
+                "expression",
+            )
 
     # -- JSON Schemas ----------------------------------------------------------------------
 
@@ -520,6 +546,19 @@ def _get(data: Any, path: PathKey) -> Any:
         else:
             return None
     return data
+
+
+def _kind_of(step: Any) -> str:
+    """A step's kind (its first kind key), or '' when it has none."""
+    if isinstance(step, dict):
+        for kind in STEP_KINDS:
+            if kind in step:
+                return kind
+    return ""
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in ("a", "e", "i", "o", "u") else f"a {word}"
 
 
 def _inner_lists(step: dict[str, Any], path: PathKey) -> Iterator[PathKey]:

@@ -49,6 +49,8 @@ __all__ = [
     "Lease",
     "StepRecord",
     "StepStatus",
+    "TraceEntry",
+    "TraceRecord",
     "open_store",
     "encode_json",
     "poisoned_error",
@@ -105,6 +107,49 @@ class EventRecord(NamedTuple):
     time: float
     kind: str
     message: str
+    data: Any = None
+
+
+class TraceEntry(NamedTuple):
+    """One node of a job's trace, to be recorded (``JobStore.add_trace``)."""
+
+    time: float
+    kind: str
+    """attempt (a step attempt began), end (a step instance ended), retry (an attempt failed
+    and is retried), turn (a model turn), tool (a tool call), call (an agent-to-agent call)."""
+    key: str | None
+    """The step instance's key (for a callee's turns and tool calls: the intent ref)."""
+    attempt: int | None
+    span: str | None
+    """The agent-to-agent call a turn or tool call ran under; for a call: its own span."""
+    parent: str | None
+    """For a call: its caller's span."""
+    name: str | None
+    """The step kind, the model, the tool or the intent."""
+    status: str | None
+    seconds: float | None
+    tokens: int
+    cost_usd: float
+    data: str | None
+    """The payloads as JSON text, each cut to a size (see ``engine.trace``)."""
+
+
+class TraceRecord(NamedTuple):
+    """One recorded node of a job's trace, as stored: ``data`` is decoded."""
+
+    seq: int
+    """The node's place in its job's trace: 1, 2, 3, … (per job)."""
+    time: float
+    kind: str
+    key: str | None
+    attempt: int | None
+    span: str | None
+    parent: str | None
+    name: str | None
+    status: str | None
+    seconds: float | None
+    tokens: int
+    cost_usd: float
     data: Any = None
 
 
@@ -329,8 +374,12 @@ class JobStore(CallStore, Protocol):
         cost_usd: float = 0.0,
         wait: bool = True,
         lease: Lease | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         """Record a step's result; returns once committed.
+
+        ``extra`` holds what a step kind records beyond its output (``StepRecord.extra``:
+        a loop's ``exhausted``, a foreach's item ``errors``); a new attempt clears it.
 
         With ``wait=False`` it returns at once: the record is committed no later than the
         next write of this store that is awaited (the engine uses it for a job's last step,
@@ -358,6 +407,17 @@ class JobStore(CallStore, Protocol):
     ) -> None:
         """Append a log event (committed with the next batch); with a ``lease`` that no
         longer holds the job, nothing is recorded."""
+        ...
+
+    def add_trace(self, job_id: str, entry: TraceEntry, *, lease: Lease | None = None) -> None:
+        """Append a node to a job's trace under the job's next sequence number. Not a
+        coroutine: an Observer's ``emit`` calls it, and it only queues the write (committed
+        with the next batch); with a ``lease`` that no longer holds the job, nothing is
+        recorded."""
+        ...
+
+    async def trace(self, job_id: str) -> list[TraceRecord]:
+        """Every node of a job's trace, in the order recorded."""
         ...
 
     async def get_job(self, job_id: str) -> JobRecord | None:

@@ -50,6 +50,12 @@ def boom(reason: str) -> None:
     raise ValueError(reason)
 
 
+def refuse(label: str) -> None:
+    """Count a call (as ``refuse:<label>``), then raise."""
+    calls[f"refuse:{label}"] += 1
+    raise ValueError(f"no {label}")
+
+
 async def nap(seconds: float) -> dict[str, float]:
     """Sleep on the event loop, then answer."""
     await asyncio.sleep(seconds)

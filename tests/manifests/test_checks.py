@@ -487,6 +487,9 @@ def test_outputs_read_any_step(workdir: Path) -> None:
     assert check(workdir, wf_yaml=wf) == ["wf.yaml:13:10: spec.outputs.bad: unknown step 'c'"]
 
 
+FIELDS = "output, status, error, exhausted (loop) or errors (foreach)"
+
+
 def test_unknown_step_field(workdir: Path) -> None:
     wf = workflow(
         """
@@ -499,9 +502,9 @@ def test_unknown_step_field(workdir: Path) -> None:
     )
     assert check(workdir, wf_yaml=wf) == [
         "wf.yaml:11:15: spec.steps[1].prompt: unknown step field 'outptu' in steps.a.outptu "
-        "(did you mean 'output'?); expected output, status or error",
+        f"(did you mean 'output'?); expected {FIELDS}",
         "wf.yaml:11:15: spec.steps[1].prompt: unknown step field 'stauts' in steps.a.stauts "
-        "(did you mean 'status'?); expected output, status or error",
+        f"(did you mean 'status'?); expected {FIELDS}",
     ]
 
 

@@ -95,7 +95,8 @@ FIELDS = [
     "allow", "principal", "protocol", "roles", "agent", "steps", "id", "foreach", "as", "loop",
     "max_iterations", "until", "parallel", "call", "team", "if", "input", "inputs", "outputs",
     "prompt", "with", "default", "properties", "required", "items", "timeout", "retry",
-    "features", "profile", "profiles", "providers", "store", "server", "<<",
+    "features", "profile", "profiles", "providers", "store", "server", "<<", "value",
+    "on_exhausted", "on_item_error", "continue_on_error",
 ]  # fmt: skip
 WORDS = [
     "agentgo/v1", *KINDS, "openai:gpt-4o-mini", "scripted:demo", "nope:x", "writer", "a.b",
@@ -103,7 +104,8 @@ WORDS = [
     "pipeline", "planner-workers", "swarm", "container", "python", "builtin", "http_get",
     "restricted", "object", "string", "intger", "${{ inputs.x }}", "${{ steps.a.output }}",
     "${{ steps.b.outptu }}", "${{ item }}", "${{ }}", "${{ x | nope }}", "${{ x.__class__ }}",
-    "a", "b", "",
+    "a", "b", "", "fail", "succeed", "continue", "${{ steps.a.exhausted }}",
+    "${{ steps.research.errors }}", "${{ steps.polish.exhausted }}",
 ]  # fmt: skip
 
 scalars = st.one_of(
@@ -235,6 +237,7 @@ VALID = {
             - id: research
               foreach: ${{ inputs.topics }}
               as: topic
+              on_item_error: continue
               steps:
                 - id: summarize
                   agent: writer
@@ -246,12 +249,15 @@ VALID = {
               loop:
                 max_iterations: 3
                 until: ${{ steps.review.output.approved }}
+                on_exhausted: fail
                 steps:
                   - {id: review, agent: editor, input: "${{ steps.draft.output }}"}
             - id: checks
               parallel:
                 - {id: count, tool: wordcount, with: {text: "${{ steps.draft.output }}"}}
                 - {id: facts, call: factcheck.verify@^1, input: {text: "x"}}
+            - id: failed
+              value: {items: "${{ steps.research.errors }}", ok: "${{ steps.polish.exhausted }}"}
             - id: desk
               if: ${{ inputs.publish }}
               team: newsroom

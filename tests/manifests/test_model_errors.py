@@ -26,7 +26,7 @@ ID_HELP = (
     "use letters, digits and '_', not starting with a digit, so that expressions can read it "
     "(steps.<id>, inputs.<name>)"
 )
-STEP_KINDS = "'agent', 'tool', 'call', 'team', 'foreach', 'loop' or 'parallel'"
+STEP_KINDS = "'agent', 'tool', 'call', 'team', 'foreach', 'loop', 'parallel' or 'value'"
 KINDS = "'Agent', 'Tool', 'Capability', 'Team' or 'Workflow'"
 
 

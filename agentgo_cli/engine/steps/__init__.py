@@ -7,7 +7,7 @@ kind's ``execute`` for the rest.
 
 from __future__ import annotations
 
-from agentgo_cli.engine.steps import agent, call, foreach, loop, parallel, team, tool
+from agentgo_cli.engine.steps import agent, call, foreach, loop, parallel, team, tool, value
 from agentgo_cli.engine.steps.base import Executor, StepKind
 from agentgo_cli.manifests.models.workflow import (
     AgentStep,
@@ -17,9 +17,10 @@ from agentgo_cli.manifests.models.workflow import (
     ParallelStep,
     TeamStep,
     ToolStep,
+    ValueStep,
 )
 
-__all__ = ["KINDS", "Executor", "StepKind"]
+__all__ = ["BY_NAME", "KINDS", "Executor", "StepKind"]
 
 KINDS: dict[type, StepKind] = {
     AgentStep: agent.KIND,
@@ -29,5 +30,9 @@ KINDS: dict[type, StepKind] = {
     ForeachStep: foreach.KIND,
     LoopStep: loop.KIND,
     ParallelStep: parallel.KIND,
+    ValueStep: value.KIND,
 }
 """The step kinds of the workflow model, by step class."""
+
+BY_NAME: dict[str, StepKind] = {k.name: k for k in KINDS.values()}
+"""The step kinds by the name their records carry."""

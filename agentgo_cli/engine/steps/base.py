@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.tools.registry import ToolContext
@@ -28,6 +29,17 @@ class StepKind:
     leaf: bool
     """True for steps that do work themselves (they wait for the workflow's
     max_concurrency); False for containers of other steps."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """The kind's own fields of ``steps.<id>`` beyond output, status and error, with their
+    values when the step recorded none (a loop's ``exhausted``: False)."""
+
+    def scope_fields(self, recorded: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The kind's own fields as a step recorded them (``StepRecord.extra``), else their
+        defaults; None for a kind without any."""
+        if not self.fields:
+            return None
+        recorded = recorded or {}
+        return {k: recorded[k] if k in recorded else copy.copy(v) for k, v in self.fields.items()}
 
 
 def tool_context(run: Run, key: str, attempt: int) -> ToolContext:

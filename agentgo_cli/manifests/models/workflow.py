@@ -24,11 +24,12 @@ __all__ = [
     "Step",
     "TeamStep",
     "ToolStep",
+    "ValueStep",
     "WorkflowManifest",
     "WorkflowSpec",
 ]
 
-STEP_KINDS = ("agent", "tool", "call", "team", "foreach", "loop", "parallel")
+STEP_KINDS = ("agent", "tool", "call", "team", "foreach", "loop", "parallel", "value")
 
 Condition = Annotated[Any, ExprOr((bool,), "a boolean", {"type": "boolean"})]
 ListOrExpr = Annotated[Any, ExprOr((list,), "a list", {"type": "array"})]
@@ -90,6 +91,12 @@ class ForeachStep(StepBase):
     foreach: ListOrExpr
     as_: Identifier = Field(default="item", alias="as", description="Name of the item variable.")
     max_concurrency: PositiveInt | None = None
+    on_item_error: Annotated[str, OneOf(("continue", "fail"), "on_item_error action")] = Field(
+        default="fail",
+        description="fail: a failed item fails the foreach (the other items are stopped). "
+        "continue: every item runs; a failed item's element of the output is null and "
+        "steps.<id>.errors lists {index, step, error} per failed item.",
+    )
     steps: list[Step] = Field(min_length=1)
 
 
@@ -98,6 +105,11 @@ class LoopSpec(Spec):
 
     max_iterations: PositiveInt
     until: Condition = None
+    on_exhausted: Annotated[str, OneOf(("fail", "succeed"), "on_exhausted action")] = Field(
+        default="succeed",
+        description="What a loop whose until never held in max_iterations does: succeed "
+        "(recorded as exhausted: steps.<id>.exhausted is true) or fail.",
+    )
     steps: list[Step] = Field(min_length=1)
 
 
@@ -114,6 +126,13 @@ class ParallelStep(StepBase):
     max_concurrency: PositiveInt | None = None
 
 
+class ValueStep(StepBase):
+    """Compute a value (an expression, or any JSON with expressions inside); the output is
+    that value."""
+
+    value: Any = Field(description="Any JSON value; ${{ }} expressions in it are evaluated.")
+
+
 _STEP_CLASSES: dict[str, type] = {
     "agent": AgentStep,
     "tool": ToolStep,
@@ -122,6 +141,7 @@ _STEP_CLASSES: dict[str, type] = {
     "foreach": ForeachStep,
     "loop": LoopStep,
     "parallel": ParallelStep,
+    "value": ValueStep,
 }
 
 

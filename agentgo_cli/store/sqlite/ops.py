@@ -170,14 +170,14 @@ START_STEP = (
     "ON CONFLICT (job_id, key) DO UPDATE SET step_id = excluded.step_id, "
     f"kind = excluded.kind, status = '{_STEP_RUNNING}', attempt = excluded.attempt, "
     "started_at = excluded.started_at, finished_at = NULL, output = NULL, error = NULL, "
-    "tokens = 0, cost_usd = 0"
+    "tokens = 0, cost_usd = 0, extra = NULL"
 )
 FINISH_STEP = (
     "INSERT INTO steps (job_id, key, step_id, kind, status, attempt, started_at, finished_at, "
-    "output, error, tokens, cost_usd) VALUES (?, ?, ?, '', ?, 1, ?, ?, ?, ?, ?, ?) "
+    "output, error, tokens, cost_usd, extra) VALUES (?, ?, ?, '', ?, 1, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (job_id, key) DO UPDATE SET status = excluded.status, "
     "finished_at = excluded.finished_at, output = excluded.output, error = excluded.error, "
-    "tokens = excluded.tokens, cost_usd = excluded.cost_usd"
+    "tokens = excluded.tokens, cost_usd = excluded.cost_usd, extra = excluded.extra"
 )
 ADD_TO_JOB = (
     "UPDATE jobs SET tokens = tokens + ?, cost_usd = cost_usd + ?, updated_at = ? "
@@ -345,6 +345,7 @@ def step_finished(
     cost_usd: float,
     owner: str | None = None,
     epoch: int | None = None,
+    extra: str | None = None,
 ) -> None:
     fenced = (tokens, cost_usd, now, job_id, owner, owner, epoch)
     if conn.execute(ADD_TO_JOB, fenced).rowcount != 1:
@@ -352,7 +353,8 @@ def step_finished(
     # Without a step_started record (a skipped step), the step id is the key's last part.
     step_id = key.rpartition(".")[2]
     conn.execute(
-        FINISH_STEP, (job_id, key, step_id, status, now, now, output, error, tokens, cost_usd)
+        FINISH_STEP,
+        (job_id, key, step_id, status, now, now, output, error, tokens, cost_usd, extra),
     )
 
 
@@ -366,15 +368,15 @@ def step_started_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> 
 
 def step_finished_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     """step_finished for each row of its arguments."""
-    totals = [(tk, c, now, j, o, o, e) for j, _, _, now, _, _, tk, c, o, e in rows]
+    totals = [(tk, c, now, j, o, o, e) for j, _, _, now, _, _, tk, c, o, e, _ in rows]
     if conn.executemany(ADD_TO_JOB, totals).rowcount != len(rows):
         # An unknown job, or a lease lost: the one-by-one replay names it.
         raise StoreError("a step of an unknown job, or of a lease lost")
     conn.executemany(
         FINISH_STEP,
         [
-            (job_id, key, key.rpartition(".")[2], status, now, now, output, error, tokens, cost)
-            for job_id, key, status, now, output, error, tokens, cost, _, _ in rows
+            (job_id, key, key.rpartition(".")[2], status, now, now, output, error, tokens, cost, x)
+            for job_id, key, status, now, output, error, tokens, cost, _, _, x in rows
         ],
     )
 

@@ -57,8 +57,10 @@ from agentgo_cli.store.base import (
     JobStatus,
     Lease,
     StepRecord,
+    TraceEntry,
+    TraceRecord,
 )
-from agentgo_cli.store.sqlite import call_ops, ops
+from agentgo_cli.store.sqlite import call_ops, ops, trace_ops
 from agentgo_cli.store.sqlite.schema import open_reader, open_writer
 from agentgo_cli.store.sqlite.writer import InlineWriter, Operation, Writer
 
@@ -162,7 +164,12 @@ class SQLiteJobStore:
             raise StoreError("the job store needs a file; an in-memory database is not durable")
         self._state = _STARTING
         kind = InlineWriter if self.synchronous == "normal" else Writer
-        writer = kind(self._open_writer, self._to_store_error, many=ops.MANY, phases=ops.PHASES)
+        writer = kind(
+            self._open_writer,
+            self._to_store_error,
+            many={**ops.MANY, **trace_ops.MANY},
+            phases={**ops.PHASES, **trace_ops.PHASES_OF_TRACE},
+        )
         try:
             await writer.start()
         except BaseException:
@@ -321,15 +328,19 @@ class SQLiteJobStore:
         cost_usd: float = 0.0,
         wait: bool = True,
         lease: Lease | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        """Record the result of a step's latest attempt and add its tokens and cost to the
-        job; returns once committed (``wait=False``: at once, committed with the next batch,
-        no later than the next awaited write). LeaseLost if ``lease`` no longer holds it."""
+        """Record the result of a step's latest attempt (and its ``extra`` details) and add
+        its tokens and cost to the job; returns once committed (``wait=False``: at once,
+        committed with the next batch, no later than the next awaited write). LeaseLost if
+        ``lease`` no longer holds it."""
         if status not in STEP_DONE:
             raise ValueError(f"a step ends 'succeeded', 'failed' or 'skipped', not '{status}'")
         encoded = ops.dump(output, "the output of step '{}' of job '{}'", key, job_id)
+        details = ops.dump(extra or None, "the details of step '{}' of job '{}'", key, job_id)
         owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
-        args = (job_id, key, status, time.time(), encoded, error, tokens, cost_usd, owner, epoch)
+        now = time.time()
+        args = (job_id, key, status, now, encoded, error, tokens, cost_usd, owner, epoch, details)
         if wait:
             await self._write(ops.step_finished, *args)
         else:
@@ -365,6 +376,12 @@ class SQLiteJobStore:
         owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
         now = time.time()
         self._write_nowait(ops.add_event, job_id, now, kind, message, encoded, owner, epoch)
+
+    def add_trace(self, job_id: str, entry: TraceEntry, *, lease: Lease | None = None) -> None:
+        """Append a node to a job's trace; queued at once (not a coroutine), committed with
+        the next batch (nothing is recorded if ``lease`` no longer holds the job)."""
+        owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
+        self._write_nowait(trace_ops.add_trace, job_id, entry, owner, epoch)
 
     async def claim_job(
         self, owner: str, lease_seconds: float, *, poison_after: int = POISON_AFTER
@@ -496,6 +513,10 @@ class SQLiteJobStore:
     async def events(self, job_id: str, *, after: int = 0) -> list[EventRecord]:
         """A job's events with ``seq`` above ``after``, in order."""
         return await self._read(ops.read_events, job_id, after)
+
+    async def trace(self, job_id: str) -> list[TraceRecord]:
+        """A job's trace nodes, in the order recorded."""
+        return await self._read(trace_ops.read_trace, job_id)
 
 
 def from_url(url: str, *, synchronous: str = "normal") -> SQLiteJobStore:
