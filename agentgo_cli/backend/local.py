@@ -492,7 +492,7 @@ class LocalBackend:
 
         store = await self._get_store()
         engines = await self._get_engines()
-        notices: asyncio.Queue[str] = asyncio.Queue()
+        notices: asyncio.Queue[v.WorkerNotice] = asyncio.Queue()
         watched = [p for p in self.config().manifest_paths() if p.exists()] if request.watch else []
         worker = Worker(engines, store)
         task = asyncio.ensure_future(
@@ -501,7 +501,11 @@ class LocalBackend:
                 once=request.once,
                 poll=request.poll,
                 watch_paths=watched,
-                notify=notices.put_nowait,
+                notify=lambda line: notices.put_nowait(v.WorkerNotice(message=line)),
+                on_job=lambda job_id, line: notices.put_nowait(
+                    v.WorkerNotice(message=line, job_id=job_id)
+                ),
+                drain=request.drain,
             )
         )
         try:
@@ -509,11 +513,11 @@ class LocalBackend:
                 getter = asyncio.ensure_future(notices.get())
                 await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
                 if getter.done():
-                    yield v.WorkerNotice(message=getter.result())
+                    yield getter.result()
                 else:
                     getter.cancel()
             while not notices.empty():
-                yield v.WorkerNotice(message=notices.get_nowait())
+                yield notices.get_nowait()
             count = task.result()
             yield v.WorkerNotice(message=f"ran {count} job{'s' * (count != 1)}", jobs_run=count)
         finally:

@@ -4,8 +4,10 @@ running its finished steps again."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_worker import AGENTGO, _env, _wait_for_step, agentgo, show
+from tests.e2e.test_worker import AGENTGO, _env, agentgo, show
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
 
 Write = Callable[[str, str], Path]
@@ -26,7 +28,7 @@ kind: Agent
 metadata: {name: sleepy}
 spec:
   model: scripted:demo
-  latency: 2s
+  latency: 3s
   script:
     - reply: "rested"
 """
@@ -56,9 +58,31 @@ def project(write: Write) -> Write:
     return write
 
 
+def wait_in_step(workdir: Path, key: str, since: float = 0.0) -> str:
+    """Wait until a running job has step ``key`` in flight, started after ``since`` (read
+    straight from the project's SQLite store: quicker than a command); return its id."""
+    db = workdir / "state" / "agentgo.db"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(sqlite3.OperationalError),
+            contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn,
+        ):  # not created yet, or its tables not yet
+            row = conn.execute(
+                "SELECT job_id FROM steps JOIN jobs ON jobs.id = job_id WHERE key = ? "
+                "AND steps.status = 'running' AND jobs.status = 'running' AND started_at > ?",
+                (key, since),
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+        time.sleep(0.02)
+    pytest.fail(f"no job got to step '{key}' within 15s")
+
+
 def _interrupt(workdir: Path, *args: str) -> tuple[str, str, str, float]:
     """Start `agentgo <args>`, press Ctrl-C while step 'slow' runs; (job id, stdout,
     stderr, seconds from the signal to the exit)."""
+    began = time.time()
     proc = subprocess.Popen(
         [str(AGENTGO), *args],
         cwd=workdir,
@@ -68,7 +92,7 @@ def _interrupt(workdir: Path, *args: str) -> tuple[str, str, str, float]:
         text=True,
     )
     try:
-        job_id = _wait_for_step(workdir, "slow")
+        job_id = wait_in_step(workdir, "slow", since=began)
         proc.send_signal(signal.SIGINT)
         sent = time.monotonic()
         out, err = proc.communicate(timeout=10)
