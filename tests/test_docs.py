@@ -188,14 +188,17 @@ def test_manifest_snippets_validate(
 ) -> None:
     if case.skip is not None:
         pytest.skip(case.skip)
-    monkeypatch.chdir(tmp_path)  # no agentgo.yaml here: validate reads only the snippets
+    # A project of its own (no agentgo.yaml above it is found), whose profile adds no
+    # manifests: validate reads the snippets alone, and python tools import from its root.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "agentgo.yaml").write_text("profile: docs\nprofiles: {docs: {}}\n")
     folder = tmp_path / "m"
     folder.mkdir()
     for n, snippet in enumerate(case.snippets):
         (folder / f"{n:02d}-line{snippet.line}.yaml").write_text(snippet.text, encoding="utf-8")
     for module in case.modules:
         assert module.module_file is not None
-        (folder / module.module_file).write_text(module.text, encoding="utf-8")
+        (tmp_path / module.module_file).write_text(module.text, encoding="utf-8")
     result = runner.invoke(app, ["validate", "m"], catch_exceptions=False)
     shown = "\n".join(s.where for s in case.snippets)
     if case.expect_valid:
