@@ -76,6 +76,23 @@ class ModelTurn:
     cost_usd: float
     latency_s: float
     time: float = field(default_factory=time.time)
+    span: str | None = None
+    """The span of the agent-to-agent call this turn ran under (``AgentCalled.span_id``);
+    None for a turn of the step's own agent."""
+
+
+@dataclass(slots=True)
+class ReplyDelta:
+    """A piece of an agent step's reply as the model streams it.
+
+    Made only for a run that streams (``agentgo run`` showing live progress); the whole
+    turn is still reported once as a ModelTurn. Its text is redacted like a turn's.
+    """
+
+    job_id: str | None
+    key: str | None
+    text: str
+    time: float = field(default_factory=time.time)
 
 
 @dataclass(slots=True)
@@ -91,6 +108,8 @@ class ToolCalled:
     traceback: str | None = None
     seconds: float = 0.0
     time: float = field(default_factory=time.time)
+    span: str | None = None
+    """The span of the agent-to-agent call this tool call ran under; None: the step's own."""
 
 
 @dataclass(slots=True)
@@ -109,6 +128,13 @@ class AgentCalled:
     cost_usd: float = 0.0
     seconds: float = 0.0
     time: float = field(default_factory=time.time)
+    span_id: str | None = None
+    """This call's own span: the callee's turns and tool calls carry it as their ``span``
+    (None when the call was refused before it had one)."""
+    parent_span_id: str | None = None
+    """The caller's span: a call made by a callee has its caller's call ``span_id`` here."""
+    key: str | None = None
+    """The key of the job's step the call was made for (the root caller's step)."""
 
 
 @dataclass(slots=True)

@@ -79,6 +79,8 @@ class CallContext:
     """The root caller's job, where calls are logged; None for `agentgo call`."""
     log: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     """Where finished calls are reported (the engine writes them as job events)."""
+    key: str | None = None
+    """The key of the root caller's job step the work is for (a trace files calls under it)."""
 
     @property
     def depth(self) -> int:
@@ -179,8 +181,9 @@ class CallService:
         from agentgo_cli.observer import AgentCalled
 
         started = time.perf_counter()
+        span = parent.trace.child()  # made here so that a failed call's event names it too
         try:
-            outcome = await self._call(ref, value, parent, idempotency_key)
+            outcome = await self._call(ref, value, parent, idempotency_key, span)
         except Exception as exc:
             code = exc.code if isinstance(exc, CallError) else "failed"
             intent, version = ref, None
@@ -197,6 +200,9 @@ class CallService:
                     parent.trace.trace_id,
                     self.redactor.text(str(exc)) if self.redactor else str(exc),
                     seconds=time.perf_counter() - started,
+                    span_id=span.span_id,
+                    parent_span_id=parent.trace.span_id,
+                    key=parent.key,
                 )
             )
             raise
@@ -213,6 +219,9 @@ class CallService:
                 outcome.tokens,
                 outcome.cost_usd,
                 outcome.duration_s,
+                span_id=span.span_id,
+                parent_span_id=parent.trace.span_id,
+                key=parent.key,
             )
         )
         return outcome
@@ -223,7 +232,9 @@ class CallService:
         value: Any,
         parent: CallContext,
         idempotency_key: str | None,
+        span: TraceContext | None = None,
     ) -> CallOutcome:
+        """The lifecycle; the call's span is ``span`` (default: a new child of the parent's)."""
         from agentgo_cli.a2a.acl import Caller, check_access
         from agentgo_cli.tools.registry import schema_problem, validator_for
 
@@ -252,7 +263,7 @@ class CallService:
                 )
                 error.retry_after = wait
                 raise error
-        trace = parent.trace.child()
+        trace = span or parent.trace.child()
         ctx = CallContext(
             parent.principal,
             parent.scopes,
@@ -261,6 +272,7 @@ class CallService:
             Spend(),
             parent.job_id,
             parent.log,
+            parent.key,
         )
         key = idempotency_key
         output, replayed = None, False

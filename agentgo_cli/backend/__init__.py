@@ -36,6 +36,8 @@ if TYPE_CHECKING:
         PlanView,
         ResumeRequest,
         RunRequest,
+        TraceNode,
+        TraceRequest,
         ValidateRequest,
         ValidationReport,
         WorkerNotice,
@@ -104,6 +106,11 @@ class Backend(Protocol):
 
     async def logs(self, request: LogsRequest) -> list[EventView]:
         """A job's stored log after a sequence number."""
+        ...
+
+    async def trace(self, request: TraceRequest) -> TraceNode:
+        """A job's trace as a tree (or one node of it, ``request.step``); NotFoundError for
+        an unknown job or node, UsageError for a path that is not one."""
         ...
 
     async def catalog(self, request: CatalogRequest) -> list[CatalogEntryView]:

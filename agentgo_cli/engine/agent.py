@@ -150,6 +150,7 @@ def _turn(
         response.usage.output_tokens,
         response.cost_usd,
         latency,
+        span=ctx.span,
     )
 
 

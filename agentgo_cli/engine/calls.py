@@ -95,9 +95,9 @@ class AgentCalls:
             )
         return self._service
 
-    def root_context(self, run: Run, agent: str | None) -> CallContext:
-        """The call context of one step of a job: the job's principal, the job's trace, and
-        a fresh Spend that the step's callees add to."""
+    def root_context(self, run: Run, agent: str | None, key: str | None = None) -> CallContext:
+        """The call context of one step of a job (``key``): the job's principal, the job's
+        trace, and a fresh Spend that the step's callees add to."""
         job = run.job
         principal = job.principal or self.principal
         scopes = frozenset(job.scopes) if job.principal else self.scopes
@@ -118,7 +118,7 @@ class AgentCalls:
                 observer.emit(LogLine(job_id, "call", *(shown or (message, record))))
             await self.store.add_event(job_id, "call", message, record, lease=run.lease)
 
-        return CallContext(principal, scopes, chain, run.trace.child(), Spend(), job_id, log)
+        return CallContext(principal, scopes, chain, run.trace.child(), Spend(), job_id, log, key)
 
     async def dispatch(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
         """Run a call's target agent as the caller's principal (CallService's dispatcher)."""
@@ -139,6 +139,7 @@ class AgentCalls:
             step_id=entry.ref,
             attempt=1,
             idempotency_key=f"{ctx.trace.trace_id}:{ctx.trace.span_id}",
+            span=ctx.trace.span_id,
         )
         run = self._runs.get(ctx.job_id) if ctx.job_id else None
         if run is not None and agent.spec.model_ref.provider != "scripted":

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from agentgo_cli.engine.owners import new_owner
 from agentgo_cli.engine.scheduler import LEASE_SECONDS, Engine
+from agentgo_cli.engine.trace import PAYLOAD_LIMIT, TraceLevel
 from agentgo_cli.errors import ManifestSetError
 from agentgo_cli.observer import Redactor
 from agentgo_cli.store.base import POISON_AFTER
@@ -38,6 +39,8 @@ class Engines:
         poison_after: int = POISON_AFTER,
         observer: Observer | None = None,
         redactor: Redactor | None = None,
+        trace: TraceLevel = "full",
+        trace_limit: int = PAYLOAD_LIMIT,
     ) -> None:
         self.store = store
         self.models = models
@@ -50,6 +53,9 @@ class Engines:
             redactor = Redactor(models.secret_values())
         self.redactor = redactor
         """Made once from the hub's provider keys, shared by every engine."""
+        self.trace: TraceLevel = trace
+        """What the jobs of every engine record of their trace (full, steps or off)."""
+        self.trace_limit = trace_limit
         self._load = load
         self._engines: dict[tuple[str, ...], Engine] = {}
 
@@ -92,4 +98,6 @@ class Engines:
             models=self.models,
             observer=self.observer,
             redactor=self.redactor,
+            trace=self.trace,
+            trace_limit=self.trace_limit,
         )

@@ -94,6 +94,9 @@ class ToolContext:
     step_id: str
     attempt: int
     idempotency_key: str
+    span: str | None = None
+    """The span of the agent-to-agent call the tool runs under (None: the step's own), so
+    that a trace files the call under its caller's call."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,9 @@ class ToolRegistry:
             trace = None if trace is None else redact.text(trace)
         seconds = time.perf_counter() - started
         job_id = ctx.job_id or None
-        return ToolCalled(job_id, ctx.step_id, name, args, result, error, trace, seconds)
+        return ToolCalled(
+            job_id, ctx.step_id, name, args, result, error, trace, seconds, span=ctx.span
+        )
 
     async def _call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> Any:
         manifest = self._tools.get(name)

@@ -545,6 +545,7 @@ async def test_migrations_are_recorded_once(store_db: StoreDB) -> None:
         "0004_calls",
         "0005_job_principal",
         "0006_lease_epoch",
+        "0007_trace",
     ]
     assert all(at for _, at in applied)
     async with store_db.running():

@@ -29,7 +29,7 @@ async def execute(
         raise StepError(f"unknown agent '{step.agent}'")
     prompt = render(step.prompt, scope.values) if step.prompt is not None else None
     value = render(step.input, scope.values)
-    calls = engine.agent_calls.root_context(run, step.agent) if calls_possible(agent) else None
+    calls = engine.agent_calls.root_context(run, step.agent, key) if calls_possible(agent) else None
     token = CURRENT.set(calls) if calls is not None else None
     try:
         result = await run_agent(

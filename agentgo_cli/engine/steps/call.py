@@ -20,7 +20,7 @@ async def execute(
 ) -> tuple[Any, int, float]:
     """Call the step's intent as the job's principal; the callee's cost is the step's."""
     value = render(step.input, scope.values)
-    parent = engine.agent_calls.root_context(run, None)
+    parent = engine.agent_calls.root_context(run, None, key)
     outcome = await engine.calls.call(step.call, value, parent=parent)
     return outcome.output, outcome.tokens, outcome.cost_usd
 

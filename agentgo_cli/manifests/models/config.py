@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     NonNegativeFloat,
     NonNegativeInt,
@@ -49,6 +50,25 @@ def _known_provider(name: str) -> str:
     return name
 
 
+TRACE_LEVELS = ("full", "steps", "off")
+
+
+def _trace_level(value: Any) -> Any:
+    """YAML reads a bare ``off`` as false (and ``on`` as true): take them as the levels meant."""
+    if value is False:
+        return "off"
+    if value is True:
+        return "full"
+    return value
+
+
+TraceLevelField = Annotated[
+    Literal["full", "steps", "off"],
+    OneOf(TRACE_LEVELS, "trace level"),
+    BeforeValidator(_trace_level),
+]
+
+
 class Profile(Spec):
     """Where commands run: an embedded store, or a remote server."""
 
@@ -62,6 +82,16 @@ class Profile(Spec):
         default=3,
         description="Fail a job as poisoned, instead of taking it again, once this many "
         "owners died while running it.",
+    )
+    trace: TraceLevelField = Field(
+        default="full",
+        description="What jobs record for 'agentgo jobs trace': 'full' (steps, attempts, model "
+        "turns, tool calls and calls between agents), 'steps' (steps and attempts) or 'off'.",
+    )
+    trace_payload_bytes: PositiveInt = Field(
+        default=16384,
+        description="Bytes of JSON a trace keeps of one payload (messages, reply, arguments, "
+        "result, traceback); a longer one is cut and marked as cut.",
     )
     manifests: list[str] = Field(default_factory=list, description="Folders and files to load.")
     server: str | None = Field(default=None, pattern=URL_PATTERN)

@@ -159,6 +159,30 @@ def _add_lease_epoch(db: Database) -> None:
     db.execute("ALTER TABLE jobs ADD COLUMN owners_lost INTEGER NOT NULL DEFAULT 0")
 
 
+def _create_trace(db: Database) -> None:
+    # What a job did, node by node (``jobs trace``): a per-job sequence, clustered by job so
+    # that one job's trace is one range of the table.
+    db.execute(
+        "CREATE TABLE trace (\n"
+        "  job_id TEXT NOT NULL,\n"
+        "  seq INTEGER NOT NULL,\n"
+        "  time REAL NOT NULL,\n"
+        "  kind TEXT NOT NULL,\n"
+        "  key TEXT,\n"
+        "  attempt INTEGER,\n"
+        "  span TEXT,\n"
+        "  parent TEXT,\n"
+        "  name TEXT,\n"
+        "  status TEXT,\n"
+        "  seconds REAL,\n"
+        "  tokens INTEGER NOT NULL DEFAULT 0,\n"
+        "  cost_usd REAL NOT NULL DEFAULT 0,\n"
+        "  data TEXT,\n"
+        "  PRIMARY KEY (job_id, seq)\n"
+        ") WITHOUT ROWID"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_jobs", _create_jobs),
     ("0002_steps", _create_steps),
@@ -166,6 +190,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0004_calls", _create_calls),
     ("0005_job_principal", _add_job_principal),
     ("0006_lease_epoch", _add_lease_epoch),
+    ("0007_trace", _create_trace),
 ]
 """Every migration, in the order it runs. Append; never rename or reorder."""
 
