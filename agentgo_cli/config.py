@@ -216,8 +216,12 @@ def is_literal_key(value: str) -> bool:
     return not _SECRET_RE.search(value)
 
 
-def resolve_secret(value: str) -> str:
-    """Replace ${env:NAME} and ${file:/path} references; raise ConfigError if one is missing."""
+def resolve_secret(value: str, base: Path | None = None) -> str:
+    """Replace ${env:NAME} and ${file:/path} references; raise ConfigError if one is missing.
+
+    A relative ${file:path} is read from ``base`` (the config file's folder), else from the
+    working folder.
+    """
 
     def _one(m: re.Match[str]) -> str:
         source, arg = m.group(1), m.group(2)
@@ -226,7 +230,7 @@ def resolve_secret(value: str) -> str:
                 raise ConfigError(f"environment variable {arg} is not set")
             return os.environ[arg]
         try:
-            return Path(arg).read_text().strip()
+            return (base / arg if base is not None else Path(arg)).read_text().strip()
         except OSError as exc:
             raise ConfigError(f"cannot read secret file {arg}: {exc.strerror}") from None
 

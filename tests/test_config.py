@@ -117,3 +117,17 @@ def test_a_literal_key_is_a_located_warning_and_a_reference_is_not(
         "agentgo.yaml:2:21: providers.openai.api_key is a literal key; use "
         "${env:OPENAI_API_KEY} so it stays out of the file"
     ]
+
+
+def test_a_relative_secret_file_is_read_beside_the_config(
+    write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch, workdir: Path
+) -> None:
+    from agentgo_cli.llm.hub import ModelHub
+
+    write("agentgo.yaml", "providers:\n  openai: {api_key: '${file:secrets/openai.key}'}\n")
+    write("secrets/openai.key", "sk-from-the-project\n")
+    (workdir / "jobs").mkdir()
+    monkeypatch.chdir(workdir / "jobs")
+    key = ModelHub.from_config(load_config().check()).endpoint("openai").api_key
+    assert key is not None and key.reveal() == "sk-from-the-project"
+    assert resolve_secret("${file:secrets/openai.key}", workdir) == "sk-from-the-project"

@@ -13,6 +13,7 @@ import os
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.errors import ConfigError
@@ -57,8 +58,11 @@ class ModelHub:
         settings: Mapping[str, ProviderSettings] | None = None,
         *,
         rng: random.Random | None = None,
+        base: Path | None = None,
     ) -> None:
         self.settings = dict(settings or {})
+        self.base = base
+        """The config file's folder: relative ``${file:…}`` keys are read from there."""
         self._rng = rng or random.Random()
         self._endpoints: dict[str, Endpoint] = {}
         self._clients: dict[str, ChatClient] = {}
@@ -72,13 +76,14 @@ class ModelHub:
         data = config.data
         if data is None:
             return cls()
+        base = config.path.absolute().parent if config.path is not None else None
         settings = dict(data.providers)
         profile = config.profile()
         if profile is not None:
             for name, override in profile.providers.items():
-                base = settings.get(name)
-                settings[name] = override if base is None else base.merged(override)
-        return cls(settings)
+                known = settings.get(name)
+                settings[name] = override if known is None else known.merged(override)
+        return cls(settings, base=base)
 
     # -- prices and keys --------------------------------------------------------------------
 
@@ -133,7 +138,7 @@ class ModelHub:
         if setting is not None and setting.api_key is not None:
             try:
                 source = _shown_source(str(setting.api_key))
-                return Secret(resolve_secret(str(setting.api_key)), source)
+                return Secret(resolve_secret(str(setting.api_key), self.base), source)
             except ConfigError as exc:
                 raise ConfigError(f"providers.{provider}.api_key: {exc}") from None
         for variable in KEY_VARIABLES.get(provider, ()):
