@@ -115,14 +115,20 @@ class ToolRegistry:
         *,
         observer: Observer | None = None,
         redactor: Redactor | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> None:
         self._tools = dict(tools)
+        self._files = dict(files or {})
+        """The manifest file of each tool: without agentgo.yaml, its folder is the project
+        root python tools import from (see ``config.project_root``)."""
+        self._roots: dict[str, str | None] = {}
         self.observer = observer
         """Told of every call (``ToolCalled``), its payloads passed through ``redactor``."""
         self.redactor = redactor
         self._inputs: dict[str, Validator] = {}
         self._outputs: dict[str, Validator] = {}
-        self._python: dict[str, _PythonTool] = {}
+        self._python: dict[tuple[str, str | None], _PythonTool] = {}
+        """Imported python tools by (entrypoint, project root)."""
         self.builtins: dict[str, Builtin] = {}
         """Built-in tools available in this process, by name (the engine adds them)."""
 
@@ -247,9 +253,10 @@ class ToolRegistry:
     ) -> Any:
         if runtime.isolation == "process":
             return await self._call_isolated(name, runtime, args, ctx)
-        tool = self._python.get(runtime.entrypoint)
+        key = (runtime.entrypoint, self._root(name))
+        tool = self._python.get(key)
         if tool is None:
-            tool = self._python[runtime.entrypoint] = _import(name, runtime.entrypoint)
+            tool = self._python[key] = _import(name, *key)
         kwargs = dict(args)
         if tool.wants_ctx:
             if "ctx" in kwargs:
@@ -275,6 +282,18 @@ class ToolRegistry:
             raise StepError(f"tool '{name}'{describe(exc)}") from exc
         return result
 
+    def _root(self, name: str) -> str | None:
+        """The project root tool ``name`` imports from: the folder of the project's
+        agentgo.yaml (found upwards from the working folder), else of the tool's manifest;
+        None for a registry not told where its manifests are."""
+        if name not in self._roots:
+            from agentgo_cli.config import find_project_config, project_root
+
+            file = self._files.get(name)
+            root = project_root(find_project_config(), file) if file is not None else None
+            self._roots[name] = None if root is None else str(root)
+        return self._roots[name]
+
     async def _call_isolated(
         self, name: str, runtime: PythonRuntime, args: dict[str, Any], ctx: ToolContext
     ) -> Any:
@@ -283,7 +302,7 @@ class ToolRegistry:
         deadline = asyncio.timeout(runtime.timeout.seconds if runtime.timeout else None)
         try:
             async with deadline:
-                return await call_isolated(name, runtime.entrypoint, args, ctx)
+                return await call_isolated(name, runtime.entrypoint, args, ctx, self._root(name))
         except TimeoutError:
             if deadline.expired():
                 raise StepError(f"tool '{name}' timed out after {runtime.timeout}") from None
@@ -300,10 +319,10 @@ def _builtin_unavailable(name: str, builtin: str) -> str:
     )
 
 
-def _import(name: str, entrypoint: str) -> _PythonTool:
-    """Import 'module:function' and note how to call it."""
+def _import(name: str, entrypoint: str, root: str | None) -> _PythonTool:
+    """Import 'module:function' (from the project root when it is there); note how to call it."""
     try:
-        return _PythonTool(*resolve(entrypoint))
+        return _PythonTool(*resolve(entrypoint, root))
     except ImportProblem as exc:
         raise StepError(f"tool '{name}'{exc}") from exc.__cause__
 
