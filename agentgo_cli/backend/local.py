@@ -171,6 +171,10 @@ class LocalBackend:
                 "in the active profile of agentgo.yaml"
             )
         mset = load_set(targets, config=config.data)
+        from agentgo_cli.tools.entrypoints import check_entrypoints
+
+        # Python tools must import from the project root: tried in a child process.
+        mset.errors.extend(await check_entrypoints(mset, config.path))
         if config.path is not None and config.errors:
             mset.errors.extend(config.errors)
             mset.config_files.append(str(config.path))
@@ -224,7 +228,7 @@ class LocalBackend:
             paths = [str(path.resolve().parent), *profile_paths]
             return names[0], paths, self._load(paths)
         if not profile_paths:
-            raise UsageError(f"no such workflow file: {ref}")
+            raise UsageError(self._no_workflow_set(ref))
         mset = self._load(profile_paths)
         if ref not in mset.of_kind("Workflow"):
             from agentgo_cli.manifests._text import did_you_mean
@@ -232,6 +236,29 @@ class LocalBackend:
             hint = did_you_mean(ref, mset.of_kind("Workflow"))
             raise NotFoundError(f"no workflow file or workflow named '{ref}'{hint}")
         return ref, profile_paths, mset
+
+    def _no_workflow_set(self, ref: str) -> str:
+        """Why ``run``'s argument names nothing: a missing file, or a name with no manifests
+        (no agentgo.yaml found, or a profile without ``manifests:``) to look it up in."""
+        if "/" in ref or ref.endswith((".yaml", ".yml")):
+            return f"no such workflow file: {ref}"
+        config = self.config()
+        if config.path is None:
+            from agentgo_cli.config import no_config_here
+
+            return (
+                f"no workflow file '{ref}'; to run a workflow by name, agentgo needs an "
+                f"agentgo.yaml, and there is {no_config_here()} (run 'agentgo init' to create one)"
+            )
+        from agentgo_cli.manifests.loader import display_path
+
+        shown = display_path(config.path)
+        if config.profile_name is None:
+            return f"no workflow file '{ref}', and {shown} sets no profile ('profile:') to use"
+        return (
+            f"no workflow file '{ref}', and profile '{config.profile_name}' of {shown} lists "
+            "no 'manifests:' to look up a workflow by name"
+        )
 
     # -- jobs ------------------------------------------------------------------------------
 
