@@ -453,3 +453,34 @@ async def test_a_failed_item_with_continue_names_its_innermost_step(project: Wri
             {"index": 1, "step": "each[1].pair.bad", "error": "tool 'boom' raised ValueError: two"}
         ]
     }
+    # Resumed after a crash that left the foreach unfinished, the failed container of item 1
+    # fails again as it did: in the name of its innermost step, with that step's reason.
+    job_id = await seed("wf", await stored(detail.job_id, but={"each"}))
+    resumed = await resume(job_id)
+    assert resumed.outputs == detail.outputs
+
+
+async def stored(job_id: str, *, but: set[str]) -> list[dict[str, Any]]:
+    """The step records of a job as the store holds them (with their details), as ``seed``
+    takes them (leaving out ``but``)."""
+    from agentgo_cli.store import open_store
+
+    url, _ = LocalBackend().store_url()
+    store = open_store(url)
+    await store.start()
+    try:
+        records = await store.steps(job_id)
+    finally:
+        await store.close()
+    return [
+        {
+            "key": r.key,
+            "kind": r.kind,
+            "status": r.status,
+            "output": r.output,
+            "error": r.error,
+            "extra": r.extra or None,
+        }
+        for r in records
+        if r.key not in but
+    ]
