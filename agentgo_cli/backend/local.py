@@ -27,7 +27,6 @@ from agentgo_cli.backend.convert import (
 from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
 from agentgo_cli.observer import Observer, Observers
 from agentgo_cli.store.base import (
-    JOB_DONE,
     POISON_AFTER,
     JobRecord,
     JobStore,
@@ -346,22 +345,11 @@ class LocalBackend:
             async for event in feed.follow():
                 yield event
             return
-        after = 0
-        while True:  # it runs elsewhere (a worker), or ended: read the store's log
-            for record in await store.events(job_id, after=after):
-                after = record.seq
-                yield log_view(job_id, record)
-            if job.status in JOB_DONE:
-                yield v.EventView(
-                    job_id=job_id,
-                    time=job.updated_at,
-                    kind="end",
-                    message=job.status,
-                    data={"status": job.status, "error": job.error},
-                )
-                return
-            await asyncio.sleep(POLL_SECONDS)
-            job = await _get(store, job_id)
+        from agentgo_cli.backend._follow import follow_store
+
+        # It runs elsewhere (a worker, another shell), or ended: read the store.
+        async for event in follow_store(store, job, POLL_SECONDS):
+            yield event
 
     async def jobs(self, query: v.JobsQuery) -> list[v.JobView]:
         store = await self._get_store()

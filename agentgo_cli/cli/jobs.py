@@ -1,4 +1,4 @@
-"""agentgo jobs: list, show, cancel and read the logs of jobs."""
+"""agentgo jobs: list, show, trace, watch, cancel and read the logs of jobs."""
 
 from __future__ import annotations
 
@@ -17,14 +17,16 @@ from agentgo_cli.cli._output import (
     run_async,
     with_backend,
 )
-from agentgo_cli.errors import UsageError
+from agentgo_cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from agentgo_cli.backend.views import EventView
+    from agentgo_cli.backend.views import EventView, JobView
 
 __all__ = ["app"]
 
-app = typer.Typer(help="List, show, trace, cancel and read the logs of jobs.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, show, trace, watch, cancel and read the logs of jobs.", no_args_is_help=True
+)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -202,10 +204,51 @@ def logs(
 async def _follow(ctx: typer.Context, job_id: str, output: str) -> None:
     async with open_backend(ctx) as backend:
         async for event in backend.watch(job_id):
+            if event.step is not None:  # the log only: 'jobs watch' shows the steps
+                continue
             if output == "json":
                 typer.echo(json.dumps(event.model_dump(mode="json"), ensure_ascii=False))
             elif event.kind != "end":
                 typer.echo(_log_line(event))
+
+
+@app.command("watch")
+@handle_errors
+def watch(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="The job."),
+    output: str = typer.Option(
+        "text",
+        "--output",
+        "-o",
+        help="text (the step tree, then the outputs and status line) or json (the job's "
+        "events, one JSON object a line, the last of kind 'end').",
+    ),
+) -> None:
+    """Follow a job live, wherever it runs (a worker, another shell): its steps as they
+    start and end, then its outputs and status line, and run's exit code (0 succeeded,
+    1 failed or cancelled). A job that has ended is shown at once."""
+    from agentgo_cli.cli.run import render_result
+
+    check_output(output)
+    job = run_async(_watch(ctx, job_id, output))
+    if output == "text":
+        render_result(job, output)
+    raise typer.Exit(EXIT_OK if job.status == "succeeded" else EXIT_FAILED)
+
+
+async def _watch(ctx: typer.Context, job_id: str, output: str) -> JobView:
+    async with open_backend(ctx) as backend:
+        if output == "json":
+            async for event in backend.watch(job_id):
+                typer.echo(json.dumps(event.model_dump(mode="json"), ensure_ascii=False))
+        else:
+            from agentgo_cli.cli._progress import StepProgress
+
+            with StepProgress() as shown:
+                async for event in backend.watch(job_id):
+                    shown.update(event)
+        return await backend.job(job_id)
 
 
 def _log_line(event: EventView) -> str:

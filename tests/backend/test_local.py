@@ -108,10 +108,17 @@ async def test_watch_follows_a_job_that_another_process_runs(project: Write, wor
     assert notices[-1] == "ran 1 job"
     assert events[-1].kind == "end"
     assert events[-1].data == {"status": "succeeded", "error": None}
-    logs = [e for e in events if e.kind != "end"]
+    logs = [e for e in events if e.kind != "end" and e.step is None]
     assert logs and all(e.seq is not None and e.job_id == job.job_id for e in logs)
     assert [e.seq for e in logs] == sorted({e.seq for e in logs})  # each line once, in order
     assert logs[-1].message == "succeeded"
+    # Its steps too, read from the store as they start and end, as for a job run here.
+    steps = _steps(events)
+    assert {s for s in steps if s[1] == "succeeded"} == {(k, "succeeded") for k, _ in ORDER}
+    for key, _ in ORDER:
+        assert steps.count((key, "succeeded")) == 1
+        if (key, "running") in steps:  # unless it ran between two reads of the store
+            assert steps.index((key, "running")) < steps.index((key, "succeeded"))
 
 
 async def _collect(backend: LocalBackend, job_id: str) -> list[EventView]:
