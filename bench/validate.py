@@ -605,7 +605,28 @@ def write_set(gen: Generated, root: Path, seed: int = 1) -> int:
             text = "\n".join(parts) + "\n"
             (root / folder / f"{folder}-{f:02d}.yaml").write_text(text, encoding="utf-8")
             files += 1
+    _write_tool_code(gen.tools, root / "tools")
     return files
+
+
+def _write_tool_code(tools: list[dict[str, Any]], root: Path) -> None:
+    """The python tools' modules, in the project root validate imports them from (with no
+    agentgo.yaml, the folder of their manifests), one module per verb as a team would."""
+    functions: dict[str, list[str]] = {}
+    for tool in tools:
+        runtime = tool["spec"]["runtime"]
+        if runtime["type"] == "python":
+            module, _, function = runtime["entrypoint"].partition(":")
+            functions.setdefault(module, []).append(function)
+    for module, names in functions.items():
+        path = root.joinpath(*module.split("."))
+        for package in (path.parent, *path.parent.parents):
+            if package == root:
+                break
+            package.mkdir(parents=True, exist_ok=True)
+            (package / "__init__.py").touch()
+        body = "".join(f"\n\ndef {name}(text: str) -> dict:\n    return {{}}\n" for name in names)
+        path.with_suffix(".py").write_text(f'"""Tools of the benchmark set."""{body}')
 
 
 # -- timing ------------------------------------------------------------------------------
