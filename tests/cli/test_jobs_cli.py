@@ -214,6 +214,8 @@ def test_show_json_has_the_job_and_its_steps(project: Write) -> None:
         "error",
         "tokens",
         "cost_usd",
+        "exhausted",
+        "errors",
     ]
     assert data["models"] is None  # no real model was called
     note = steps[3]
