@@ -25,6 +25,7 @@ __all__ = [
     "Observer",
     "Observers",
     "Redactor",
+    "ReplyDelta",
     "ShadowCompared",
     "StepFinished",
     "StepStarted",
@@ -172,6 +173,7 @@ Event = (
     StepStarted
     | StepFinished
     | ModelTurn
+    | ReplyDelta
     | ToolCalled
     | AgentCalled
     | ShadowCompared

@@ -15,6 +15,7 @@ from agentgo_cli.observer import (
     JobEnded,
     LogLine,
     ModelTurn,
+    ReplyDelta,
     ShadowCompared,
     StepFinished,
     StepStarted,
@@ -85,6 +86,14 @@ class LiveFeeds:
 def event_view(event: Event) -> EventView:
     """An observer event as the seam shows it."""
     job_id = getattr(event, "job_id", None) or ""
+    if isinstance(event, ReplyDelta):  # first: a streamed reply makes many
+        return EventView(
+            job_id=job_id,
+            time=event.time,
+            kind="delta",
+            message=event.text,
+            data={"key": event.key},
+        )
     if isinstance(event, StepStarted):
         step = StepView(
             key=event.key,

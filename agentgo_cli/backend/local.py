@@ -276,7 +276,7 @@ class LocalBackend:
             scopes=request.scopes,
         )
         if not request.detach:
-            self._start(job, engine.run(job))
+            self._start(job, engine.run(job, stream=request.stream))
         return job_view(job)
 
     async def plan(self, request: v.PlanRequest) -> v.PlanView:
@@ -334,7 +334,7 @@ class LocalBackend:
         engines = await self._get_engines()
         job, engine = await take_for_resume(engines, store, request.job_id, force=request.force)
         if engine is not None:
-            self._start(job, engine.run(job))
+            self._start(job, engine.run(job, stream=request.stream))
         return job_view(job)
 
     async def watch(self, job_id: str) -> AsyncIterator[v.EventView]:

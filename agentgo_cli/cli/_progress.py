@@ -1,7 +1,12 @@
-"""Live progress of one job: a rich tree of steps on a terminal, plain lines elsewhere."""
+"""Live progress of one job: a rich tree of steps on a terminal, plain lines elsewhere.
+
+On a terminal, the reply an agent step's model is streaming (``delta`` events) shows under
+the running step, its last few lines, until the step ends.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -11,18 +16,33 @@ import typer
 if TYPE_CHECKING:
     from agentgo_cli.backend.views import EventView, StepView
 
-__all__ = ["StepProgress"]
+__all__ = ["StepProgress", "live_terminal"]
 
 _MARKS = {"running": "…", "succeeded": "✓", "failed": "✗", "skipped": "-"}
+_REPLY_LINES = 3
+"""How many lines of a streaming reply show under its step (the newest)."""
+_REPLY_CHARS = 4000
+"""How much of a streaming reply is kept to show (its end)."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def live_terminal() -> bool:
+    """Whether progress is drawn live (stderr is a terminal), not written as plain lines."""
+    return sys.stderr.isatty()
 
 
 class StepProgress:
     """Shows the step events of a job's watch stream; use as a context manager."""
 
-    def __init__(self) -> None:
-        self.live = sys.stderr.isatty()
+    def __init__(self, *, live: bool | None = None, width: int = 100) -> None:
+        self.live = live_terminal() if live is None else live
+        self.width = width
+        """The terminal's width (set from the console on a terminal)."""
         self.rows: dict[str, StepView] = {}
+        self.replies: dict[str, str] = {}
+        """The streamed reply so far (its end) of each running agent step, by key."""
         self._live: Any = None
+        self._console: Any = None
         self._started = time.monotonic()
 
     def __enter__(self) -> StepProgress:
@@ -30,7 +50,9 @@ class StepProgress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(self._render(), console=Console(stderr=True), refresh_per_second=8)
+            console = self._console = Console(stderr=True)
+            self.width = console.width
+            self._live = Live(self._render(), console=console, refresh_per_second=8)
             self._live.__enter__()
         return self
 
@@ -40,15 +62,42 @@ class StepProgress:
             self._live.__exit__(None, None, None)
 
     def update(self, event: EventView) -> None:
-        """Take one event of the stream; only step events are shown."""
+        """Take one event of the stream: step events, and on a terminal the pieces of the
+        replies agent steps stream (``delta``)."""
+        if event.kind == "delta":
+            self._delta(event)
+            return
         step = event.step
         if step is None:
             return
         self.rows[step.key] = step
+        self.replies.pop(step.key, None)  # an attempt starts afresh; an end collapses it
         if self._live is not None:
             self._live.update(self._render())
         elif step.status != "running":
             typer.echo(_line(step), err=True)
+
+    def _delta(self, event: EventView) -> None:
+        key = event.data.get("key") if isinstance(event.data, dict) else None
+        if not self.live or not isinstance(key, str):
+            return
+        text = _CONTROL.sub("", event.message)  # a model's escape codes never reach the terminal
+        self.replies[key] = (self.replies.get(key, "") + text)[-_REPLY_CHARS:]
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def _tail(self, text: str, width: int) -> Any:
+        """The last lines of a reply as they fit in ``width`` columns (dim)."""
+        from rich.console import Console
+        from rich.text import Text
+
+        if self._console is None:
+            self._console = Console(width=self.width)
+        width = max(width, 20)
+        lines = Text(text.strip()).wrap(self._console, width)
+        shown = Text("\n").join(list(lines)[-_REPLY_LINES:])
+        shown.stylize("dim")
+        return shown
 
     def _render(self) -> Any:
         from rich.markup import escape
@@ -64,6 +113,10 @@ class StepProgress:
                 step.status, "yellow"
             )
             nodes[key] = parent.add(f"[{style}]{escape(_line(step))}[/]")
+            reply = self.replies.get(key)
+            if reply and step.status == "running":
+                depth = sum(1 for k in nodes if k != key and _inside(key, k)) + 2
+                nodes[key].add(self._tail(reply, self.width - 4 * depth))
         return root
 
 

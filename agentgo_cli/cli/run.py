@@ -16,6 +16,7 @@ from agentgo_cli.cli._output import (
     print_view,
     with_backend,
 )
+from agentgo_cli.cli.completion import complete_job, complete_workflow
 from agentgo_cli.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
@@ -91,6 +92,14 @@ async def finish(ctx: typer.Context, backend: Backend, job: JobView, progress: b
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
+def _streams(quiet: bool, output: str, no_stream: bool) -> bool:
+    """Whether agent replies are streamed: only for the live progress display, which shows
+    them (text output on a terminal, not --quiet, not --no-stream)."""
+    from agentgo_cli.cli._progress import live_terminal
+
+    return not (quiet or no_stream or output != "text") and live_terminal()
+
+
 def register(app: typer.Typer) -> None:
     """Add run and resume to the root app."""
 
@@ -99,7 +108,9 @@ def register(app: typer.Typer) -> None:
     def run(
         ctx: typer.Context,
         workflow: str = typer.Argument(
-            ..., help="A workflow file, or the name of a workflow in the profile's manifests."
+            ...,
+            help="A workflow file, or the name of a workflow in the profile's manifests.",
+            autocompletion=complete_workflow,
         ),
         inputs: list[str] = typer.Option(
             [], "--input", "-i", help="An input as name=value (repeatable)."
@@ -116,6 +127,12 @@ def register(app: typer.Typer) -> None:
         ),
         output: str = typer.Option("text", "--output", "-o", help="text or json."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+        no_stream: bool = typer.Option(
+            False,
+            "--no-stream",
+            help="Do not show agent replies as the model streams them (the progress display "
+            "on a terminal does); each model turn is then one complete call.",
+        ),
     ) -> None:
         """Run a workflow durably and print its outputs.
 
@@ -133,6 +150,7 @@ def register(app: typer.Typer) -> None:
             detach=detach,
             principal=principal,
             scopes=list(scopes),
+            stream=_streams(quiet, output, no_stream),
         )
         progress = not quiet and output == "text"
 
@@ -146,18 +164,23 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def resume(
         ctx: typer.Context,
-        job_id: str = typer.Argument(..., help="The job to finish."),
+        job_id: str = typer.Argument(..., help="The job to finish.", autocompletion=complete_job),
         force: bool = typer.Option(
             False, "--force", help="Take the job over even if its lease looks alive."
         ),
         output: str = typer.Option("text", "--output", "-o", help="text or json."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+        no_stream: bool = typer.Option(
+            False, "--no-stream", help="Do not show agent replies as the model streams them."
+        ),
     ) -> None:
         """Finish a job that stopped: finished steps are not run again."""
         from agentgo_cli.backend.views import ResumeRequest
 
         check_output(output)
-        request = ResumeRequest(job_id=job_id, force=force)
+        request = ResumeRequest(
+            job_id=job_id, force=force, stream=_streams(quiet, output, no_stream)
+        )
         progress = not quiet and output == "text"
 
         async def go(backend: Backend) -> JobView:

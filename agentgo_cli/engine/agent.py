@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.errors import ProviderError, StepError
 from agentgo_cli.expr import ExpressionError, render
-from agentgo_cli.llm.base import Client, Message, Usage
+from agentgo_cli.llm.base import Client, Message, StreamingClient, TextDelta, Usage
 from agentgo_cli.manifests.models.agent import AgentManifest, ModelSpec
-from agentgo_cli.observer import ModelTurn
+from agentgo_cli.observer import ModelTurn, ReplyDelta
 from agentgo_cli.tools.registry import ToolContext, ToolRegistry, schema_problem, validator_for
 
 if TYPE_CHECKING:
-    from agentgo_cli.llm.base import ModelResponse
+    from agentgo_cli.llm.base import ModelResponse, ToolDef
     from agentgo_cli.observer import Observer, Redactor
 
 __all__ = ["AgentResult", "run_agent"]
@@ -48,6 +48,7 @@ async def run_agent(
     client: Client,
     observer: Observer | None = None,
     redactor: Redactor | None = None,
+    stream: bool = False,
 ) -> AgentResult:
     """Run one agent invocation: ask the model, run the tools it asks for, until it answers.
 
@@ -60,7 +61,8 @@ async def run_agent(
     the invocation, so two calls of the same tool in one step are not taken for one.
 
     With an ``observer``, every model turn is reported (``ModelTurn``), its messages passed
-    through ``redactor``.
+    through ``redactor``. With ``stream`` too, a client that can stream is asked to, and
+    each piece of the reply is reported as it comes (``ReplyDelta``); the turn is the same.
     """
     name, spec = agent.name, agent.spec
     messages = _opening(agent, prompt, input)
@@ -77,7 +79,12 @@ async def run_agent(
                 response = await client.complete(messages, tools=definitions, params=params)
             else:
                 started = time.perf_counter()
-                response = await client.complete(messages, tools=definitions, params=params)
+                if stream and isinstance(client, StreamingClient):
+                    response = await _streamed(
+                        client, messages, definitions, params, observer, ctx, redactor
+                    )
+                else:
+                    response = await client.complete(messages, tools=definitions, params=params)
                 observer.emit(_turn(agent, ctx, messages, response, started, redactor))
             usage = usage + response.usage
             cost += response.cost_usd
@@ -119,6 +126,47 @@ async def run_agent(
         exc.tokens = usage.total  # what the failed invocation used still counts
         exc.cost_usd = cost
         raise
+
+
+async def _streamed(
+    client: StreamingClient,
+    messages: list[Message],
+    tools: list[ToolDef],
+    params: dict[str, Any],
+    observer: Observer,
+    ctx: ToolContext,
+    redactor: Redactor | None,
+) -> ModelResponse:
+    """One model turn, streamed: each text delta is reported as it comes, the turn returned.
+
+    With secrets to mask, text is held back to its last whitespace, so that a secret split
+    across two deltas is still masked whole.
+    """
+    job_id, key = ctx.job_id or None, ctx.step_id
+    final: ModelResponse | None = None
+    held = ""
+    events = client.stream(messages, tools=tools, params=params)
+    try:
+        async for event in events:
+            if not isinstance(event, TextDelta):
+                final = event
+                continue
+            text = event.text
+            if redactor:
+                held += text
+                cut = max(held.rfind(" "), held.rfind("\n")) + 1
+                text, held = redactor.text(held[:cut]), held[cut:]
+            if text:
+                observer.emit(ReplyDelta(job_id, key, text))
+    finally:  # closed also when the step is cancelled: the provider's request ends
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    if held:
+        observer.emit(ReplyDelta(job_id, key, redactor.text(held) if redactor else held))
+    if final is None:
+        raise ProviderError("the model's stream ended without a response", kind="bad_response")
+    return final
 
 
 def _turn(

@@ -6,11 +6,20 @@ import asyncio
 import json
 import math
 import re
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.errors import ProviderError
 from agentgo_cli.expr import ExpressionError, render
-from agentgo_cli.llm.base import Message, ModelResponse, ToolCall, ToolDef, Usage
+from agentgo_cli.llm.base import (
+    Message,
+    ModelResponse,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolDef,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from agentgo_cli.llm.cost import Price
@@ -56,6 +65,26 @@ class ScriptedClient:
         else:
             _settle(future, response)
         return future
+
+    async def stream(
+        self, messages: list[Message], *, tools: list[ToolDef], params: dict[str, Any]
+    ) -> AsyncIterator[StreamEvent]:
+        """Play the next script entry as a stream: its text in word-sized deltas spread over
+        the simulated latency, then the whole response (the same one complete() gives)."""
+        try:
+            response = self._turn(messages)
+        except ProviderError:
+            await asyncio.sleep(self._latency)
+            raise
+        pieces = _WORD_RE.findall(response.message.content)
+        pause = self._latency / (len(pieces) or 1)
+        for piece in pieces:
+            if pause > 0:
+                await asyncio.sleep(pause)
+            yield TextDelta(piece)
+        if not pieces and pause > 0:
+            await asyncio.sleep(pause)
+        yield response
 
     def _turn(self, messages: list[Message]) -> ModelResponse:
         latest = _latest(messages, ("user", "tool"))
@@ -113,6 +142,9 @@ def _compile(spec: AgentSpec) -> _Script:
     _SCRIPTS[id(spec)] = (spec, script)  # the spec is kept, so its id is not reused
     return script
 
+
+_WORD_RE = re.compile(r"\s*\S+\s*|\s+")
+"""A streamed reply's pieces: each word with the spaces around it (joined, the text)."""
 
 _TICK = 0.001
 """Simulated latencies end on a millisecond boundary, never early."""

@@ -41,6 +41,7 @@ async def execute(
             client=engine.clients.client_for(run, agent),
             observer=run.observer,
             redactor=engine.redactor,
+            stream=run.stream,
         )
     finally:
         if token is not None:
