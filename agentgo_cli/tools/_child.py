@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ImportProblem", "describe", "entrypoint_problem", "resolve"]
+__all__ = ["ImportProblem", "child_path", "describe", "entrypoint_problem", "resolve"]
 
 _ROOTS: set[str] = set()
 """The project roots this process has imported tools from (see ``_use_root``)."""
@@ -87,6 +87,12 @@ def _use_root(root: str, top: str) -> bool:
                 del sys.modules[name]
     _ROOTS.add(root)
     return True
+
+
+def child_path() -> list[str]:
+    """sys.path for a child process: this one's, less the project roots put on it here (the
+    child puts its own root first)."""
+    return [p for p in sys.path if p not in _ROOTS]
 
 
 def _import(module_name: str, root: str | None) -> ModuleType:

@@ -1,7 +1,8 @@
 """The python runtime with ``isolation: process``: one child process per call.
 
-The child gets this interpreter, sys.path and working folder, the input and context as JSON
-on stdin, and answers with JSON on stdout (see ``_child``). Whatever the tool does to its
+The child gets this interpreter, sys.path and working folder, the project root to import
+the tool from (as in process), the input and context as JSON on stdin, and answers with
+JSON on stdout (see ``_child``). Whatever the tool does to its
 process (``os._exit``, a segfault, a hang) ends that child only; the call fails with the
 exit status or signal named, and a cancelled or timed-out call kills the child's process
 group.
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.errors import StepError
+from agentgo_cli.tools._child import child_path
 
 if TYPE_CHECKING:
     from agentgo_cli.tools.registry import ToolContext
@@ -46,7 +48,7 @@ async def call_isolated(
     """
     request = json.dumps(
         {
-            "path": sys.path,
+            "path": child_path(),
             "root": root,
             "entrypoint": entrypoint,
             "args": args,
@@ -86,7 +88,7 @@ async def check_imports(
     """Import each entrypoint in one child process, as an isolated call would (see
     ``_child.entrypoint_problem``): (entrypoint, problem or None) for each the child answered,
     in order, and how the child ended when it answered fewer (it died or hung on the next)."""
-    request = json.dumps({"path": sys.path, "check": entrypoints, "root": root, "place": place})
+    request = json.dumps({"path": child_path(), "check": entrypoints, "root": root, "place": place})
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",

@@ -89,8 +89,10 @@ async def test_two_projects_in_one_process_each_get_their_own_module(workdir: Pa
     assert await _registry(a).call("lookup", {}, CTX) == "from a"
     assert await _registry(b).call("lookup", {}, CTX) == "from b"
     assert await _registry(b).call("helper", {}, CTX) == "helper from b"
+    assert await _registry(a).call("lookup-isolated", {}, CTX) == "from a"
     assert await _registry(a).call("lookup", {}, CTX) == "from a"
     assert await _registry(a).call("helper", {}, CTX) == "helper from a"
+    assert await _registry(b).call("lookup-isolated", {}, CTX) == "from b"
 
 
 async def test_the_folder_of_agentgo_yaml_is_the_root(
