@@ -2,10 +2,9 @@
 
 The child gets this interpreter, sys.path and working folder, the project root to import
 the tool from (as in process), the input and context as JSON on stdin, and answers with
-JSON on stdout (see ``_child``). Whatever the tool does to its
-process (``os._exit``, a segfault, a hang) ends that child only; the call fails with the
-exit status or signal named, and a cancelled or timed-out call kills the child's process
-group.
+JSON on stdout (see ``_child``). Whatever the tool does to its process (``os._exit``, a
+segfault, a hang) ends that child only; the call fails with the exit status or signal
+named, and a cancelled or timed-out call kills the child's process group.
 """
 
 from __future__ import annotations
