@@ -555,6 +555,8 @@ class Engine:
                     data = {"key": key, "attempt": attempt, "error": message}
                     await self._log(run.observer, job_id, "retry", line, data, lease=run.lease)
                     await asyncio.sleep(backoff(retry, attempt))
+                    if not step_kind.leaf and run.done:
+                        self._forget_inner(run, key)  # a new attempt runs the body again
                     attempt += 1
                     continue
                 cause = exc if isinstance(exc, StepFailed) else None
@@ -689,6 +691,13 @@ class Engine:
                 run.job.id, key, step_id, kind, status, attempt, seconds, tokens, cost_usd, error
             )
         )
+
+    @staticmethod
+    def _forget_inner(run: Run, key: str) -> None:
+        """Drop the records a resume read of the steps inside container ``key``: they are
+        an earlier attempt's, and the container's next attempt runs its body again."""
+        for inner_key in [k for k in run.done if k != key and inside(k, key)]:
+            del run.done[inner_key]
 
     def _restore_inner(self, run: Run, key: str, scope: Scope) -> None:
         """Put the latest values of a finished container's inner steps back in scope."""

@@ -50,6 +50,14 @@ def boom(reason: str) -> None:
     raise ValueError(reason)
 
 
+def once(label: str) -> dict[str, Any]:
+    """Fail the first call per label (in this process), then answer."""
+    calls[f"once:{label}"] += 1
+    if calls[f"once:{label}"] == 1:
+        raise RuntimeError(f"first call of {label}")
+    return {"label": label}
+
+
 def refuse(label: str) -> None:
     """Count a call (as ``refuse:<label>``), then raise."""
     calls[f"refuse:{label}"] += 1

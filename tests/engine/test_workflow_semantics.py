@@ -39,6 +39,12 @@ kind: Tool
 metadata: {name: refuse}
 spec:
   runtime: {type: python, entrypoint: "tests.engine.engine_tools:refuse"}
+---
+apiVersion: agentgo/v1
+kind: Tool
+metadata: {name: once}
+spec:
+  runtime: {type: python, entrypoint: "tests.engine.engine_tools:once"}
 """
 
 DEAD_OWNER = f"{socket.gethostname()}:999999:dead"
@@ -484,3 +490,31 @@ async def stored(job_id: str, *, but: set[str]) -> list[dict[str, Any]]:
         for r in records
         if r.key not in but
     ]
+
+
+async def test_a_new_attempt_of_a_container_runs_its_body_again_after_a_resume(
+    project: Write,
+) -> None:
+    workflow(
+        project,
+        """
+        steps:
+          - id: each
+            foreach: [a]
+            retry: {max_attempts: 3, backoff: fixed, initial: 10ms}
+            steps:
+              - {id: try, tool: once, with: {label: "${{ item }}"}}
+        outputs:
+          each: ${{ steps.each.output }}
+        """,
+    )
+    # A crash after the first attempt's item failed, while the foreach was being retried.
+    job_id = await seed(
+        "wf", [{"key": "each[0].try", "status": "failed", "error": "first call of a"}]
+    )
+    detail = await resume(job_id)
+    # Attempt 1 reads the recorded failure; attempts 2 and 3 run the item again.
+    assert (detail.status, detail.error) == ("succeeded", None)
+    assert detail.outputs == {"each": [{"label": "a"}]}
+    assert steps(detail)["each"].attempt == 3
+    assert dict(engine_tools.calls) == {"once:a": 2}
