@@ -146,3 +146,19 @@ def test_a_workflow_name_with_no_agentgo_yaml_anywhere_says_so(tmp_path: Path) -
         "(run 'agentgo init' to create one)\n"
     )
     assert not (tmp_path / ".agentgo").exists()
+
+
+def test_a_workflow_name_with_a_profile_without_manifests_says_so(tmp_path: Path) -> None:
+    (tmp_path / "agentgo.yaml").write_text("profile: local\nprofiles:\n  local: {}\n")
+    (tmp_path / "sub").mkdir()
+    result = agentgo("run", "lookup", cwd=tmp_path / "sub")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: no workflow file 'lookup', and profile 'local' of {tmp_path / 'agentgo.yaml'} "
+        "lists no 'manifests:' to look up a workflow by name\n"
+    )
+    missing = agentgo("run", "flows/lookup.yaml", cwd=tmp_path / "sub")
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        "error: no such workflow file: flows/lookup.yaml\n",
+    )
