@@ -92,6 +92,13 @@ class Backend(Protocol):
         """A job's events as they happen, from its first, until the job ends."""
         ...
 
+    async def completions(self, what: str, incomplete: str) -> list[str]:
+        """Candidates for shell completion that start with ``incomplete``: the names of the
+        profile's workflows (``what`` "workflow"), its intents ("intent"), or the ids of
+        the newest jobs ("job", newest first). Cheap: manifests are parsed, not validated;
+        a store that does not exist yet is not created."""
+        ...
+
     async def jobs(self, query: JobsQuery) -> list[JobView]:
         """Jobs, newest first."""
         ...

@@ -45,6 +45,8 @@ __all__ = ["DEFAULT_STORE", "LocalBackend"]
 DEFAULT_STORE = "sqlite:///.agentgo/agentgo.db"
 POLL_SECONDS = 0.2
 """How often ``watch`` reads the store for a job that runs in another process."""
+COMPLETED_JOBS = 100
+"""How many of the newest jobs shell completion offers."""
 _log = logging.getLogger("agentgo")
 
 
@@ -350,6 +352,21 @@ class LocalBackend:
         # It runs elsewhere (a worker, another shell), or ended: read the store.
         async for event in follow_store(store, job, POLL_SECONDS):
             yield event
+
+    async def completions(self, what: str, incomplete: str) -> list[str]:
+        self._check_open()
+        if what == "job":
+            url, _ = self.store_url()
+            if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+                return []  # no store yet: none, and completion must not create one
+            store = await self._get_store()
+            found = [j.id for j in await store.list_jobs(limit=COMPLETED_JOBS)]
+        else:
+            from agentgo_cli.backend._names import intent_names, workflow_names
+
+            paths = [p for p in self.config().manifest_paths() if p.exists()]
+            found = (workflow_names if what == "workflow" else intent_names)(paths)
+        return [name for name in found if name.startswith(incomplete)]
 
     async def jobs(self, query: v.JobsQuery) -> list[v.JobView]:
         store = await self._get_store()

@@ -14,6 +14,7 @@ from agentgo_cli.cli._output import (
     print_view,
     with_backend,
 )
+from agentgo_cli.cli.completion import complete_intent
 from agentgo_cli.errors import UsageError
 
 __all__ = ["register"]
@@ -27,7 +28,9 @@ def register(app: typer.Typer) -> None:
     def call(
         ctx: typer.Context,
         intent: str = typer.Argument(
-            ..., help="An intent, optionally with a version range: research.summarize@^1."
+            ...,
+            help="An intent, optionally with a version range: research.summarize@^1.",
+            autocompletion=complete_intent,
         ),
         input_text: str = typer.Option(
             None,

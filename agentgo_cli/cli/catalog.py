@@ -15,6 +15,7 @@ from agentgo_cli.cli._output import (
     with_backend,
     writing,
 )
+from agentgo_cli.cli.completion import complete_intent
 from agentgo_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ def list_intents(
 def show(
     ctx: typer.Context,
     intent: str = typer.Argument(
-        ..., help="An intent, optionally with a version range: research.summarize@^1."
+        ...,
+        help="An intent, optionally with a version range: research.summarize@^1.",
+        autocompletion=complete_intent,
     ),
     paths: list[str] = typer.Argument(None, help=_PATHS_HELP, show_default=False),
     output: str = typer.Option("text", "--output", "-o", help="text or json."),

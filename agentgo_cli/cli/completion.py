@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+from collections.abc import Callable
 from enum import StrEnum
 
 import typer
 
-__all__ = ["completion_script", "register"]
+__all__ = ["complete_intent", "complete_job", "complete_workflow", "completion_script", "register"]
 
 
 class Shell(StrEnum):
@@ -15,6 +18,37 @@ class Shell(StrEnum):
     bash = "bash"
     zsh = "zsh"
     fish = "fish"
+
+
+def _candidates(what: str) -> Callable[[typer.Context, str], list[str]]:
+    """A completion function offering the backend's names of one kind (see
+    ``Backend.completions``). It says nothing, and offers nothing, when anything fails (a
+    broken config, an unreadable store): the shell's prompt is no place for errors."""
+
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        from agentgo_cli.backend import backend_for
+        from agentgo_cli.cli._output import run_async
+
+        async def ask() -> list[str]:
+            profile = ctx.find_root().params.get("profile")
+            async with backend_for(profile) as backend:
+                return await backend.completions(what, incomplete)
+
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                return run_async(ask())
+        except Exception:
+            return []
+
+    return complete
+
+
+complete_workflow = _candidates("workflow")
+"""Completes the names of the profile's workflows (``run``)."""
+complete_intent = _candidates("intent")
+"""Completes the profile's intent names (``call``, ``catalog show``)."""
+complete_job = _candidates("job")
+"""Completes the ids of the newest jobs (``jobs show``, ``resume``, …)."""
 
 
 def completion_script(shell: str) -> str:

@@ -17,6 +17,7 @@ from agentgo_cli.cli._output import (
     run_async,
     with_backend,
 )
+from agentgo_cli.cli.completion import complete_job
 from agentgo_cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def list_jobs(
 @handle_errors
 def show(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="The job."),
+    job_id: str = typer.Argument(..., help="The job.", autocompletion=complete_job),
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """Show a job and its step tree with timings."""
@@ -132,7 +133,7 @@ def show(
 @handle_errors
 def cancel(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="The job to stop."),
+    job_id: str = typer.Argument(..., help="The job to stop.", autocompletion=complete_job),
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:
     """Stop a job cleanly: a running step is interrupted and the job ends 'cancelled'."""
@@ -150,7 +151,7 @@ def cancel(
 @handle_errors
 def trace(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="The job."),
+    job_id: str = typer.Argument(..., help="The job.", autocompletion=complete_job),
     step: str = typer.Option(
         None,
         "--step",
@@ -178,7 +179,7 @@ def trace(
 @handle_errors
 def logs(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="The job."),
+    job_id: str = typer.Argument(..., help="The job.", autocompletion=complete_job),
     follow: bool = typer.Option(
         False, "--follow", "-f", help="Keep printing new events until the job ends."
     ),
@@ -216,7 +217,7 @@ async def _follow(ctx: typer.Context, job_id: str, output: str) -> None:
 @handle_errors
 def watch(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="The job."),
+    job_id: str = typer.Argument(..., help="The job.", autocompletion=complete_job),
     output: str = typer.Option(
         "text",
         "--output",

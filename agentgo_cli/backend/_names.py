@@ -1,0 +1,45 @@
+"""Names for shell completion, read cheaply: manifests are only parsed (not validated, not
+cross-checked), and the store is read only if it exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["intent_names", "workflow_names"]
+
+
+def _documents(paths: list[Path], kind: str) -> list[dict[str, Any]]:
+    """The parsed manifests of ``kind`` under the paths (broken ones are skipped)."""
+    from agentgo_cli.manifests.loader import load_paths
+
+    found = []
+    for doc in load_paths(paths).documents:
+        data = doc.data
+        if isinstance(data, dict) and data.get("kind") == kind:
+            found.append(data)
+    return found
+
+
+def _name(data: dict[str, Any]) -> str | None:
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def workflow_names(paths: list[Path]) -> list[str]:
+    """The names of the Workflow manifests under the paths, sorted."""
+    return sorted({n for d in _documents(paths, "Workflow") if (n := _name(d)) is not None})
+
+
+def intent_names(paths: list[Path]) -> list[str]:
+    """The intent names the Capability manifests under the paths declare, sorted."""
+    names: set[str] = set()
+    for data in _documents(paths, "Capability"):
+        spec = data.get("spec")
+        intents = spec.get("intents") if isinstance(spec, dict) else None
+        for intent in intents if isinstance(intents, list) else []:
+            name = intent.get("name") if isinstance(intent, dict) else None
+            if isinstance(name, str):
+                names.add(name)
+    return sorted(names)
