@@ -31,6 +31,7 @@ steps:
     foreach: ${{ inputs.topics }}
     as: topic
     max_concurrency: 2
+    on_item_error: continue
     steps:
       - id: summarize
         agent: writer
@@ -44,6 +45,7 @@ steps:
     loop:
       max_iterations: 3
       until: ${{ steps.review.output.approved }}
+      on_exhausted: fail
       steps:
         - id: review
           agent: editor
@@ -75,26 +77,26 @@ inputs
 ├── topics = ["a", "b"]
 └── publish = false  (default)
 steps
-├── research: foreach  as=topic  max_concurrency=2  (line 9)
+├── research: foreach  as=topic  max_concurrency=2  on_item_error=continue  (line 9)
 │   reads foreach: ${{ inputs.topics }}  <- inputs.topics
-│   └── summarize: agent writer  (line 14)
+│   └── summarize: agent writer  (line 15)
 │       reads prompt: ${{ topic }}  <- topic
-├── draft: agent writer  retry 2x fixed 1s..5s  timeout 30s  (line 17)
+├── draft: agent writer  retry 2x fixed 1s..5s  timeout 30s  (line 18)
 │   reads prompt: ${{ steps.research.output | join(' ') }}  <- steps.research
-├── polish: loop  loop.max_iterations=3  (line 22)
+├── polish: loop  loop.max_iterations=3  loop.on_exhausted=fail  (line 23)
 │   reads loop.until: ${{ steps.review.output.approved }}  <- steps.review
-│   └── review: agent editor  (line 27)
+│   └── review: agent editor  (line 29)
 │       reads prompt: ${{ loop.iteration }}  <- loop
 │       reads input: ${{ steps.draft.output }}  <- steps.draft
-├── checks: parallel  (line 31)
-│   ├── count: tool echo  continue_on_error  (line 33)
+├── checks: parallel  (line 33)
+│   ├── count: tool echo  continue_on_error  (line 35)
 │   │   reads with.text: ${{ steps.draft.output }}  <- steps.draft
-│   └── summary: call text.summarize@^1  (line 37)
+│   └── summary: call text.summarize@^1  (line 39)
 │       reads input.topic: ${{ steps.draft.output }}  <- steps.draft
-├── desk: team desk  (line 40)
+├── desk: team desk  (line 42)
 │   reads if: ${{ inputs.publish }}  <- inputs.publish
 │   reads input: ${{ steps.draft.output }}  <- steps.draft
-└── size: value  (line 44)
+└── size: value  (line 46)
     reads value: ${{ steps.draft.output | length }}  <- steps.draft
 outputs
 ├── digest: ${{ steps.draft.output }}  <- steps.draft
