@@ -187,8 +187,6 @@ class WorkRequest(_View):
     """Reload the manifests when a file changes (SIGHUP always reloads)."""
     drain: float = Field(30.0, ge=0)
     """On SIGTERM: how long running jobs may take to finish before they are given up."""
-    drain: float = Field(30.0, ge=0)
-    """On SIGTERM: how long running jobs may take to finish before they are given up."""
 
 
 # -- views ---------------------------------------------------------------------------------
@@ -468,8 +466,6 @@ class WorkerNotice(_View):
 
     message: str
     jobs_run: int | None = None
-    job_id: str | None = None
-    """Set on the lines about one job: taken (started), ended, or given up (released)."""
     job_id: str | None = None
     """Set on the lines about one job: taken (started), ended, or given up (released)."""
 
