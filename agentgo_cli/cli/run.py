@@ -174,7 +174,13 @@ def register(app: typer.Typer) -> None:
             False, "--no-stream", help="Do not show agent replies as the model streams them."
         ),
     ) -> None:
-        """Finish a job that stopped: finished steps are not run again."""
+        """Finish a job that stopped: finished steps are not run again.
+
+        A job stopped with Ctrl-C, or given up by a stopping worker, is taken at once. A
+        job whose process was killed outright (SIGKILL, a crash) keeps its lease until it
+        expires, 30 s after that process last renewed it: on this host resume sees the
+        process is gone and goes ahead; for a process on another host, wait or --force.
+        """
         from agentgo_cli.backend.views import ResumeRequest
 
         check_output(output)
