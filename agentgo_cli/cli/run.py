@@ -27,7 +27,11 @@ __all__ = ["register"]
 
 
 def render_result(job: JobView, output: str) -> None:
-    """Print a finished (or queued) job: outputs on stdout, the status line on stderr."""
+    """Print a finished (or queued) job: outputs on stdout, the status line on stderr.
+
+    A queued job (run --detach) prints only its id on stdout, so that
+    ``JOB=$(agentgo run wf.yaml --detach)`` captures it.
+    """
     from agentgo_cli.backend.views import JobStatus
 
     if output == "json":
@@ -38,7 +42,12 @@ def render_result(job: JobView, output: str) -> None:
                 text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
                 typer.echo(f"{name}: {text}")
         line = f"job {job.job_id} {job.status}"
-        if job.status is not JobStatus.QUEUED:
+        if job.status is JobStatus.QUEUED:
+            typer.echo(job.job_id)
+            line += (
+                f": an 'agentgo worker' runs it; follow it with: agentgo jobs watch {job.job_id}"
+            )
+        else:
             line += f" in {job.duration_s:.2f}s, {job.tokens} tokens"
             if job.cost_usd:
                 line += f", ${job.cost_usd:.4f}"

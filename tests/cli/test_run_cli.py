@@ -163,8 +163,14 @@ def test_detach_only_enqueues(project: Write) -> None:
     assert (stored["status"], stored["steps"]) == ("queued", [])
 
     code, out, err = invoke("run", "wf", "-i", "topic=chips", "--detach")
-    assert (code, out) == (0, "")
-    assert re.fullmatch(r"job j-\w+ queued\n", err), err
+    assert (code, out) == (0, out.strip() + "\n")  # only the id: JOB=$(agentgo run … --detach)
+    job_id = out.strip()
+    assert re.fullmatch(r"j-\w+", job_id), out
+    assert err == (
+        f"job {job_id} queued: an 'agentgo worker' runs it; follow it with: "
+        f"agentgo jobs watch {job_id}\n"
+    )
+    assert show(job_id)["status"] == "queued"
 
     code, _, err = invoke("worker", "--once", "--poll", "0.05")
     assert (code, err.splitlines()[-1]) == (0, "worker ran 2 jobs")
