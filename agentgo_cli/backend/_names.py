@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["intent_names", "workflow_names"]
+__all__ = ["JOBS", "intent_names", "manifest_names", "store_exists", "workflow_names"]
+
+JOBS = 100
+"""How many of the newest jobs completion offers."""
 
 
 def _documents(paths: list[Path], kind: str) -> list[dict[str, Any]]:
@@ -43,3 +46,14 @@ def intent_names(paths: list[Path]) -> list[str]:
             if isinstance(name, str):
                 names.add(name)
     return sorted(names)
+
+
+def manifest_names(what: str, paths: list[Path]) -> list[str]:
+    """Workflow names (``what`` "workflow") or intent names under the paths that exist."""
+    there = [p for p in paths if p.exists()]
+    return workflow_names(there) if what == "workflow" else intent_names(there)
+
+
+def store_exists(url: str) -> bool:
+    """Whether the store at ``url`` was created (a SQLite file; other stores: True)."""
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()

@@ -355,17 +355,15 @@ class LocalBackend:
 
     async def completions(self, what: str, incomplete: str) -> list[str]:
         self._check_open()
-        if what == "job":
-            url, _ = self.store_url()
-            if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-                return []  # no store yet: none, and completion must not create one
-            store = await self._get_store()
-            found = [j.id for j in await store.list_jobs(limit=COMPLETED_JOBS)]
-        else:
-            from agentgo_cli.backend._names import intent_names, workflow_names
+        from agentgo_cli.backend import _names
 
-            paths = [p for p in self.config().manifest_paths() if p.exists()]
-            found = (workflow_names if what == "workflow" else intent_names)(paths)
+        if what != "job":
+            found = _names.manifest_names(what, self.config().manifest_paths())
+        elif _names.store_exists(self.store_url()[0]):  # completion must not create one
+            store = await self._get_store()
+            found = [j.id for j in await store.list_jobs(limit=_names.JOBS)]
+        else:
+            found = []
         return [name for name in found if name.startswith(incomplete)]
 
     async def jobs(self, query: v.JobsQuery) -> list[v.JobView]:
