@@ -45,8 +45,6 @@ __all__ = ["DEFAULT_STORE", "LocalBackend"]
 DEFAULT_STORE = "sqlite:///.agentgo/agentgo.db"
 POLL_SECONDS = 0.2
 """How often ``watch`` reads the store for a job that runs in another process."""
-COMPLETED_JOBS = 100
-"""How many of the newest jobs shell completion offers."""
 _log = logging.getLogger("agentgo")
 
 
