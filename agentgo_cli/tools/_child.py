@@ -109,7 +109,10 @@ def resolve(entrypoint: str, root: str | None = None) -> tuple[Callable[..., Any
     try:
         module = _import(module_name, root)
     except Exception as exc:
-        raise ImportProblem(f"{where}: {type(exc).__name__}: {exc}") from exc
+        looked = ""
+        if root is not None and isinstance(exc, ModuleNotFoundError) and exc.name == module_name:
+            looked = f" (looked in the project root {root} and on the Python path)"
+        raise ImportProblem(f"{where}: {type(exc).__name__}: {exc}{looked}") from exc
     function = getattr(module, attr, None)
     if function is None:
         raise ImportProblem(f"{where}: module '{module_name}' has no attribute '{attr}'")

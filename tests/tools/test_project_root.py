@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from agentgo_cli.errors import StepError
 from agentgo_cli.tools import ToolContext, ToolRegistry
 from tests.tools.test_registry import load_tools
 
@@ -108,3 +109,16 @@ async def test_the_folder_of_agentgo_yaml_is_the_root(
     registry = _registry(manifest)
     assert await registry.call("lookup", {}, CTX) == "project"
     assert await registry.call("lookup-isolated", {}, CTX) == "project"
+
+
+async def test_a_module_missing_at_run_time_says_where_it_was_looked_for(workdir: Path) -> None:
+    manifest = workdir / "tools.yaml"
+    manifest.write_text(TOOLS)
+    registry = _registry(manifest)
+    for name in ("lookup", "lookup-isolated"):
+        with pytest.raises(StepError) as exc:
+            await registry.call(name, {}, CTX)
+        assert str(exc.value) == (
+            f"tool '{name}': cannot import entrypoint 'crm:lookup': ModuleNotFoundError: No "
+            f"module named 'crm' (looked in the project root {workdir} and on the Python path)"
+        )
