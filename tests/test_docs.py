@@ -300,8 +300,10 @@ def test_pages_link_to_the_reference() -> None:
 # -- field tables ----------------------------------------------------------------------------
 
 
+@functools.cache
 def _schema(kind: str) -> dict[str, Any]:
-    return json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads((SCHEMAS / f"{kind}.schema.json").read_text("utf-8"))
+    return schema
 
 
 def _resolve(root: dict[str, Any], node: dict[str, Any]) -> list[dict[str, Any]]:
