@@ -144,6 +144,7 @@ class LocalBackend:
         store = await self._get_store()
         if self._engines is None:
             from agentgo_cli.engine.engines import Engines
+            from agentgo_cli.engine.trace import PAYLOAD_LIMIT
 
             profile = self.config().profile()
             self._engines = Engines(
@@ -152,6 +153,8 @@ class LocalBackend:
                 self._load,
                 poison_after=profile.poison_after if profile else POISON_AFTER,
                 observer=self._observers,
+                trace=profile.trace if profile else "full",
+                trace_limit=profile.trace_payload_bytes if profile else PAYLOAD_LIMIT,
             )
         return self._engines
 
@@ -386,6 +389,16 @@ class LocalBackend:
         if not await store.request_cancel(job_id):
             raise UsageError(f"job {job_id} already {job.status}")
         return job_view(await _get(store, job_id))
+
+    async def trace(self, request: v.TraceRequest) -> v.TraceNode:
+        from agentgo_cli.backend.trace_tree import build_tree, find_node, parse_path
+
+        if request.step is not None:
+            parse_path(request.step)  # a malformed path is refused before any read
+        store = await self._get_store()
+        job = await _get(store, request.job_id)
+        tree = build_tree(job, await store.steps(job.id), await store.trace(job.id))
+        return tree if request.step is None else find_node(tree, request.step)
 
     async def logs(self, request: v.LogsRequest) -> list[v.EventView]:
         store = await self._get_store()

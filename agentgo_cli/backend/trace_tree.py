@@ -106,23 +106,29 @@ def build_tree(job: JobRecord, steps: list[StepRecord], records: list[TraceRecor
         cost_usd=job.cost_usd,
         detail={"job_id": job.id, **({"error": job.error} if job.error else {})},
     )
-    step_nodes = _steps(steps, records)
-    attempts = _attempts(step_nodes, records, running=job.status in ("queued", "running"))
+    step_nodes = _steps(steps)
+    attempts: dict[str, _Attempts] = defaultdict(_Attempts)
     calls, orphans = _calls(records)
-    for record in records:
-        if record.kind not in ("turn", "tool", "call"):
-            continue
-        node = calls[record.span] if record.kind == "call" and record.span else _leaf(record)
-        if record.kind != "call" and record.span is not None:
-            call = calls.get(record.span)
-            (call.children if call is not None else orphans[record.span].children).append(node)
-        elif record.kind == "call" and record.parent in calls:
-            calls[record.parent].children.append(node)
-        else:
-            owner = _attempt_at(attempts.get(record.key or ""), record.seq)
-            if owner is None:
-                owner = step_nodes.get(record.key or "", root)
-            owner.children.append(node)
+    for r in records:
+        key = r.key or ""
+        if r.kind == "retry":
+            attempts[key].failed(r)
+        elif r.kind == "interrupted":
+            attempts[key].interrupted(r)
+        elif r.kind in ("turn", "tool", "call"):
+            node = calls[r.span] if r.kind == "call" and r.span else _leaf(r)
+            if r.kind != "call" and r.span is not None:
+                call = calls.get(r.span)
+                (call.children if call is not None else orphans[r.span].children).append(node)
+            elif r.kind == "call" and r.parent in calls:
+                calls[r.parent].children.append(node)
+            elif key in step_nodes:
+                attempts[key].current().children.append(node)
+            else:
+                root.children.append(node)
+    running = job.status in ("queued", "running")
+    for key, step in step_nodes.items():
+        step.children.extend(attempts[key].finish(step, running=running))
     for orphan in orphans.values():
         root.children.append(orphan)
     _nest_steps(root, step_nodes)
@@ -130,11 +136,11 @@ def build_tree(job: JobRecord, steps: list[StepRecord], records: list[TraceRecor
     return root
 
 
-def _steps(steps: list[StepRecord], records: list[TraceRecord]) -> dict[str, TraceNode]:
-    """A node per step instance: from its step record, or from the trace alone."""
+def _steps(steps: list[StepRecord]) -> dict[str, TraceNode]:
+    """A node per step instance, from its step record (its latest attempt)."""
     nodes: dict[str, TraceNode] = {}
     for s in steps:
-        detail: dict[str, Any] = {"step_id": s.step_id, "kind": s.kind}
+        detail: dict[str, Any] = {"step_id": s.step_id, "kind": s.kind, "attempt": s.attempt}
         if s.output is not None:
             detail["output"] = s.output
         if s.error is not None:
@@ -151,64 +157,67 @@ def _steps(steps: list[StepRecord], records: list[TraceRecord]) -> dict[str, Tra
             cost_usd=s.cost_usd,
             detail=detail,
         )
-    for r in records:
-        if r.kind == "attempt" and r.key is not None and r.key not in nodes:
-            nodes[r.key] = TraceNode(
-                kind="step", path=r.key, name=r.key, status="running", started_at=r.time
-            )
     return nodes
 
 
-def _attempts(
-    steps: dict[str, TraceNode], records: list[TraceRecord], *, running: bool
-) -> dict[str, list[tuple[int, TraceNode]]]:
-    """Each step's attempts as (seq of its start, node), in order, under their step."""
-    out: dict[str, list[tuple[int, TraceNode]]] = defaultdict(list)
-    for r in records:
-        key = r.key or ""
-        if r.kind == "attempt":
-            started = out[key]
-            if started and started[-1][1].status == "running":
-                started[-1][1].status = "interrupted"  # the process running it stopped
-            node = TraceNode(
-                kind="attempt",
-                path="",
-                name="attempt",
-                status="running",
-                started_at=r.time,
-                detail={"attempt": r.attempt, "kind": r.name},
-            )
-            if started and started[-1][1].status == "interrupted":
+class _Attempts:
+    """The attempts of one step instance, as its records come in order.
+
+    An attempt is open from its first record on; a ``retry`` row ends it failed, an
+    ``interrupted`` row (written at a resume) ends it cut short. The step record is the
+    last attempt: it ends the open one, or is one more after the ended ones.
+    """
+
+    def __init__(self) -> None:
+        self.nodes: list[TraceNode] = []
+        self.open = False
+
+    def current(self) -> TraceNode:
+        """The attempt running now: the open one, or a new one after those that ended."""
+        if not self.open:
+            node = TraceNode(kind="attempt", path="", name="attempt", status="running")
+            if self.nodes and self.nodes[-1].status == "interrupted":
                 node.detail["resumed"] = True
-            started.append((r.seq, node))
-        elif r.kind in ("end", "retry") and out.get(key):
-            node = out[key][-1][1]
-            node.status = r.status
-            data = r.data if isinstance(r.data, dict) else {}
-            if "error" in data:
-                node.detail["error"] = data["error"]
-            ended = r.time if r.seconds is None else (node.started_at or r.time) + r.seconds
-            node.duration_s = round(max(0.0, ended - (node.started_at or ended)), 6)
-            if r.kind == "end":
-                node.tokens, node.cost_usd = r.tokens, r.cost_usd
-    for key, started in out.items():
-        last = started[-1][1]
-        if last.status == "running" and not running:
-            last.status = "interrupted"
-        step = steps.get(key)
-        if step is not None:
-            step.children.extend(node for _, node in started)
-    return out
+            self.nodes.append(node)
+            self.open = True
+        return self.nodes[-1]
 
+    def failed(self, r: TraceRecord) -> None:
+        node = self.current()
+        self.open = False
+        node.status = "failed"
+        node.detail["attempt"] = r.attempt
+        data = r.data if isinstance(r.data, dict) else {}
+        if "error" in data:
+            node.detail["error"] = data["error"]
+        if r.seconds is not None:
+            node.started_at, node.duration_s = r.time - r.seconds, round(r.seconds, 6)
 
-def _attempt_at(attempts: list[tuple[int, TraceNode]] | None, seq: int) -> TraceNode | None:
-    """The attempt a record of sequence ``seq`` belongs to: the last one begun before it."""
-    found = None
-    for started, node in attempts or ():
-        if started > seq:
-            break
-        found = node
-    return found
+    def interrupted(self, r: TraceRecord) -> None:
+        if not self.open and self.nodes:
+            return  # stopped between two attempts (a retry's backoff): none was cut short
+        node = self.current()
+        self.open = False
+        node.status = "interrupted"
+        data = r.data if isinstance(r.data, dict) else {}
+        if isinstance(data.get("started_at"), float | int):
+            node.started_at = data["started_at"]
+
+    def finish(self, step: TraceNode, *, running: bool) -> list[TraceNode]:
+        """Every attempt, the last one as the step record says it is."""
+        last = self.current()  # the open one, or the record's own after those that ended
+        last.status = "interrupted" if step.status == "running" and not running else step.status
+        last.started_at, last.duration_s = step.started_at, step.duration_s
+        last.tokens, last.cost_usd = step.tokens, step.cost_usd
+        last.detail["attempt"] = step.detail.get("attempt")
+        if "error" in step.detail:
+            last.detail["error"] = step.detail["error"]
+        first = self.nodes[0].started_at
+        if first is not None and step.started_at is not None and step.duration_s is not None:
+            # The step's node spans every attempt; its record's, the last one only.
+            step.duration_s = round(step.started_at + step.duration_s - first, 6)
+            step.started_at = first
+        return self.nodes
 
 
 def _calls(records: list[TraceRecord]) -> tuple[dict[str, TraceNode], dict[str, TraceNode]]:
@@ -260,10 +269,12 @@ def _nest_steps(root: TraceNode, steps: dict[str, TraceNode]) -> None:
 
 
 def _number(node: TraceNode) -> None:
-    """Order every node's children by start and give each below a step its path."""
+    """Order every node's children by start (a step's attempts stay in the order they
+    ran) and give each below a step its path."""
     inner = [c for c in node.children if c.kind == "step"]
     others = [c for c in node.children if c.kind != "step"]
-    others.sort(key=lambda c: c.started_at if c.started_at is not None else float("inf"))
+    if node.kind != "step":
+        others.sort(key=lambda c: c.started_at if c.started_at is not None else float("inf"))
     node.children = others + sorted(inner, key=lambda c: c.started_at or 0.0)
     if node.kind == "attempt" and any(c.kind in ("turn", "call") for c in node.children):
         spent = [c for c in node.children if c.kind in ("turn", "call")]

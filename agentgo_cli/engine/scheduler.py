@@ -296,9 +296,11 @@ class Engine:
         if fresh:
             self._fresh.discard(job.id)
             done: dict[str, StepRecord] = {}
+            in_flight: dict[str, float] = {}
         else:
             records = await self.store.steps(job.id)
             done = {r.key: r for r in records if r.status in STEP_DONE}
+            in_flight = {r.key: r.started_at for r in records if r.status not in STEP_DONE}
         limit = wf.spec.max_concurrency
         run = Run(
             job=job,
@@ -321,7 +323,8 @@ class Engine:
         )
         if not fresh:  # a new job's start is its created_at; a resume is worth a line
             message = f"{job.workflow} resumed by {self.owner} with {len(done)} finished steps"
-            await self._log(observer, job.id, "job", message, lease=lease)
+            cut = {"interrupted": in_flight} if in_flight else None  # steps the stop cut short
+            await self._log(observer, job.id, "job", message, cut, lease=lease)
         # The workflow runs in the caller's task (no task of its own per job): the guard
         # cancels this task to stop the job, and says why in self._stopped.
         task = asyncio.current_task()
@@ -552,7 +555,8 @@ class Engine:
                 if attempt < attempts and retry is not None:
                     spent, spent_usd = used, used_usd
                     line = f"{key}: attempt {attempt} failed: {message}"
-                    data = {"key": key, "attempt": attempt, "error": message}
+                    took = time.monotonic() - run.started.get(key, time.monotonic())
+                    data = {"key": key, "attempt": attempt, "error": message, "seconds": took}
                     await self._log(run.observer, job_id, "retry", line, data, lease=run.lease)
                     await asyncio.sleep(backoff(retry, attempt))
                     if not step_kind.leaf and run.done:

@@ -1,11 +1,14 @@
 """The trace recorder: an Observer that keeps what a job did, node by node, in the store.
 
 The engine subscribes one for every job it runs (in-process runs, resumes and workers
-alike): each step attempt, each step's end, each failed attempt that is retried, and, at
-the ``full`` level, each model turn (the messages sent, the reply, its tool calls), each
-tool call (arguments, result or error with its traceback) and each agent-to-agent call
-(intent, decision, principal chain; its callee's turns and tool calls carry its span).
-``agentgo jobs trace`` shows them as a tree.
+alike): each failed attempt that is retried (``retry``), each attempt a stop cut short
+(``interrupted``, written when the job is resumed), and, at the ``full`` level, each model
+turn (the messages sent, the reply, its tool calls), each tool call (arguments, result or
+error with its traceback) and each agent-to-agent call (intent, decision, principal chain;
+its callee's turns and tool calls carry its span). ``agentgo jobs trace`` shows them as a
+tree. What the step records already say (a step's last attempt: when it began, how it
+ended) is not written again, so a step that runs once costs no row at the ``steps`` level
+and one per turn, tool call and call at ``full``.
 
 Records are handed to the store's group-commit writer without waiting (``add_trace``),
 fenced by the job's lease like its other records. Payloads were redacted where their
@@ -23,10 +26,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from agentgo_cli.observer import (
     AgentCalled,
     Event,
+    JobEnded,
     LogLine,
     ModelTurn,
-    StepFinished,
-    StepStarted,
     ToolCalled,
 )
 from agentgo_cli.store.base import TraceEntry, encode_json
@@ -102,13 +104,31 @@ class TraceRecorder:
         self.full = level == "full"
         self.limit = limit
         self._failed = False
+        self._resumed: dict[str, LogLine] = {}
+        """Resume lines naming interrupted steps, by job: a resume says so before its run
+        is registered here, so they are recorded with the run's first event."""
+
+    def _early(self, job_id: str, event: Event) -> None:
+        """Keep a resume line that names interrupted steps; forget it when the job ends."""
+        if isinstance(event, LogLine):
+            data = event.data
+            if event.kind == "job" and isinstance(data, dict) and "interrupted" in data:
+                self._resumed[job_id] = event
+        elif isinstance(event, JobEnded):
+            self._resumed.pop(job_id, None)
 
     def emit(self, event: Event) -> None:
         job_id = getattr(event, "job_id", None)
         run = self.runs.get(job_id) if job_id is not None else None
         if run is None:
+            if job_id is not None:
+                self._early(job_id, event)
             return
         try:
+            if self._resumed:
+                line = self._resumed.pop(run.job.id, None)
+                if line is not None:
+                    self._interrupted(run, line)
             entry = self._entry(event)
             if entry is not None:
                 self.store.add_trace(run.job.id, entry, lease=run.lease)
@@ -118,19 +138,8 @@ class TraceRecorder:
                 _log.warning("job %s: a trace record was dropped", job_id, exc_info=True)
 
     def _entry(self, event: Event) -> TraceEntry | None:
-        if isinstance(event, StepStarted):
-            return TraceEntry(
-                event.time, "attempt", event.key, event.attempt, None, None, event.kind,
-                "running", None, 0, 0.0, None,
-            )  # fmt: skip
-        if isinstance(event, StepFinished):
-            data = None if event.error is None else self._data(error=event.error)
-            return TraceEntry(
-                event.time, "end", event.key, event.attempt, None, None, event.kind,
-                str(event.status), event.seconds, event.tokens, event.cost_usd, data,
-            )  # fmt: skip
         if isinstance(event, LogLine):
-            return self._retry(event)
+            return self._retried(event)
         if not self.full:
             return None
         if isinstance(event, ModelTurn):
@@ -169,25 +178,42 @@ class TraceRecorder:
             )  # fmt: skip
         return None
 
-    def _retry(self, line: LogLine) -> TraceEntry | None:
+    def _retried(self, line: LogLine) -> TraceEntry | None:
         """A failed attempt that will be retried (the scheduler's ``retry`` log line)."""
         data = line.data
-        if line.kind != "retry" or not isinstance(data, dict):
+        if not isinstance(data, dict):
             return None
         key, attempt, error = data.get("key"), data.get("attempt"), data.get("error")
-        if not isinstance(key, str) or not isinstance(attempt, int):
+        if line.kind != "retry" or not isinstance(key, str) or not isinstance(attempt, int):
             return None
+        seconds = data.get("seconds")
         payload = self._data(error=error) if isinstance(error, str) else None
         return TraceEntry(
-            line.time, "retry", key, attempt, None, None, None, "failed", None, 0, 0.0, payload
-        )
+            line.time, "retry", key, attempt, None, None, None, "failed",
+            seconds if isinstance(seconds, float | int) else None, 0, 0.0, payload,
+        )  # fmt: skip
+
+    def _interrupted(self, run: Run, line: LogLine) -> None:
+        """One ``interrupted`` row per step a stop cut short, with when its attempt began."""
+        started = line.data["interrupted"]
+        for key, at in started.items() if isinstance(started, dict) else ():
+            began = at if isinstance(at, float | int) else line.time
+            entry = TraceEntry(
+                line.time, "interrupted", key, None, None, None, None, "interrupted", None,
+                0, 0.0, self._data(started_at=began),
+            )  # fmt: skip
+            self.store.add_trace(run.job.id, entry, lease=run.lease)
 
     def _data(self, **payloads: Any) -> str:
         """The payloads as one JSON object, each cut at the limit (None payloads left out)."""
+        given = {name: value for name, value in payloads.items() if value is not None}
         limit = self.limit
-        parts = [
-            f"{encode_json(name)}:{cap(value, limit)}"
-            for name, value in payloads.items()
-            if value is not None
-        ]
+        try:
+            text = encode_json(given)
+        except (TypeError, ValueError, RecursionError):
+            pass  # one of them is not JSON: each is encoded (or noted) on its own below
+        else:
+            if len(text) * 4 <= limit or len(text.encode("utf-8")) <= limit:
+                return text  # then no payload is over the limit: the common case, one encode
+        parts = [f"{encode_json(name)}:{cap(value, limit)}" for name, value in given.items()]
         return "{" + ",".join(parts) + "}"

@@ -115,8 +115,9 @@ class TraceEntry(NamedTuple):
 
     time: float
     kind: str
-    """attempt (a step attempt began), end (a step instance ended), retry (an attempt failed
-    and is retried), turn (a model turn), tool (a tool call), call (an agent-to-agent call)."""
+    """retry (an attempt failed and is retried), interrupted (an attempt a stop cut short,
+    written at the resume), turn (a model turn), tool (a tool call), call (an agent-to-agent
+    call). A step's last attempt is its step record."""
     key: str | None
     """The step instance's key (for a callee's turns and tool calls: the intent ref)."""
     attempt: int | None

@@ -286,7 +286,8 @@ async def test_a_resumed_job_shows_the_interrupted_attempt_and_the_one_that_fini
             [("attempt", "attempt 2", "succeeded"), [("tool", "nap", "ok")]],
         ],
     ]
-    assert slow.children[1].detail == {"attempt": 1, "kind": "tool", "resumed": True}
+    assert slow.children[1].detail == {"attempt": 1, "resumed": True}  # the engine's count
+    assert slow.children[0].started_at is not None and slow.children[0].duration_s is None
 
 
 _KEYS = st.from_regex(

@@ -7,28 +7,54 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from agentgo_cli.store.base import TraceEntry, TraceRecord
+from agentgo_cli.store.base import JobStatus, TraceEntry, TraceRecord, encode_json
 from agentgo_cli.store.sqlite.ops import _FENCED, PHASES, add_event, load
 from agentgo_cli.store.sqlite.writer import ManyOperation, Operation
 
-__all__ = ["ADD_TRACE", "MANY", "PHASES_OF_TRACE", "TRACE", "add_trace", "read_trace"]
+__all__ = [
+    "ADD_TRACE",
+    "ADD_ONE",
+    "HOLDERS",
+    "LAST_SEQS",
+    "MANY",
+    "PHASES_OF_TRACE",
+    "TRACE",
+    "add_trace",
+    "add_trace_many",
+    "read_trace",
+]
 
-# The sequence is the job's next number, read in the same transaction as the insert (the
-# writer is the only one): executemany sees each row the one before it inserted.
 ADD_TRACE = (
+    "INSERT INTO trace (job_id, seq, time, kind, key, attempt, span, parent, name, status, "
+    "seconds, tokens, cost_usd, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+ADD_ONE = (
     "INSERT INTO trace (job_id, seq, time, kind, key, attempt, span, parent, name, status, "
     "seconds, tokens, cost_usd, data) "
     "SELECT ?, (SELECT coalesce(max(seq), 0) + 1 FROM trace WHERE job_id = ?), "
     f"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}"
 )
+LAST_SEQS = (
+    "SELECT job_id, max(seq) FROM trace WHERE job_id IN (SELECT value FROM json_each(?)) "
+    "GROUP BY job_id"
+)
+HOLDERS = (
+    "SELECT id, lease_owner, lease_epoch FROM jobs "
+    f"WHERE id IN (SELECT value FROM json_each(?)) AND status = '{JobStatus.RUNNING}'"
+)
+TRACE = (
+    "INSERT INTO trace (job_id, seq, time, kind, key, attempt, span, parent, name, status, "
+    "seconds, tokens, cost_usd, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM trace WHERE job_id = ?"
+HOLDS = (
+    "SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ? AND lease_epoch = ? "
+    f"AND status = '{JobStatus.RUNNING}'"
+)
 TRACE = (
     "SELECT seq, time, kind, key, attempt, span, parent, name, status, seconds, tokens, "
     "cost_usd, data FROM trace WHERE job_id = ? ORDER BY seq"
 )
-
-
-def _row(job_id: str, entry: TraceEntry, owner: str | None, epoch: int | None) -> tuple[Any, ...]:
-    return (job_id, job_id, *entry, owner, job_id, owner, epoch)
 
 
 def add_trace(
@@ -38,12 +64,23 @@ def add_trace(
     owner: str | None = None,
     epoch: int | None = None,
 ) -> None:
-    conn.execute(ADD_TRACE, _row(job_id, entry, owner, epoch))
+    conn.execute(ADD_ONE, (job_id, job_id, *entry, owner, job_id, owner, epoch))
 
 
 def add_trace_many(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-    """add_trace for each row of its arguments."""
-    conn.executemany(ADD_TRACE, [_row(*row) for row in rows])
+    """add_trace for each row of its arguments, with two queries for all their jobs (who
+    holds each, and its last sequence number) rather than two per row."""
+    jobs = encode_json(sorted({row[0] for row in rows}))
+    holders = {j: (o, e) for j, o, e in conn.execute(HOLDERS, (jobs,))}
+    last: dict[str, int] = dict(conn.execute(LAST_SEQS, (jobs,)).fetchall())
+    out: list[tuple[Any, ...]] = []
+    for job_id, entry, owner, epoch in rows:
+        if owner is not None and holders.get(job_id) != (owner, epoch):
+            continue  # a lease lost: nothing is recorded, as for events
+        last[job_id] = seq = last.get(job_id, 0) + 1
+        out.append((job_id, seq, *entry))
+    if out:
+        conn.executemany(ADD_TRACE, out)
 
 
 def read_trace(conn: sqlite3.Connection, job_id: str) -> list[TraceRecord]:
