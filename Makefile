@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/concurrent_jobs.py
 	$(BIN)/python bench/call_lifecycle.py
+	$(BIN)/python bench/trace_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

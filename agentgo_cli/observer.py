@@ -131,7 +131,7 @@ class AgentCalled:
     time: float = field(default_factory=time.time)
     span_id: str | None = None
     """This call's own span: the callee's turns and tool calls carry it as their ``span``
-    (None when the call was refused before it had one)."""
+    (a refused call has one too, with nothing under it)."""
     parent_span_id: str | None = None
     """The caller's span: a call made by a callee has its caller's call ``span_id`` here."""
     key: str | None = None

@@ -160,10 +160,12 @@ def _add_lease_epoch(db: Database) -> None:
 
 
 def _create_trace(db: Database) -> None:
-    # What a job did, node by node (``jobs trace``): a per-job sequence, clustered by job so
-    # that one job's trace is one range of the table.
+    # What a job did, node by node (``jobs trace``), numbered per job. A rowid table: rows
+    # go at its end and only the small index entry lands among the job's others (a table
+    # clustered by job wrote 2.5x slower: each batch touches a page per job).
     db.execute(
         "CREATE TABLE trace (\n"
+        "  id INTEGER PRIMARY KEY,\n"
         "  job_id TEXT NOT NULL,\n"
         "  seq INTEGER NOT NULL,\n"
         "  time REAL NOT NULL,\n"
@@ -177,10 +179,10 @@ def _create_trace(db: Database) -> None:
         "  seconds REAL,\n"
         "  tokens INTEGER NOT NULL DEFAULT 0,\n"
         "  cost_usd REAL NOT NULL DEFAULT 0,\n"
-        "  data TEXT,\n"
-        "  PRIMARY KEY (job_id, seq)\n"
-        ") WITHOUT ROWID"
+        "  data TEXT\n"
+        ")"
     )
+    db.execute("CREATE UNIQUE INDEX trace_by_job ON trace (job_id, seq)")
 
 
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
