@@ -102,6 +102,13 @@ steps:
     prompt: "start"
 """
 
+CALLED = """
+steps:
+  - id: ask
+    call: beta.work
+    input: {text: "a call step"}
+"""
+
 SLOW = """
 steps:
   - id: first
@@ -122,6 +129,7 @@ def project(write: Write) -> Write:
     workflow(write, WORK, name="work")
     workflow(write, CHAIN, name="chain")
     workflow(write, SLOW, name="slow")
+    workflow(write, CALLED, name="called")
     return write
 
 
@@ -261,6 +269,36 @@ async def test_a_call_to_another_agent_has_its_callees_turns_below_it(project: W
     assert gamma.detail["parent_span"] == beta.detail["span"]
     assert gamma.children[0].detail["reply"] == "gamma done"
     assert go.tokens == 75
+
+
+async def test_a_call_step_has_its_call_and_the_callees_nodes_below_it(project: Write) -> None:
+    _, root = await _trace("called")
+
+    (ask,) = root.children
+    assert _shape(ask) == [
+        ("step", "ask", "succeeded"),
+        [
+            [
+                ("attempt", "attempt 1", "succeeded"),
+                [
+                    [
+                        ("call", "beta.work@1.0.0", "ok"),
+                        [
+                            ("turn", "scripted:demo", "ok"),
+                            ("tool", "call_agent", "ok"),
+                            [
+                                ("call", "gamma.run@1.0.0", "ok"),
+                                [("turn", "scripted:demo", "ok")],
+                            ],
+                            ("turn", "scripted:demo", "ok"),
+                        ],
+                    ]
+                ],
+            ]
+        ],
+    ]
+    call = ask.children[0].children[0]
+    assert call.children[0].detail["messages"][-1]["content"] == "Work on a call step"
 
 
 async def test_a_resumed_job_shows_the_interrupted_attempt_and_the_one_that_finished(
