@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from agentgo_cli.cli._output import (
+    EXIT_INTERRUPTED,
     check_output,
     handle_errors,
     open_backend,
@@ -240,16 +242,30 @@ def watch(
 
 async def _watch(ctx: typer.Context, job_id: str, output: str) -> JobView:
     async with open_backend(ctx) as backend:
-        if output == "json":
-            async for event in backend.watch(job_id):
-                typer.echo(json.dumps(event.model_dump(mode="json"), ensure_ascii=False))
-        else:
+        try:
+            if output == "json":
+                async for event in backend.watch(job_id):
+                    typer.echo(json.dumps(event.model_dump(mode="json"), ensure_ascii=False))
+                return await backend.job(job_id)
+            from agentgo_cli.backend.views import JobStatus
             from agentgo_cli.cli._progress import StepProgress
 
+            if (await backend.job(job_id)).status is JobStatus.QUEUED:
+                typer.echo(
+                    f"job {job_id} is queued: waiting for an 'agentgo worker' to take it", err=True
+                )
             with StepProgress() as shown:
                 async for event in backend.watch(job_id):
                     shown.update(event)
-        return await backend.job(job_id)
+            return await backend.job(job_id)
+        except asyncio.CancelledError:  # Ctrl-C: only the watching stops
+            typer.secho(
+                f"interrupted: job {job_id} goes on; watch it again with: "
+                f"agentgo jobs watch {job_id}",
+                fg="red",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _log_line(event: EventView) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -125,3 +127,28 @@ def test_watch_of_an_unknown_job_is_not_found(project: Write, workdir: Path) -> 
         "",
         "error: no job 'j-nope'\n",
     )
+
+
+def test_watch_of_a_queued_job_says_it_waits_and_ctrl_c_leaves_the_job_alone(
+    project: Write, workdir: Path
+) -> None:
+    job_id = _detach(workdir, "nap")
+    with subprocess.Popen(
+        [str(AGENTGO), "jobs", "watch", job_id],
+        cwd=workdir,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stderr is not None
+        ready, _, _ = select.select([proc.stderr], [], [], 15)
+        first = proc.stderr.readline() if ready else "(nothing within 15s)"
+        proc.send_signal(signal.SIGINT)
+        out, rest = proc.communicate(timeout=15)
+    assert first == f"job {job_id} is queued: waiting for an 'agentgo worker' to take it\n"
+    assert (proc.returncode, out) == (130, "")
+    assert rest == (
+        f"interrupted: job {job_id} goes on; watch it again with: agentgo jobs watch {job_id}\n"
+    )
+    assert show_status(workdir, job_id) == "queued"
