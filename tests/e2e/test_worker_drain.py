@@ -118,3 +118,22 @@ def test_past_the_drain_the_job_is_released_and_another_worker_takes_it_at_once(
     done = show(workdir, job_id)
     assert (done["status"], done["outputs"]) == ("succeeded", {"said": "rested"})
     assert done["steps"][0] == first  # its finished step did not run again
+
+
+def test_ctrl_c_releases_the_running_job_at_once(project: Write, workdir: Path) -> None:
+    job_id = _detach(workdir, "nap")
+    with _worker(workdir) as proc:
+        try:
+            wait_in_step(workdir, "slow")
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == "interrupted"
+    job = show(workdir, job_id)
+    assert job["status"] == "queued"  # no lease to wait for: the next worker takes it
+    again = agentgo(workdir, "worker", "--once", "--poll", "0.05")
+    assert again.stderr.splitlines()[-1] == "worker ran 1 job"
+    assert show(workdir, job_id)["status"] == "succeeded"
