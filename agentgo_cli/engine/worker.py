@@ -54,7 +54,7 @@ class Worker:
 
         SIGHUP, and a change to a file under ``watch_paths`` (checked every ``poll``
         seconds), reload the manifest sets (see ``Engines.reload``); ``notify`` is told.
-        ``on_job(job_id, line)`` is told of each job taken, ended or given up.
+        ``on_job(job_id, line)``, when given, is told of each job taken, ended or given up.
 
         SIGTERM stops it: no job is taken any more, running jobs get up to ``drain``
         seconds to finish (a second SIGTERM cuts that short), and those still running then
@@ -62,7 +62,7 @@ class Worker:
         from outside (Ctrl-C) gives them up at once.
         """
         engines, store = self.engines, self.store
-        tell = on_job or (lambda _job_id, line: notify(line))
+        tell = on_job or (lambda _job_id, _line: None)
         done = 0
         reload, stopping, hurry = asyncio.Event(), asyncio.Event(), asyncio.Event()
         stop_watching = reload_triggers(reload, watch_paths, poll)
