@@ -132,6 +132,20 @@ def test_evaluate_native_values(source: str, value: Any) -> None:
             id="syntax",
         ),
         pytest.param("", "expression '${{ }}' failed: empty expression", id="empty"),
+        pytest.param(
+            "steps.count.output.items",
+            "expression '${{ steps.count.output.items }}' failed: 'items' is not a key here "
+            "but a method; an expression gives a value (write items() to call it, or check "
+            "the key's name)",
+            id="method-for-a-missing-key",
+        ),
+        pytest.param(
+            "[input.text.upper]",
+            "expression '${{ [input.text.upper] }}' failed: 'upper' is not a key here "
+            "but a method; an expression gives a value (write upper() to call it, or check "
+            "the key's name)",
+            id="method-inside-a-list",
+        ),
     ],
 )
 def test_evaluate_errors(source: str, message: str) -> None:

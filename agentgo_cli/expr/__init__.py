@@ -368,11 +368,19 @@ def _keeps_cause(exc: Exception) -> bool:
 
 
 def _check_defined(value: Any, deep: bool) -> None:
-    """Raise UndefinedError for an undefined value (inside containers too when ``deep``)."""
+    """Raise UndefinedError for an undefined value, ValueError for a method found where a
+    key was meant (inside containers too when ``deep``)."""
     from jinja2 import Undefined
 
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
+    if callable(value):
+        # `output.items` with no key "items" finds the dict's method: a value is meant.
+        name = getattr(value, "__name__", type(value).__name__)
+        raise ValueError(
+            f"'{name}' is not a key here but a method; an expression gives a value "
+            f"(write {name}() to call it, or check the key's name)"
+        )
     if deep:
         if isinstance(value, dict):
             for item in value.values():
