@@ -107,7 +107,7 @@ async def test_a_run_that_lost_its_lease_stops_without_touching_the_job(
     final = await asyncio.wait_for(running, 10)
 
     assert final.status == JobStatus.RUNNING  # not ours to end
-    ends = engine.observer
+    ends = engines.observer  # the engine's own fans out to it and to the trace recorder
     assert isinstance(ends, _Ends) and ends.ended == [("lost", "the job's lease was taken over")]
     assert await store.get_job(job.id) == taken  # the thief's, untouched
     (first,) = await store.steps(job.id)  # 'first' never finished here, 'second' never ran
