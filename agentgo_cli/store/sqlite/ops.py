@@ -437,11 +437,12 @@ PHASES: dict[Operation, int] = {
     step_started: 1,
     step_finished: 2,
     add_event: 3,
-    job_finished: 4,
+    job_finished: 5,
 }
 """The order these operations take within one job's life. A batch made only of them may be
 regrouped by phase (stable within each), which keeps every job's own order and turns
-interleaved calls from many jobs into a few executemany runs."""
+interleaved calls from many jobs into a few executemany runs. Phase 4 is the trace's
+(``trace_ops``): its rows pass the same fence as events, so they come before the job's end."""
 
 
 def poison(conn: sqlite3.Connection, job_id: str, lost: int, now: float) -> None:

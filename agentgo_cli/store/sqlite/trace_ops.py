@@ -43,15 +43,6 @@ HOLDERS = (
     f"WHERE id IN (SELECT value FROM json_each(?)) AND status = '{JobStatus.RUNNING}'"
 )
 TRACE = (
-    "INSERT INTO trace (job_id, seq, time, kind, key, attempt, span, parent, name, status, "
-    "seconds, tokens, cost_usd, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM trace WHERE job_id = ?"
-HOLDS = (
-    "SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ? AND lease_epoch = ? "
-    f"AND status = '{JobStatus.RUNNING}'"
-)
-TRACE = (
     "SELECT seq, time, kind, key, attempt, span, parent, name, status, seconds, tokens, "
     "cost_usd, data FROM trace WHERE job_id = ? ORDER BY seq"
 )
@@ -95,6 +86,7 @@ def read_trace(conn: sqlite3.Connection, job_id: str) -> list[TraceRecord]:
 MANY: dict[Operation, ManyOperation] = {add_trace: add_trace_many}
 """The trace's batchable operation (merged with ``ops.MANY`` by the store)."""
 
-PHASES_OF_TRACE: dict[Operation, int] = {add_trace: PHASES[add_event]}
-"""Trace rows take the phase of log events: after the job's step records, before its end
-(whose write would close the fence they pass)."""
+PHASES_OF_TRACE: dict[Operation, int] = {add_trace: PHASES[add_event] + 1}
+"""Trace rows come after the job's step records and log events, before its end (whose write
+would close the fence they pass). A phase of their own, not the events': interleaved with
+events, each row would be a run of one, written alone instead of in one executemany."""
