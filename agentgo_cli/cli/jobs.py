@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import re
@@ -241,6 +240,8 @@ def watch(
 
 
 async def _watch(ctx: typer.Context, job_id: str, output: str) -> JobView:
+    import asyncio  # here, not at the top: asyncio is not imported for --help
+
     async with open_backend(ctx) as backend:
         try:
             if output == "json":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import TYPE_CHECKING
 
@@ -77,6 +76,8 @@ async def follow(backend: Backend, job: JobView, progress: bool) -> JobView:
 async def finish(ctx: typer.Context, backend: Backend, job: JobView, progress: bool) -> JobView:
     """``follow`` a job started here to its end. On Ctrl-C, give it up at once (its lease
     ends, so a resume or a worker takes it straight away) and say how to finish it; exit 130."""
+    import asyncio  # here, not at the top: asyncio is not imported for --help
+
     try:
         return await follow(backend, job, progress)
     except asyncio.CancelledError:  # asyncio.run turns Ctrl-C into a cancel of this task
