@@ -8,13 +8,13 @@ a command that needs neither (validate, catalog) creates no database.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from agentgo_cli.backend import _resolve
 from agentgo_cli.backend import views as v
 from agentgo_cli.backend._live import LiveFeeds
 from agentgo_cli.backend.convert import (
@@ -211,63 +211,14 @@ class LocalBackend:
 
     def _workflow_set(self, ref: str) -> tuple[str, list[str], ManifestSet]:
         """Resolve ``run``'s argument to (workflow name, manifest paths, manifest set)."""
-        profile_paths = [str(p.resolve()) for p in self.config().manifest_paths()]
-        path = Path(ref)
-        if path.is_file():
-            from agentgo_cli.manifests.loader import load_paths
-
-            names = [
-                d.data["metadata"]["name"]
-                for d in load_paths([path]).documents
-                if isinstance(d.data, dict)
-                and d.data.get("kind") == "Workflow"
-                and isinstance(d.data.get("metadata"), dict)
-                and isinstance(d.data["metadata"].get("name"), str)
-            ]
-            if len(names) != 1:
-                found = ", ".join(names) or "none"
-                raise UsageError(f"{ref} must define exactly one Workflow (found: {found})")
-            paths = [str(path.resolve().parent), *profile_paths]
-            return names[0], paths, self._load(paths)
-        if not profile_paths:
-            raise UsageError(self._no_workflow_set(ref))
-        mset = self._load(profile_paths)
-        if ref not in mset.of_kind("Workflow"):
-            from agentgo_cli.manifests._text import did_you_mean
-
-            hint = did_you_mean(ref, mset.of_kind("Workflow"))
-            raise NotFoundError(f"no workflow file or workflow named '{ref}'{hint}")
-        return ref, profile_paths, mset
-
-    def _no_workflow_set(self, ref: str) -> str:
-        """Why ``run``'s argument names nothing: a missing file, or a name with no manifests
-        (no agentgo.yaml found, or a profile without ``manifests:``) to look it up in."""
-        if "/" in ref or ref.endswith((".yaml", ".yml")):
-            return f"no such workflow file: {ref}"
-        config = self.config()
-        if config.path is None:
-            from agentgo_cli.config import no_config_here
-
-            return (
-                f"no workflow file '{ref}'; to run a workflow by name, agentgo needs an "
-                f"agentgo.yaml, and there is {no_config_here()} (run 'agentgo init' to create one)"
-            )
-        from agentgo_cli.manifests.loader import display_path
-
-        shown = display_path(config.path)
-        if config.profile_name is None:
-            return f"no workflow file '{ref}', and {shown} sets no profile ('profile:') to use"
-        return (
-            f"no workflow file '{ref}', and profile '{config.profile_name}' of {shown} lists "
-            "no 'manifests:' to look up a workflow by name"
-        )
+        return _resolve.workflow_set(ref, self.config(), self._load)
 
     # -- jobs ------------------------------------------------------------------------------
 
     async def submit(self, request: v.RunRequest) -> v.JobView:
         name, paths, mset = self._workflow_set(request.workflow)
         wf = mset.of_kind("Workflow")[name].manifest
-        given = _given_inputs(request.inputs, request.input_file, wf.spec.inputs)
+        given = _resolve.given_inputs(request.inputs, request.input_file, wf.spec.inputs)
         engines = await self._get_engines()
         engine = engines.put(paths, mset)
         job = await engine.submit(
@@ -275,7 +226,7 @@ class LocalBackend:
             given,
             paths,
             run_here=not request.detach,
-            principal=_principal(request.principal),
+            principal=_resolve.principal(request.principal),
             scopes=request.scopes,
         )
         if not request.detach:
@@ -290,7 +241,7 @@ class LocalBackend:
         name, _, mset = self._workflow_set(request.workflow)
         entry = mset.of_kind("Workflow")[name]
         schemas = entry.manifest.spec.inputs
-        given = _given_inputs(request.inputs, request.input_file, schemas)
+        given = _resolve.given_inputs(request.inputs, request.input_file, schemas)
         values = prepare_inputs(schemas, given)
         defaults = [n for n in values if n not in given]
         return plan_view(plan_workflow(entry), values, defaults)
@@ -448,7 +399,7 @@ class LocalBackend:
         from agentgo_cli.engine.owners import local_principal
         from agentgo_cli.manifests.models import AgentManifest
 
-        principal = _principal(request.principal) or local_principal()
+        principal = _resolve.principal(request.principal) or local_principal()
         trace = TraceContext.start()
         if request.traceparent:
             try:
@@ -462,7 +413,7 @@ class LocalBackend:
         engine = (await self._get_engines()).put(paths, mset)
         scopes = frozenset(request.scopes)
         entry = engine.catalog.lookup(request.intent)
-        value = _call_input(request, entry.intent.input)
+        value = _resolve.call_input(request, entry.intent.input)
         target = engine.agents.get(entry.target_name)
         if isinstance(target, AgentManifest):  # a missing key: before anything runs
             engine.models.check(engine.models.refs_of(target.spec))
@@ -567,30 +518,6 @@ class LocalBackend:
                 await asyncio.gather(task, return_exceptions=True)
 
 
-def _principal(given: str | None) -> str | None:
-    """A principal from --as, checked against the grammar and lowered (agentgo_cli.principal)."""
-    if given is None:
-        return None
-    from agentgo_cli.principal import InvalidPrincipal, parse_principal
-
-    try:
-        return str(parse_principal(given))
-    except InvalidPrincipal as exc:
-        raise UsageError(f"--as: {exc}") from None
-
-
-def _call_input(request: v.CallRequest, schema: dict[str, Any]) -> Any:
-    """The call's input: --input as given, or -i pairs parsed against the input schema."""
-    from agentgo_cli.engine.inputs import parse_cli_value
-
-    if request.pairs:
-        if request.input is not None:
-            raise UsageError("give the input with --input or with -i pairs, not both")
-        properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
-        return {k: parse_cli_value(t, properties.get(k), name=k) for k, t in request.pairs.items()}
-    return request.input
-
-
 def _orphaned(job: JobRecord) -> bool:
     """Whether no live process owns a running job: its lease expired, or its owner died."""
     from agentgo_cli.engine.owners import owner_is_dead
@@ -604,40 +531,3 @@ async def _get(store: JobStore, job_id: str) -> JobRecord:
     if job is None:
         raise NotFoundError(f"no job '{job_id}'")
     return job
-
-
-def _given_inputs(
-    pairs: dict[str, str], input_file: str | None, schemas: dict[str, Any]
-) -> dict[str, Any]:
-    """The inputs given to run or plan: --input-file's, then -i pairs parsed against the
-    inputs' schemas (defaults and checks come after: ``prepare_inputs``)."""
-    from agentgo_cli.engine.inputs import parse_cli_value
-
-    given: dict[str, Any] = {}
-    if input_file:
-        given.update(_read_input_file(input_file))
-    for key, raw in pairs.items():
-        given[key] = parse_cli_value(raw, schemas.get(key), name=key)
-    return given
-
-
-def _read_input_file(path: str) -> dict[str, Any]:
-    import yaml
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read --input-file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"cannot read --input-file {path}: not UTF-8 text (byte {exc.start})"
-        ) from None
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except RecursionError:
-        raise UsageError(f"--input-file {path} is nested too deeply") from None
-    except (ValueError, yaml.YAMLError) as exc:
-        raise UsageError(f"--input-file {path} is not valid JSON or YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--input-file {path} must hold a mapping of input names to values")
-    return data
