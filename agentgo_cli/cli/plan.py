@@ -15,6 +15,7 @@ from agentgo_cli.cli._output import (
     print_view,
     with_backend,
 )
+from agentgo_cli.cli.completion import complete_workflow
 from agentgo_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -110,7 +111,9 @@ def register(app: typer.Typer) -> None:
     def plan(
         ctx: typer.Context,
         workflow: str = typer.Argument(
-            ..., help="A workflow file, or the name of a workflow in the profile's manifests."
+            ...,
+            help="A workflow file, or the name of a workflow in the profile's manifests.",
+            autocompletion=complete_workflow,
         ),
         inputs: list[str] = typer.Option(
             [], "--input", "-i", help="An input as name=value (repeatable), checked as run does."

@@ -1,5 +1,5 @@
 """Shell completion of names, as the shell asks the installed `agentgo` for them: workflow
-names for run, intents for call and catalog show, job ids for the jobs commands and resume.
+names for run and plan, intents for call and catalog show, job ids for the jobs commands and resume.
 Completion never prints a traceback and never creates a store."""
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def test_run_completes_the_workflow_names_of_the_profile(project: Write, workdir
     assert complete(workdir, "agentgo run d") == (0, ["daily-report", "digest"], "")
     assert complete(workdir, "agentgo run ") == (0, ["daily-report", "digest", "weekly"], "")
     assert complete(workdir, "agentgo -p p run w") == (0, ["weekly"], "")
+    assert complete(workdir, "agentgo plan d") == (0, ["daily-report", "digest"], "")
     assert not (workdir / "state").exists(), "completion must not create the store"
 
 
