@@ -8,8 +8,9 @@ idempotency key (``<job id>:<key>``), so a tool can make its side effect happen 
 A step counts as finished only once ``store.step_finished`` has returned (committed).
 
 The scheduler does what every step kind shares (records, retries, timeouts, ``if``,
-budgets); each kind's own work is its executor in ``engine/steps/``. What happens is
-reported to the engine's observer, when it has one.
+budgets); each kind's own work is its executor in ``engine/steps/``, and what a step's end
+leaves (its failure record, events, a resume's inner records) is ``engine/outcomes.py``'s.
+What happens is reported to the engine's observer, when it has one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ from typing import TYPE_CHECKING, Any
 from agentgo_cli.engine.calls import AgentCalls
 from agentgo_cli.engine.clients import JobClients
 from agentgo_cli.engine.inputs import prepare_inputs
+from agentgo_cli.engine.outcomes import (
+    ended_record,
+    fail_step,
+    forget_inner,
+    interrupt_inflight,
+    mark_started,
+    report_finished,
+    restore_inner,
+)
 from agentgo_cli.engine.owners import local_principal, new_owner, owner_is_dead, tune_gc
 from agentgo_cli.engine.state import (
     FAILS_STEP,
@@ -34,12 +44,10 @@ from agentgo_cli.engine.state import (
     StepFailed,
     backoff,
     check_budget,
-    inside,
     log_line,
     outputs,
-    position,
 )
-from agentgo_cli.engine.steps import BY_NAME, KINDS
+from agentgo_cli.engine.steps import KINDS
 from agentgo_cli.engine.trace import PAYLOAD_LIMIT, TraceLevel, TraceRecorder
 from agentgo_cli.errors import AgentGoError, CallError, LeaseLost, StepError, ValueNotStorable
 from agentgo_cli.expr import ExpressionError, render
@@ -58,8 +66,6 @@ from agentgo_cli.observer import (
     Observer,
     Observers,
     Redactor,
-    StepFinished,
-    StepStarted,
 )
 from agentgo_cli.store.base import (
     STEP_DONE,
@@ -378,15 +384,7 @@ class Engine:
         try:
             if status != JobStatus.SUCCEEDED and run.inflight:
                 # Steps the timeout or the cancel interrupted end with the job, not 'running'.
-                reason = "interrupted: " + (error or status)
-                await asyncio.gather(
-                    *(
-                        self.store.step_finished(
-                            job.id, key, StepStatus.FAILED, error=reason, lease=lease
-                        )
-                        for key in sorted(run.inflight)
-                    )
-                )
+                await interrupt_inflight(self.store, run, "interrupted: " + (error or status))
             if run.clients:
                 await self.clients.settle(run)
             ending = f"{status}: {error}" if error else str(status)
@@ -396,26 +394,7 @@ class Engine:
             return self._lost(job)
         if observer is not None:
             observer.emit(JobEnded(job.id, status, self._shown(error)))
-        return JobRecord(  # what a read would now give; built here without one
-            job.id,
-            job.workflow,
-            status,
-            job.inputs,
-            job.manifests,
-            job.created_at,
-            time.time(),
-            values,
-            error,
-            None,
-            None,
-            job.cancel_requested,
-            job.cost_usd + run.cost_usd,
-            job.tokens + run.tokens,
-            job.principal,
-            job.scopes,
-            job.lease_epoch,
-            job.owners_lost,
-        )
+        return ended_record(job, run, status, values, error)
 
     async def _guard(self) -> None:
         """While jobs run here: renew their leases and stop the ones asked to cancel."""
@@ -498,7 +477,7 @@ class Engine:
         if record is not None:
             # Finished before: never run again; put its result back in scope.
             if not step_kind.leaf:
-                self._restore_inner(run, key, scope)
+                restore_inner(run, key, scope)
             fields = step_kind.scope_fields(record.extra)
             scope.set_step(step.id, record.status, record.output, record.error, fields)
             if record.status == StepStatus.FAILED and not step.continue_on_error:
@@ -511,16 +490,18 @@ class Engine:
                 wanted = render(step.if_, scope.values)
             except ExpressionError as exc:
                 await self.store.step_started(job_id, key, step.id, kind, 1, lease=run.lease)
-                self._started(run, key, step.id, kind, 1)
+                mark_started(run, key, step.id, kind, 1)
                 where = self._place(run, exc, step.id)
-                return await self._fail(run, step, key, kind, scope, f"{where}if: {exc}", 1)
+                return await fail_step(
+                    self.store, run, step, key, kind, scope, f"{where}if: {exc}", 1
+                )
             if not wanted:
                 await self.store.step_started(job_id, key, step.id, kind, 1, lease=run.lease)
-                self._started(run, key, step.id, kind, 1)
+                mark_started(run, key, step.id, kind, 1)
                 await self.store.step_finished(job_id, key, StepStatus.SKIPPED, lease=run.lease)
                 run.inflight.discard(key)
                 if run.observer is not None:
-                    self._finished(run, key, step.id, kind, StepStatus.SKIPPED, 1, 0, 0.0)
+                    report_finished(run, key, step.id, kind, StepStatus.SKIPPED, 1, 0, 0.0)
                 scope.set_step(step.id, StepStatus.SKIPPED, fields=step_kind.scope_fields(None))
                 return None
         retry = step.retry
@@ -533,7 +514,7 @@ class Engine:
             if time.time() >= run.lease_until:  # our lease may have run out: renew first
                 await self._hold(run, key)
             await self.store.step_started(job_id, key, step.id, kind, attempt, lease=run.lease)
-            self._started(run, key, step.id, kind, attempt)
+            mark_started(run, key, step.id, kind, attempt)
             try:
                 work = execute(self, run, step, key, scope, attempt)
                 if limited:
@@ -560,12 +541,23 @@ class Engine:
                     await self._log(run.observer, job_id, "retry", line, data, lease=run.lease)
                     await asyncio.sleep(backoff(retry, attempt))
                     if not step_kind.leaf and run.done:
-                        self._forget_inner(run, key)  # a new attempt runs the body again
+                        forget_inner(run, key)  # a new attempt runs the body again
                     attempt += 1
                     continue
                 cause = exc if isinstance(exc, StepFailed) else None
-                return await self._fail(
-                    run, step, key, kind, scope, message, attempt, used, used_usd, details, cause
+                return await fail_step(
+                    self.store,
+                    run,
+                    step,
+                    key,
+                    kind,
+                    scope,
+                    message,
+                    attempt,
+                    used,
+                    used_usd,
+                    details,
+                    cause,
                 )
             details = run.details.pop(key, None)
             tokens += spent
@@ -583,14 +575,16 @@ class Engine:
                     extra=details,
                 )
             except ValueNotStorable as exc:  # nothing was written: the step fails instead
-                return await self._fail(
-                    run, step, key, kind, scope, str(exc), attempt, tokens, cost
+                return await fail_step(
+                    self.store, run, step, key, kind, scope, str(exc), attempt, tokens, cost
                 )
             run.tokens += tokens
             run.cost_usd += cost
             run.inflight.discard(key)
             if run.observer is not None:
-                self._finished(run, key, step.id, kind, StepStatus.SUCCEEDED, attempt, tokens, cost)
+                report_finished(
+                    run, key, step.id, kind, StepStatus.SUCCEEDED, attempt, tokens, cost
+                )
             fields = step_kind.scope_fields(details)
             scope.set_step(step.id, StepStatus.SUCCEEDED, output, None, fields)
             if run.budget is not None:
@@ -603,112 +597,3 @@ class Engine:
         assert run.semaphore is not None
         async with run.semaphore:
             return await work
-
-    async def _fail(
-        self,
-        run: Run,
-        step: Any,
-        key: str,
-        kind: str,
-        scope: Scope,
-        message: str,
-        attempt: int,
-        tokens: int = 0,
-        cost_usd: float = 0.0,
-        details: dict[str, Any] | None = None,
-        cause: StepFailed | None = None,
-    ) -> None:
-        """Record a step's failure; raise StepFailed unless it continues on error.
-
-        ``cause``: the failure of a step inside this container that failed it. It was
-        logged where it happened and is passed on as it is (the innermost key and its
-        reason), so a nested failure is said once; this step's error is the same text
-        (``step '<inner key>' failed: <reason>``) and its record names the inner step.
-        """
-        job_id = run.job.id
-        if cause is None:
-            line = f"{key} failed: {message}"
-            await self._log(run.observer, job_id, "step", line, lease=run.lease)
-        else:
-            details = {**(details or {}), "failed_step": cause.key}
-        # Inner steps a failing container cut off end with it, not 'running'.
-        inner = [k for k in run.inflight if k != key and inside(k, key)]
-        failed = key if cause is None else cause.key
-        for inner_key in sorted(inner):
-            run.inflight.discard(inner_key)
-            await self.store.step_finished(
-                job_id,
-                inner_key,
-                StepStatus.FAILED,
-                error=f"interrupted: step '{failed}' failed",
-                lease=run.lease,
-            )
-        await self.store.step_finished(
-            job_id,
-            key,
-            StepStatus.FAILED,
-            error=message,
-            tokens=tokens,
-            cost_usd=cost_usd,
-            lease=run.lease,
-            extra=details,
-        )
-        run.tokens += tokens
-        run.cost_usd += cost_usd
-        run.inflight.discard(key)
-        if run.observer is not None:
-            self._finished(
-                run, key, step.id, kind, StepStatus.FAILED, attempt, tokens, cost_usd, message
-            )
-        fields = KINDS[type(step)].scope_fields(details)
-        scope.set_step(step.id, StepStatus.FAILED, None, message, fields)
-        if not step.continue_on_error:
-            raise cause or StepFailed(key, message)
-        return None
-
-    @staticmethod
-    def _started(run: Run, key: str, step_id: str, kind: str, attempt: int) -> None:
-        run.inflight.add(key)
-        observer = run.observer
-        if observer is not None:
-            run.started[key] = time.monotonic()
-            observer.emit(StepStarted(run.job.id, key, step_id, kind, attempt))
-
-    @staticmethod
-    def _finished(
-        run: Run,
-        key: str,
-        step_id: str,
-        kind: str,
-        status: str,
-        attempt: int,
-        tokens: int,
-        cost_usd: float,
-        error: str | None = None,
-    ) -> None:
-        assert run.observer is not None
-        seconds = time.monotonic() - run.started.pop(key, time.monotonic())
-        if error is not None and run.redactor:
-            error = run.redactor.text(error)
-        run.observer.emit(
-            StepFinished(
-                run.job.id, key, step_id, kind, status, attempt, seconds, tokens, cost_usd, error
-            )
-        )
-
-    @staticmethod
-    def _forget_inner(run: Run, key: str) -> None:
-        """Drop the records a resume read of the steps inside container ``key``: they are
-        an earlier attempt's, and the container's next attempt runs its body again."""
-        for inner_key in [k for k in run.done if k != key and inside(k, key)]:
-            del run.done[inner_key]
-
-    def _restore_inner(self, run: Run, key: str, scope: Scope) -> None:
-        """Put the latest values of a finished container's inner steps back in scope."""
-        inner = [(k, r) for k, r in run.done.items() if k != key and inside(k, key)]
-        # The latest value is the last item's or iteration's, as in a live run.
-        inner.sort(key=lambda pair: position(pair[0][len(key) :]))
-        for _, record in inner:
-            kind = BY_NAME.get(record.kind)
-            fields = kind.scope_fields(record.extra) if kind is not None else None
-            scope.set_step(record.step_id, record.status, record.output, record.error, fields)
