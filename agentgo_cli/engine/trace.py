@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from agentgo_cli.manifests.models.config import TRACE_LEVELS, TRACE_PAYLOAD_BYTES, TraceLevel
 from agentgo_cli.observer import (
     AgentCalled,
     Event,
@@ -39,13 +40,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PAYLOAD_LIMIT", "TRACE_LEVELS", "TraceLevel", "TraceRecorder", "cap", "cap_text"]
 
-TraceLevel = Literal["full", "steps", "off"]
-TRACE_LEVELS: tuple[TraceLevel, ...] = ("full", "steps", "off")
-"""full: steps, attempts, model turns, tool calls and calls; steps: steps and attempts
-only; off: nothing is recorded (no recorder is subscribed)."""
-
-PAYLOAD_LIMIT = 16 * 1024
-"""Bytes of JSON kept of one payload (messages, reply, arguments, result, traceback, …)."""
+PAYLOAD_LIMIT = TRACE_PAYLOAD_BYTES
+"""Bytes of JSON kept of one payload (messages, reply, arguments, result, traceback, …):
+the profile's ``trace_payload_bytes`` default."""
 
 _log = logging.getLogger("agentgo")
 

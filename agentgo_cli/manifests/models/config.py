@@ -35,6 +35,9 @@ __all__ = [
     "ModelPrice",
     "Profile",
     "ProviderSettings",
+    "TRACE_LEVELS",
+    "TRACE_PAYLOAD_BYTES",
+    "TraceLevel",
 ]
 
 FEATURES = ("contract-net", "swarm")
@@ -50,7 +53,14 @@ def _known_provider(name: str) -> str:
     return name
 
 
-TRACE_LEVELS = ("full", "steps", "off")
+TraceLevel = Literal["full", "steps", "off"]
+TRACE_LEVELS: tuple[TraceLevel, ...] = ("full", "steps", "off")
+"""full: steps, attempts, model turns, tool calls and calls; steps: steps and attempts
+only; off: nothing is recorded (no recorder is subscribed)."""
+
+TRACE_PAYLOAD_BYTES = 16 * 1024
+"""The default of a profile's ``trace_payload_bytes``: bytes of JSON a trace keeps of one
+payload (messages, reply, arguments, result, traceback, …)."""
 
 
 def _trace_level(value: Any) -> Any:
@@ -63,7 +73,7 @@ def _trace_level(value: Any) -> Any:
 
 
 TraceLevelField = Annotated[
-    Literal["full", "steps", "off"],
+    TraceLevel,
     OneOf(TRACE_LEVELS, "trace level"),
     BeforeValidator(_trace_level),
 ]
@@ -89,7 +99,7 @@ class Profile(Spec):
         "turns, tool calls and calls between agents), 'steps' (steps and attempts) or 'off'.",
     )
     trace_payload_bytes: PositiveInt = Field(
-        default=16384,
+        default=TRACE_PAYLOAD_BYTES,
         description="Bytes of JSON a trace keeps of one payload (messages, reply, arguments, "
         "result, traceback); a longer one is cut and marked as cut.",
     )
