@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.backend import views as v
+from agentgo_cli.manifests.models.workflow import KIND_STEP_FIELDS
 
 if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import CatalogEntry
@@ -37,12 +38,16 @@ def job_view(job: JobRecord) -> v.JobView:
     return v.JobView(**_job_fields(job))
 
 
+_DETAILS = frozenset(name for fields in KIND_STEP_FIELDS.values() for name in fields)
+"""The step details a step record may carry in its extra (a loop's exhausted, …)."""
+
+
 def step_view(step: StepRecord) -> v.StepView:
     """A step record as the seam shows it (with the details its kind records)."""
     view = v.StepView.model_validate(step, from_attributes=True)
     if not step.extra:
         return view
-    details = {k: step.extra[k] for k in ("exhausted", "errors") if k in step.extra}
+    details = {k: step.extra[k] for k in _DETAILS if k in step.extra}
     return v.StepView.model_validate({**view.model_dump(), **details})
 
 

@@ -33,7 +33,7 @@ from agentgo_cli.manifests.models import (
 )
 from agentgo_cli.manifests.models.team import FEATURE_PROTOCOLS
 from agentgo_cli.manifests.models.tool import BuiltinRuntime
-from agentgo_cli.manifests.models.workflow import STEP_KINDS
+from agentgo_cli.manifests.models.workflow import KIND_STEP_FIELDS, STEP_KINDS
 from agentgo_cli.semver import InvalidRange, best_match, parse_version
 
 __all__ = ["BUILTIN_TOOLS", "cross_check"]
@@ -52,7 +52,7 @@ BUILTIN_TOOLS = (
 _JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 _CONTAINER_KEYS = {"steps", "parallel", "loop"}
 _WORKFLOW_NAMES = {"inputs", "steps", "job"}
-_KIND_FIELDS = {"exhausted": "loop", "errors": "foreach"}
+_KIND_FIELDS = {name: kind for kind, fields in KIND_STEP_FIELDS.items() for name in fields}
 """Fields of steps.<id> that only one step kind has, and that kind."""
 _ALL_FIELDS = (*STEP_FIELDS, *_KIND_FIELDS)
 _EXPECTED_FIELDS = (

@@ -9,7 +9,7 @@ from agentgo_cli.engine.state import StepFailed, gather, merge_inner
 from agentgo_cli.engine.steps.base import StepKind
 from agentgo_cli.errors import StepError
 from agentgo_cli.expr import render
-from agentgo_cli.manifests.models.workflow import ForeachStep
+from agentgo_cli.manifests.models.workflow import KIND_STEP_FIELDS, ForeachStep
 
 if TYPE_CHECKING:
     from agentgo_cli.engine.scheduler import Engine
@@ -60,4 +60,4 @@ async def execute(
     return results, 0, 0.0
 
 
-KIND = StepKind("foreach", execute, leaf=False, fields={"errors": []})
+KIND = StepKind("foreach", execute, leaf=False, fields=KIND_STEP_FIELDS["foreach"])

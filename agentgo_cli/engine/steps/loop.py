@@ -8,7 +8,7 @@ from agentgo_cli.engine.state import log_line, merge_inner
 from agentgo_cli.engine.steps.base import StepKind
 from agentgo_cli.errors import StepError
 from agentgo_cli.expr import render
-from agentgo_cli.manifests.models.workflow import LoopStep
+from agentgo_cli.manifests.models.workflow import KIND_STEP_FIELDS, LoopStep
 
 if TYPE_CHECKING:
     from agentgo_cli.engine.scheduler import Engine
@@ -48,4 +48,4 @@ async def execute(
     return last, 0, 0.0
 
 
-KIND = StepKind("loop", execute, leaf=False, fields={"exhausted": False})
+KIND = StepKind("loop", execute, leaf=False, fields=KIND_STEP_FIELDS["loop"])

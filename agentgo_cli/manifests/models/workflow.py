@@ -13,6 +13,7 @@ from agentgo_cli.manifests.models.common import Budget, JsonSchemaDoc, Manifest,
 from agentgo_cli.manifests.types import CALL_PATTERN, Duration, ExprOr, Identifier, Name, OneOf
 
 __all__ = [
+    "KIND_STEP_FIELDS",
     "STEP_KINDS",
     "AgentStep",
     "CallStep",
@@ -30,6 +31,13 @@ __all__ = [
 ]
 
 STEP_KINDS = ("agent", "tool", "call", "team", "foreach", "loop", "parallel", "value")
+
+KIND_STEP_FIELDS: dict[str, dict[str, Any]] = {
+    "loop": {"exhausted": False},
+    "foreach": {"errors": []},
+}
+"""The fields of ``steps.<id>`` that only one step kind has (beyond output, status and
+error), by kind, with their values when the step recorded none."""
 
 Condition = Annotated[Any, ExprOr((bool,), "a boolean", {"type": "boolean"})]
 ListOrExpr = Annotated[Any, ExprOr((list,), "a list", {"type": "array"})]
