@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -28,6 +29,7 @@ __all__ = [
     "open_backend",
     "print_json",
     "print_view",
+    "printable",
     "run_async",
     "with_backend",
     "writing",
@@ -38,6 +40,18 @@ EXIT_BROKEN_PIPE = 141
 
 EXIT_INTERRUPTED = 130
 """What a shell reports for a command stopped by Ctrl-C (128 + SIGINT)."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """Stored text made safe to print: control characters escaped (``\\x1b``), so nothing
+    stored (a principal, an error, a model's reply) can forge lines of its own or send
+    terminal codes. With ``lines``, its newlines and tabs are kept."""
+    pattern = _CONTROL_BUT_LINES if lines else _CONTROL
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")

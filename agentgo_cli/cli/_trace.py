@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from agentgo_cli.cli._output import printable
 
 if TYPE_CHECKING:
     from agentgo_cli.backend.views import TraceNode
@@ -15,19 +16,10 @@ __all__ = ["full_lines", "tree_lines"]
 PREVIEW = 60
 """Characters of a payload shown on a node's line."""
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _escaped(text: str, pattern: re.Pattern[str] = _CONTROL) -> str:
-    """Stored text made safe to print: control characters escaped (no forged lines or
-    terminal codes)."""
-    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
 
 def _preview(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = _escaped(text)
+    text = printable(text)
     return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
 
 
@@ -59,7 +51,7 @@ def _summary(node: TraceNode) -> str:
         parts.append(f"{node.tokens} tokens")
     if node.cost_usd:
         parts.append(f"${node.cost_usd:.6f}")
-    line = " ".join(_escaped(p) for p in parts)
+    line = " ".join(printable(p) for p in parts)
     detail = node.detail
     if detail.get("error"):
         return f"{line}: {_preview(detail['error'])}"
@@ -71,12 +63,12 @@ def _summary(node: TraceNode) -> str:
                 for c in calls
                 if isinstance(c, dict)
             )
-            return f"{line} → {_escaped(asked)}"
+            return f"{line} → {printable(asked)}"
         return f"{line} → {_preview(detail.get('reply', ''))}"
     if node.kind == "tool":
         return f"{line} {_preview(detail.get('arguments'))} → {_preview(detail.get('result'))}"
     if node.kind == "call" and detail.get("chain"):
-        return f"{line} (chain {_escaped(' > '.join(map(str, detail['chain'])))})"
+        return f"{line} (chain {printable(' > '.join(map(str, detail['chain'])))})"
     if node.kind == "attempt" and detail.get("resumed"):
         return f"{line} (resumed)"
     return line
@@ -108,14 +100,14 @@ def full_lines(node: TraceNode) -> Iterator[str]:
     """One node in full: its line, its path, every payload, then the tree below it."""
     yield _summary(node)
     if node.path:
-        yield f"path: {_escaped(node.path)}"
+        yield f"path: {printable(node.path)}"
     for name, value in node.detail.items():
         if isinstance(value, str):
             text = value
         else:
             text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
         yield f"{name}:"
-        for line in _escaped(text, _CONTROL_BUT_LINES).splitlines() or [""]:
+        for line in printable(text, lines=True).splitlines() or [""]:
             yield f"  {line}"
     if node.children:
         yield "below:"

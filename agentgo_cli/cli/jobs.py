@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import TYPE_CHECKING
 
 import typer
@@ -15,6 +14,7 @@ from agentgo_cli.cli._output import (
     handle_errors,
     open_backend,
     print_view,
+    printable,
     run_async,
     with_backend,
 )
@@ -29,15 +29,6 @@ __all__ = ["app"]
 app = typer.Typer(
     help="List, show, trace, watch, cancel and read the logs of jobs.", no_args_is_help=True
 )
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _one_line(text: str) -> str:
-    """Text for one line of output: control characters escaped, so nothing stored (a
-    principal, an error) can forge lines of its own."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _when(ts: float | None) -> str:
@@ -99,14 +90,14 @@ def show(
     typer.echo(f"created {_when(job.created_at)}  updated {_when(job.updated_at)}")
     if job.principal:
         scopes = f"  scopes {', '.join(job.scopes)}" if job.scopes else ""
-        typer.echo(f"runs for {_one_line(job.principal)}{scopes}")
+        typer.echo(f"runs for {printable(job.principal)}{scopes}")
     line = f"tokens {job.tokens}  cost ${job.cost_usd:.4f}"
     models = job.models or {}
     if models.get("shadow_calls"):
         line += f"  (shadow calls apart: ${models.get('shadow_usd', 0.0):.4f})"
     typer.echo(line)
     if job.error:
-        typer.echo(f"error: {_one_line(job.error)}")
+        typer.echo(f"error: {printable(job.error)}")
     for s in job.steps:
         depth = s.key.count(".")
         took = f"{s.finished_at - s.started_at:.3f}s" if s.finished_at else "…"
@@ -122,7 +113,7 @@ def show(
         if s.cost_usd:
             line += f" ${s.cost_usd:.4f}"
         if s.error:
-            line += f": {_one_line(s.error)}"
+            line += f": {printable(s.error)}"
         typer.echo(line)
     if job.outputs:
         typer.echo("outputs:")
@@ -270,4 +261,4 @@ async def _watch(ctx: typer.Context, job_id: str, output: str) -> JobView:
 
 
 def _log_line(event: EventView) -> str:
-    return f"{_when(event.time)} {event.kind:<10} {_one_line(event.message)}"
+    return f"{_when(event.time)} {event.kind:<10} {printable(event.message)}"
