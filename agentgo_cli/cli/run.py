@@ -102,6 +102,12 @@ async def finish(ctx: typer.Context, backend: Backend, job: JobView, progress: b
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
+_NO_STREAM_HELP = (
+    "Do not show agent replies as the model streams them (the progress display on a "
+    "terminal does); each model turn is then one complete call."
+)
+
+
 def _streams(quiet: bool, output: str, no_stream: bool) -> bool:
     """Whether agent replies are streamed: only for the live progress display, which shows
     them (text output on a terminal, not --quiet, not --no-stream)."""
@@ -137,12 +143,7 @@ def register(app: typer.Typer) -> None:
         ),
         output: str = typer.Option("text", "--output", "-o", help="text or json."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
-        no_stream: bool = typer.Option(
-            False,
-            "--no-stream",
-            help="Do not show agent replies as the model streams them (the progress display "
-            "on a terminal does); each model turn is then one complete call.",
-        ),
+        no_stream: bool = typer.Option(False, "--no-stream", help=_NO_STREAM_HELP),
     ) -> None:
         """Run a workflow durably and print its outputs.
 
@@ -180,9 +181,7 @@ def register(app: typer.Typer) -> None:
         ),
         output: str = typer.Option("text", "--output", "-o", help="text or json."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
-        no_stream: bool = typer.Option(
-            False, "--no-stream", help="Do not show agent replies as the model streams them."
-        ),
+        no_stream: bool = typer.Option(False, "--no-stream", help=_NO_STREAM_HELP),
     ) -> None:
         """Finish a job that stopped: finished steps are not run again.
 
