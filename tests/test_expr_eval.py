@@ -146,6 +146,11 @@ def test_evaluate_native_values(source: str, value: Any) -> None:
             "the key's name)",
             id="method-inside-a-list",
         ),
+        pytest.param(
+            "range",
+            "expression '${{ range }}' failed: it gives a function, not a value (call it with ())",
+            id="function",
+        ),
     ],
 )
 def test_evaluate_errors(source: str, message: str) -> None:

@@ -377,6 +377,8 @@ def _check_defined(value: Any, deep: bool) -> None:
     if callable(value):
         # `output.items` with no key "items" finds the dict's method: a value is meant.
         name = getattr(value, "__name__", type(value).__name__)
+        if getattr(value, "__self__", None) is None:  # a global such as `range`
+            raise ValueError("it gives a function, not a value (call it with ())")
         raise ValueError(
             f"'{name}' is not a key here but a method; an expression gives a value "
             f"(write {name}() to call it, or check the key's name)"

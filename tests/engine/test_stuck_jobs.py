@@ -80,7 +80,7 @@ def test_outputs_that_cannot_be_stored_fail_the_job(project: Write) -> None:
         steps:
           - {id: said, tool: echo, with: {text: hi}}
         outputs:
-          text: ${{ lipsum }}
+          text: ${{ 'nan' | float }}
         """,
     )
     code, out, err = invoke("run", "wf", "-q", "-o", "json")
