@@ -19,6 +19,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.backend.views import TraceNode
+from agentgo_cli.engine.state import inside
 from agentgo_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -84,13 +85,9 @@ def _find_step(node: TraceNode, key: str) -> TraceNode | None:
         if child.kind == "step":
             if child.name == key:
                 return child
-            if _inside(key, child.name):
+            if inside(key, child.name):
                 return _find_step(child, key)
     return None
-
-
-def _inside(inner: str, outer: str) -> bool:
-    return inner.startswith(outer) and inner[len(outer) : len(outer) + 1] in ("[", "#", ".")
 
 
 def build_tree(job: JobRecord, steps: list[StepRecord], records: list[TraceRecord]) -> TraceNode:
@@ -263,7 +260,7 @@ def _nest_steps(root: TraceNode, steps: dict[str, TraceNode]) -> None:
     parallel), or under the job."""
     keys = sorted(steps, key=len)
     for key in keys:
-        outer = [k for k in keys if k != key and _inside(key, k)]
+        outer = [k for k in keys if k != key and inside(key, k)]
         parent = steps[max(outer, key=len)] if outer else root
         parent.children.append(steps[key])
 

@@ -106,17 +106,15 @@ class StepProgress:
         root = Tree(f"job  {time.monotonic() - self._started:.1f}s")
         nodes: dict[str, Any] = {}
         for key, step in self.rows.items():
-            parent = root
-            for prefix in sorted((k for k in nodes if _inside(key, k)), key=len):
-                parent = nodes[prefix]
+            outer = [k for k in nodes if _inside(key, k)]  # the containers it is in
+            parent = nodes[max(outer, key=len)] if outer else root
             style = {"succeeded": "green", "failed": "red", "skipped": "dim"}.get(
                 step.status, "yellow"
             )
             nodes[key] = parent.add(f"[{style}]{escape(_line(step))}[/]")
             reply = self.replies.get(key)
             if reply and step.status == "running":
-                depth = sum(1 for k in nodes if k != key and _inside(key, k)) + 2
-                nodes[key].add(self._tail(reply, self.width - 4 * depth))
+                nodes[key].add(self._tail(reply, self.width - 4 * (len(outer) + 2)))
         return root
 
 
