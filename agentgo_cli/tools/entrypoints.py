@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentgo_cli.manifests.models.tool import PythonRuntime, ToolManifest
-from agentgo_cli.tools.isolation import IMPORT_TIMEOUT, check_imports
+from agentgo_cli.tools.isolation import check_imports
 
 if TYPE_CHECKING:
     from agentgo_cli.errors import ManifestError
     from agentgo_cli.manifests.manifest_set import Entry, ManifestSet
 
-__all__ = ["IMPORT_TIMEOUT", "check_entrypoints"]
+__all__ = ["check_entrypoints"]
 
 _AT = ("spec", "runtime", "entrypoint")
 

@@ -38,6 +38,33 @@ def _child_source() -> str:
     return Path(__file__).with_name("_child.py").read_text(encoding="utf-8")
 
 
+async def _spawn(*, stderr: int | None = None) -> asyncio.subprocess.Process:
+    """A child process running ``_child`` with this interpreter, in a process group of its
+    own (so that a kill reaches what it started)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _child_source(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        start_new_session=True,
+    )
+
+
+def _kill_group(child: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
+
+
+async def _end(child: asyncio.subprocess.Process) -> None:
+    """Kill the child and its group, and wait for it (even when the caller is cancelled)."""
+    _kill_group(child)
+    with contextlib.suppress(ProcessLookupError):
+        child.kill()
+    await asyncio.shield(child.wait())
+
+
 async def call_isolated(
     name: str, entrypoint: str, args: dict[str, Any], ctx: ToolContext, root: str | None = None
 ) -> Any:
@@ -54,25 +81,13 @@ async def call_isolated(
             "ctx": dataclasses.asdict(ctx),
         }
     ).encode()
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _child_source(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        start_new_session=True,  # its own process group: a kill reaches what it started
-    )
+    child = await _spawn()
     try:
         out, _ = await child.communicate(request)
     except BaseException:  # cancelled (a timeout, a stop): the child goes with the call
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            child.kill()
-        await asyncio.shield(child.wait())
+        await _end(child)
         raise
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, signal.SIGKILL)  # anything the tool left running in its group
+    _kill_group(child)  # anything the tool left running in its group
     answer = _answer(out)
     if answer is None:
         raise StepError(f"tool '{name}': {_ended(child.returncode)} before answering")
@@ -88,15 +103,7 @@ async def check_imports(
     ``_child.entrypoint_problem``): (entrypoint, problem or None) for each the child answered,
     in order, and how the child ended when it answered fewer (it died or hung on the next)."""
     request = json.dumps({"path": child_path(), "check": entrypoints, "root": root, "place": place})
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _child_source(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # what modules print while imported is not our output
-        start_new_session=True,
-    )
+    child = await _spawn(stderr=subprocess.DEVNULL)  # what modules print is not our output
     assert child.stdin is not None and child.stdout is not None
     answers: list[tuple[str, str | None]] = []
     ended = ""
@@ -115,11 +122,7 @@ async def check_imports(
     except TimeoutError:
         ended = f"did not finish within {IMPORT_TIMEOUT:g}s"
     finally:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            child.kill()
-        await asyncio.shield(child.wait())
+        await _end(child)
     return answers, ended or f"ended the process: {_ended(child.returncode)}"
 
 
