@@ -1,12 +1,19 @@
-"""Names for shell completion, read cheaply: manifests are only parsed (not validated, not
-cross-checked), and the store is read only if it exists."""
+"""Names for shell completion (and ``run FILE``'s workflow), read cheaply: manifests are
+only parsed (not validated, not cross-checked), and the store is read only if it exists."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JOBS", "intent_names", "manifest_names", "store_exists", "workflow_names"]
+__all__ = [
+    "JOBS",
+    "intent_names",
+    "manifest_names",
+    "names_of",
+    "store_exists",
+    "workflow_names",
+]
 
 JOBS = 100
 """How many of the newest jobs completion offers."""
@@ -30,9 +37,14 @@ def _name(data: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def names_of(paths: list[Path], kind: str) -> list[str]:
+    """The names of the parsed manifests of ``kind`` under the paths, in file order."""
+    return [n for d in _documents(paths, kind) if (n := _name(d)) is not None]
+
+
 def workflow_names(paths: list[Path]) -> list[str]:
     """The names of the Workflow manifests under the paths, sorted."""
-    return sorted({n for d in _documents(paths, "Workflow") if (n := _name(d)) is not None})
+    return sorted(set(names_of(paths, "Workflow")))
 
 
 def intent_names(paths: list[Path]) -> list[str]:

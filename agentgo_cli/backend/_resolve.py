@@ -35,16 +35,9 @@ def workflow_set(
     profile_paths = [str(p.resolve()) for p in config.manifest_paths()]
     path = Path(ref)
     if path.is_file():
-        from agentgo_cli.manifests.loader import load_paths
+        from agentgo_cli.backend._names import names_of
 
-        names = [
-            d.data["metadata"]["name"]
-            for d in load_paths([path]).documents
-            if isinstance(d.data, dict)
-            and d.data.get("kind") == "Workflow"
-            and isinstance(d.data.get("metadata"), dict)
-            and isinstance(d.data["metadata"].get("name"), str)
-        ]
+        names = names_of([path], "Workflow")
         if len(names) != 1:
             found = ", ".join(names) or "none"
             raise UsageError(f"{ref} must define exactly one Workflow (found: {found})")
