@@ -333,11 +333,12 @@ class PlanReadView(_View):
     expression: str
     """Its source, without ``${{ }}``."""
     steps: list[str]
-    """Step ids it reads (``steps.<id>``)."""
+    """Step ids it reads (``steps.<id>``), in order of appearance."""
     inputs: list[str]
     """Workflow inputs it reads (``inputs.<name>``)."""
     names: list[str]
-    """Other names it reads (``item``, ``index``, ``loop``, ``job``)."""
+    """Other names it reads: ``item``, ``index``, ``loop``, ``job``, ``steps`` or ``inputs``
+    read as a whole."""
 
 
 class PlanStepView(_View):
