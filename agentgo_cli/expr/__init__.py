@@ -25,6 +25,7 @@ __all__ = [
     "ExpressionSyntaxError",
     "analyze",
     "evaluate",
+    "expression_strings",
     "find_expressions",
     "render",
     "shown",
@@ -55,6 +56,22 @@ def find_expressions(text: str) -> Iterator[str]:
     """Yield the source of each ``${{ ... }}`` in a string."""
     for m in _FIND_RE.finditer(text):
         yield m.group(1)
+
+
+def expression_strings(
+    value: Any, path: tuple[Any, ...] = ()
+) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Yield (path, text) for each string holding an expression inside a JSON-like value;
+    the path is ``path`` followed by the keys and list indexes leading to the string."""
+    if isinstance(value, str):
+        if "${{" in value:
+            yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from expression_strings(v, (*path, k))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from expression_strings(v, (*path, i))
 
 
 @lru_cache(maxsize=1)

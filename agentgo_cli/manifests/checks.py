@@ -17,6 +17,7 @@ from agentgo_cli.expr import (
     ExpressionSyntaxError,
     analyze,
     environment,
+    expression_strings,
     find_expressions,
     shown,
 )
@@ -418,7 +419,7 @@ class _Checker:
     ) -> None:
         if value is None:
             value = _get(doc.data, path)
-        for spath, text in _strings(value, path):
+        for spath, text in expression_strings(value, path):
             for source in find_expressions(text):
                 self._expression(doc, spath, source, names, scope)
 
@@ -568,15 +569,3 @@ def _inner_lists(step: dict[str, Any], path: PathKey) -> Iterator[PathKey]:
         yield (*path, "loop", "steps")
     if "parallel" in step:
         yield (*path, "parallel")
-
-
-def _strings(value: Any, path: PathKey) -> Iterator[tuple[PathKey, str]]:
-    if isinstance(value, str):
-        if "${{" in value:
-            yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, (*path, i))

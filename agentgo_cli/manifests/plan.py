@@ -15,7 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agentgo_cli.expr import ExpressionSyntaxError, analyze, environment, find_expressions
+from agentgo_cli.expr import (
+    ExpressionSyntaxError,
+    analyze,
+    environment,
+    expression_strings,
+    find_expressions,
+)
 from agentgo_cli.manifests._set import Entry
 from agentgo_cli.manifests.loader import Document, PathKey
 from agentgo_cli.manifests.models.workflow import STEP_KINDS, StepBase, WorkflowManifest
@@ -187,16 +193,17 @@ def _plain(value: Any) -> bool:
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """(field path, text) of each string holding an expression inside a value."""
-    if isinstance(value, str):
-        if "${{" in value:
-            yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            yield from _strings(v, f"{path}[{i}]")
+    """(field path, text) of each string holding an expression inside a value: ``with.text``,
+    ``with.items[0]``."""
+    for parts, text in expression_strings(value):
+        where, node = path, value
+        for part in parts:
+            if isinstance(node, list | tuple):
+                where = f"{where}[{part}]"
+            else:
+                where = f"{where}.{part}" if where else str(part)
+            node = node[part]
+        yield where, text
 
 
 def _reads(where: str, text: str) -> Iterator[Read]:
