@@ -205,7 +205,9 @@ async def test_latency_never_ends_early_and_turns_share_timers() -> None:
         await done
         ended.append(loop.time() - start)
     assert min(ended) >= 0.030
-    assert max(ended) < 0.5
+    # Waited one after another they would take 6 s; together, a loaded machine's scheduling
+    # delay above the 30 ms (0.5 s was flaky when the suite ran beside other work).
+    assert max(ended) < 3.0
 
 
 async def test_a_cancelled_turn_leaves_the_others_alone() -> None:
