@@ -27,7 +27,6 @@ from agentgo_cli.backend.convert import (
 from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
 from agentgo_cli.observer import Observer, Observers
 from agentgo_cli.store.base import (
-    POISON_AFTER,
     JobRecord,
     JobStore,
     Lease,
@@ -144,17 +143,17 @@ class LocalBackend:
         store = await self._get_store()
         if self._engines is None:
             from agentgo_cli.engine.engines import Engines
-            from agentgo_cli.engine.trace import PAYLOAD_LIMIT
+            from agentgo_cli.manifests.models.config import Profile
 
-            profile = self.config().profile()
+            profile = self.config().profile() or Profile()  # no config: a profile's defaults
             self._engines = Engines(
                 store,
                 self._get_hub(),
                 self._load,
-                poison_after=profile.poison_after if profile else POISON_AFTER,
+                poison_after=profile.poison_after,
                 observer=self._observers,
-                trace=profile.trace if profile else "full",
-                trace_limit=profile.trace_payload_bytes if profile else PAYLOAD_LIMIT,
+                trace=profile.trace,
+                trace_limit=profile.trace_payload_bytes,
             )
         return self._engines
 
