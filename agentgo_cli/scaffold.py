@@ -15,6 +15,7 @@ profiles:
   local:
     store: sqlite:///.agentgo/agentgo.db   # the embedded durable job store
     manifests: [./manifests]               # what `agentgo validate` and `agentgo run` load
+    trace: full                            # `agentgo jobs trace` shows model turns and tool calls
 # providers:                              # real models; check them with `agentgo models list`
 #   openai:
 #     api_key: "${env:OPENAI_API_KEY}"      # quote ${...}; without it OPENAI_API_KEY is read

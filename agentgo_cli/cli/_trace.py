@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.cli._output import printable
@@ -83,9 +83,21 @@ def _shown_children(node: TraceNode) -> list[TraceNode]:
 
 
 def tree_lines(root: TraceNode) -> Iterator[str]:
-    """The compact tree: the root's line, then one line per node below it."""
+    """The compact tree: the root's line, then one line per node below it, and a hint when
+    agent steps ran but no model turn was recorded (the profile's ``trace`` is not full)."""
     yield _summary(root)
     yield from _below(root, "")
+    if _has(root, lambda n: n.kind == "step" and n.detail.get("kind") == "agent") and not _has(
+        root, lambda n: n.kind == "turn"
+    ):
+        yield (
+            "(no model turns or tool calls recorded: set 'trace: full' in the profile to "
+            "record them)"
+        )
+
+
+def _has(node: TraceNode, wanted: Callable[[TraceNode], bool]) -> bool:
+    return wanted(node) or any(_has(child, wanted) for child in node.children)
 
 
 def _below(node: TraceNode, indent: str) -> Iterator[str]:

@@ -39,7 +39,7 @@ class Engines:
         poison_after: int = POISON_AFTER,
         observer: Observer | None = None,
         redactor: Redactor | None = None,
-        trace: TraceLevel = "full",
+        trace: TraceLevel = "steps",
         trace_limit: int = PAYLOAD_LIMIT,
     ) -> None:
         self.store = store

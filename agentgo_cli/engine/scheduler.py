@@ -115,7 +115,7 @@ class Engine:
         scopes: frozenset[str] = frozenset(),
         observer: Observer | None = None,
         redactor: Redactor | None = None,
-        trace: TraceLevel = "full",
+        trace: TraceLevel = "steps",
         trace_limit: int = PAYLOAD_LIMIT,
     ) -> None:
         tune_gc()

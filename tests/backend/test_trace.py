@@ -20,6 +20,9 @@ from agentgo_cli.errors import NotFoundError, UsageError
 from tests.engine import engine_tools
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
 
+FULL = CONFIG.replace("manifests: [./m]", "manifests: [./m], trace: full")
+"""The profile that records turns, tool calls and calls (the default, steps, does not)."""
+
 Write = Callable[[str, str], Path]
 
 AGENTS = """
@@ -123,7 +126,7 @@ steps:
 @pytest.fixture
 def project(write: Write) -> Write:
     engine_tools.reset()
-    write("agentgo.yaml", CONFIG)
+    write("agentgo.yaml", FULL)
     write("m/common.yaml", COMMON)
     write("m/agents.yaml", AGENTS)
     workflow(write, WORK, name="work")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,18 @@ def test_init_writes_a_valid_project(workdir: Path, monkeypatch: pytest.MonkeyPa
     check = runner.invoke(app, ["validate"], catch_exceptions=False)
     assert check.exit_code == 0
     assert check.stdout == "valid: 2 files, 1 Agent, 1 Workflow; 0 errors\n"
+
+
+def test_an_init_project_traces_model_turns(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner.invoke(app, ["init", "proj"], catch_exceptions=False)
+    monkeypatch.chdir(workdir / "proj")
+    ran = runner.invoke(app, ["run", "hello", "-q", "-o", "json"], catch_exceptions=False)
+    assert ran.exit_code == 0, ran.stderr
+    job_id = json.loads(ran.stdout)["job_id"]
+    trace = runner.invoke(app, ["jobs", "trace", job_id, "-o", "json"], catch_exceptions=False)
+    step = json.loads(trace.stdout)["children"][0]
+    turns = [n for attempt in step["children"] for n in attempt["children"] if n["kind"] == "turn"]
+    assert [t["detail"]["reply"] for t in turns] == ["Hello! Nice to meet you."]
 
 
 def test_init_refuses_to_overwrite(workdir: Path) -> None:

@@ -15,6 +15,9 @@ from tests.backend.test_trace import AGENTS, CHAIN, WORK
 from tests.engine import engine_tools
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
 
+FULL = CONFIG.replace("manifests: [./m]", "manifests: [./m], trace: full")
+"""The profile that records turns, tool calls and calls (the default, steps, does not)."""
+
 Write = Callable[[str, str], Path]
 
 runner = CliRunner()
@@ -37,7 +40,7 @@ def run(name: str) -> str:
 @pytest.fixture
 def project(write: Write) -> Write:
     engine_tools.reset()
-    write("agentgo.yaml", CONFIG)
+    write("agentgo.yaml", FULL)
     write("m/common.yaml", COMMON)
     write("m/agents.yaml", AGENTS)
     workflow(write, WORK, name="work")
@@ -142,16 +145,25 @@ def test_a_secret_never_reaches_the_trace(
     assert '"content": "key ***"' in turn
 
 
-def test_the_trace_level_steps_keeps_steps_and_attempts_only(project: Write) -> None:
-    project("agentgo.yaml", CONFIG.replace("manifests: [./m]", "manifests: [./m], trace: steps"))
+@pytest.mark.parametrize("config", ["trace: steps", "default"])
+def test_the_trace_level_steps_keeps_steps_and_attempts_only(project: Write, config: str) -> None:
+    if config != "default":
+        config = CONFIG.replace("manifests: [./m]", f"manifests: [./m], {config}")
+        project("agentgo.yaml", config)
+    else:
+        project("agentgo.yaml", CONFIG)  # no trace setting: steps
     job_id = run("work")
     _, out, _ = invoke("jobs", "trace", job_id)
 
-    assert _masked(out).splitlines()[:3] == [
+    lines = _masked(out).splitlines()
+    assert lines[:3] == [
         "job JOB work succeeded T 45 tokens",
         "├─ fix (agent) succeeded T 45 tokens",
         "├─ shaky (tool) succeeded T",
     ]
+    assert lines[-1] == (
+        "(no model turns or tool calls recorded: set 'trace: full' in the profile to record them)"
+    )
 
 
 @pytest.mark.parametrize(

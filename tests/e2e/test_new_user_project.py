@@ -31,6 +31,7 @@ profiles:
   local:
     store: sqlite:///.agentgo/agentgo.db
     manifests: [./manifests]
+    trace: full
 """
 
 CRM = """\

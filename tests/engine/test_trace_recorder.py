@@ -63,7 +63,7 @@ async def store(write: Write, workdir: Path, store_db: StoreDB) -> AsyncIterator
 async def _run(store: Any, workdir: Path, topic: str, **kwargs: Any) -> list[TraceRecord]:
     mset = load_set([workdir / "m"])
     assert mset.valid, mset.sorted_errors()
-    engine = Engine(store, mset, **kwargs)
+    engine = Engine(store, mset, **{"trace": "full", **kwargs})
     job = await engine.run(await engine.submit("wf", {"topic": topic}, ["m"], run_here=True))
     assert job.status == JobStatus.SUCCEEDED, job.error
     records: list[TraceRecord] = await store.trace(job.id)
@@ -134,7 +134,7 @@ async def test_a_retried_attempt_is_recorded_failed_with_its_error(
     spec = "steps:\n  - id: shaky\n    tool: flaky\n    with: {label: s}\n"
     spec += "    retry: {max_attempts: 3, backoff: fixed, initial: 1ms}\n"
     workflow(write, spec, name="shaky")
-    engine = Engine(store, load_set([workdir / "m"]))
+    engine = Engine(store, load_set([workdir / "m"]), trace="full")
     job = await engine.run(await engine.submit("shaky", {}, ["m"], run_here=True))
 
     records = await store.trace(job.id)

@@ -94,9 +94,10 @@ class Profile(Spec):
         "owners died while running it.",
     )
     trace: TraceLevelField = Field(
-        default="full",
-        description="What jobs record for 'agentgo jobs trace': 'full' (steps, attempts, model "
-        "turns, tool calls and calls between agents), 'steps' (steps and attempts) or 'off'.",
+        default="steps",
+        description="What jobs record for 'agentgo jobs trace': 'steps' (steps and attempts; "
+        "the default), 'full' (also each model turn, tool call and call between agents, with "
+        "their payloads; 'agentgo init' sets it) or 'off'.",
     )
     trace_payload_bytes: PositiveInt = Field(
         default=TRACE_PAYLOAD_BYTES,
