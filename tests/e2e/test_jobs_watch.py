@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_interrupt import SLEEPY, STEPS, wait_in_step
-from tests.e2e.test_worker import AGENTGO, _env, agentgo
+from tests.e2e.test_worker import AGENTGO, _env, agentgo, detach
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
 
 Write = Callable[[str, str], Path]
@@ -43,20 +43,13 @@ def project(write: Write) -> Write:
     return write
 
 
-def _detach(workdir: Path, name: str) -> str:
-    result = agentgo(workdir, "run", name, "--detach", "-o", "json")
-    assert result.returncode == 0, result.stderr
-    job_id: str = json.loads(result.stdout)["job_id"]
-    return job_id
-
-
 STEP_LINE = r"✓ {} \({}\) succeeded \d+\.\d\ds"
 
 
 def test_watch_shows_the_steps_of_a_job_a_worker_runs_until_it_ends(
     project: Write, workdir: Path
 ) -> None:
-    job_id = _detach(workdir, "nap")
+    job_id = detach(workdir, "nap")
     worker = subprocess.Popen(
         [str(AGENTGO), "worker", "--poll", "0.05"],
         cwd=workdir,
@@ -132,7 +125,7 @@ def test_watch_of_an_unknown_job_is_not_found(project: Write, workdir: Path) -> 
 def test_watch_of_a_queued_job_says_it_waits_and_ctrl_c_leaves_the_job_alone(
     project: Write, workdir: Path
 ) -> None:
-    job_id = _detach(workdir, "nap")
+    job_id = detach(workdir, "nap")
     with subprocess.Popen(
         [str(AGENTGO), "jobs", "watch", job_id],
         cwd=workdir,

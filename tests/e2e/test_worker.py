@@ -81,6 +81,14 @@ def agentgo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def detach(cwd: Path, name: str) -> str:
+    """Enqueue a run of workflow ``name``; its job id."""
+    result = agentgo(cwd, "run", name, "--detach", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    job_id: str = json.loads(result.stdout)["job_id"]
+    return job_id
+
+
 def show(cwd: Path, job_id: str) -> dict[str, Any]:
     result = agentgo(cwd, "jobs", "show", job_id, "--output", "json")
     assert result.returncode == 0, result.stderr

@@ -4,7 +4,6 @@ what still runs so another worker takes it at once, and exits 0."""
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_interrupt import SLEEPY, STEPS, wait_in_step
-from tests.e2e.test_worker import AGENTGO, _env, agentgo, show
+from tests.e2e.test_worker import AGENTGO, _env, agentgo, detach, show
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
 
 Write = Callable[[str, str], Path]
@@ -39,15 +38,8 @@ def project(write: Write) -> Write:
     return write
 
 
-def _detach(workdir: Path, name: str) -> str:
-    result = agentgo(workdir, "run", name, "--detach", "-o", "json")
-    assert result.returncode == 0, result.stderr
-    job_id: str = json.loads(result.stdout)["job_id"]
-    return job_id
-
-
 def test_the_worker_prints_a_line_per_job(project: Write, workdir: Path) -> None:
-    job_id = _detach(workdir, "quick")
+    job_id = detach(workdir, "quick")
     result = agentgo(workdir, "worker", "--once", "--poll", "0.05")
     assert (result.returncode, result.stdout) == (0, "")
     lines = result.stderr.splitlines()
@@ -74,7 +66,7 @@ def _terminate(proc: subprocess.Popen[str], workdir: Path) -> tuple[str, str]:
         try:
             wait_in_step(workdir, "slow")
             proc.send_signal(signal.SIGTERM)
-            late = _detach(workdir, "quick")
+            late = detach(workdir, "quick")
             _, err = proc.communicate(timeout=15)
         finally:
             if proc.poll() is None:
@@ -86,7 +78,7 @@ def _terminate(proc: subprocess.Popen[str], workdir: Path) -> tuple[str, str]:
 def test_sigterm_lets_the_running_job_finish_and_takes_no_new_one(
     project: Write, workdir: Path
 ) -> None:
-    job_id = _detach(workdir, "nap")
+    job_id = detach(workdir, "nap")
     late, err = _terminate(_worker(workdir, "--drain", "10"), workdir)
     lines = err.splitlines()
     assert lines[0] == f"job {job_id} nap started"
@@ -100,7 +92,7 @@ def test_sigterm_lets_the_running_job_finish_and_takes_no_new_one(
 def test_past_the_drain_the_job_is_released_and_another_worker_takes_it_at_once(
     project: Write, workdir: Path
 ) -> None:
-    job_id = _detach(workdir, "nap")
+    job_id = detach(workdir, "nap")
     _, err = _terminate(_worker(workdir, "--drain", "0.1"), workdir)
     assert err.splitlines()[1:] == [
         "worker: stopping: no new jobs; waiting up to 0.1s for 1 running job",
@@ -121,7 +113,7 @@ def test_past_the_drain_the_job_is_released_and_another_worker_takes_it_at_once(
 
 
 def test_ctrl_c_releases_the_running_job_at_once(project: Write, workdir: Path) -> None:
-    job_id = _detach(workdir, "nap")
+    job_id = detach(workdir, "nap")
     with _worker(workdir) as proc:
         try:
             wait_in_step(workdir, "slow")
