@@ -256,7 +256,7 @@ async def test_many_callers_racing_one_idempotency_key_run_the_target_once(
 
 # -- A calls B, B calls C --------------------------------------------------------------------
 
-CHAIN = """
+CHAIN_AGENTS = """
 apiVersion: agentgo/v1
 kind: Agent
 metadata: {name: alpha}
@@ -298,7 +298,12 @@ spec:
       version: 1.0.0
       input: {type: object, required: [text], properties: {text: {type: string}}}
       prompt: "Work on ${{ input.text }}"
----
+"""
+"""alpha calls beta.work, beta calls gamma.run: three agents and beta's card."""
+
+CHAIN = (
+    CHAIN_AGENTS
+    + """---
 apiVersion: agentgo/v1
 kind: Workflow
 metadata: {name: chain}
@@ -310,6 +315,7 @@ spec:
   outputs:
     answer: ${{ steps.go.output }}
 """
+)
 
 
 async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(

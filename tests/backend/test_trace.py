@@ -17,6 +17,7 @@ from agentgo_cli.backend.local import LocalBackend
 from agentgo_cli.backend.trace_tree import SEGMENT_KINDS, parse_path
 from agentgo_cli.backend.views import ResumeRequest, RunRequest, TraceNode, TraceRequest
 from agentgo_cli.errors import NotFoundError, UsageError
+from tests.a2a.test_lifecycle import CHAIN_AGENTS
 from tests.engine import engine_tools
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
 
@@ -25,7 +26,7 @@ FULL = CONFIG.replace("manifests: [./m]", "manifests: [./m], trace: full")
 
 Write = Callable[[str, str], Path]
 
-AGENTS = """
+FUMBLER = """
 apiVersion: agentgo/v1
 kind: Agent
 metadata: {name: fumbler}
@@ -37,49 +38,10 @@ spec:
     - tool: {name: echo, args: {text: "second try"}}
     - reply: "recovered"
   usage: {input_tokens: 10, output_tokens: 5}
----
-apiVersion: agentgo/v1
-kind: Agent
-metadata: {name: alpha}
-spec:
-  model: scripted:demo
-  tools: [call_agent]
-  script:
-    - tool: {name: call_agent, args: {intent: beta.work, input: {text: "${{ input }}"}}}
-    - reply: "alpha heard: ${{ input }}"
-  usage: {input_tokens: 10, output_tokens: 5}
----
-apiVersion: agentgo/v1
-kind: Agent
-metadata: {name: beta}
-spec:
-  model: scripted:demo
-  tools: [call_agent]
-  script:
-    - tool: {name: call_agent, args: {intent: gamma.run, input: "from beta"}}
-    - reply: "beta heard: ${{ input }}"
-  usage: {input_tokens: 10, output_tokens: 5}
----
-apiVersion: agentgo/v1
-kind: Agent
-metadata: {name: gamma}
-spec:
-  model: scripted:demo
-  script:
-    - reply: "gamma done"
-  usage: {input_tokens: 10, output_tokens: 5}
----
-apiVersion: agentgo/v1
-kind: Capability
-metadata: {name: beta-card}
-spec:
-  target: agent:beta
-  intents:
-    - name: beta.work
-      version: 1.0.0
-      input: {type: object, required: [text], properties: {text: {type: string}}}
-      prompt: "Work on ${{ input.text }}"
-"""
+---"""
+
+AGENTS = FUMBLER + CHAIN_AGENTS
+"""fumbler (a tool fails, then it recovers) and alpha > beta > gamma through call_agent."""
 
 WORK = """
 steps:

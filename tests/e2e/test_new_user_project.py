@@ -19,20 +19,14 @@ from typing import Any
 
 import pytest
 
-AGENTGO = Path(sys.executable).with_name("agentgo")
+from tests.e2e.test_project_root import AGENTGO
+from tests.e2e.test_project_root import CONFIG as PROJECT_CONFIG
 
 pytestmark = pytest.mark.skipif(
     not AGENTGO.exists(), reason=f"agentgo is not installed next to {sys.executable}"
 )
 
-CONFIG = """\
-profile: local
-profiles:
-  local:
-    store: sqlite:///.agentgo/agentgo.db
-    manifests: [./manifests]
-    trace: full
-"""
+CONFIG = PROJECT_CONFIG + "    trace: full\n"
 
 CRM = """\
 TIERS = {"acme": "gold", "globex": "silver"}
