@@ -36,6 +36,9 @@ class AgentResult:
     turns: int
     tool_calls: int
     cost_usd: float = 0.0
+    ended_by: str | None = None
+    """The tool whose call ended the invocation (one of ``ends_on``), else None: the
+    output is then that call's result."""
 
 
 async def run_agent(
@@ -49,6 +52,7 @@ async def run_agent(
     observer: Observer | None = None,
     redactor: Redactor | None = None,
     stream: bool = False,
+    ends_on: frozenset[str] = frozenset(),
 ) -> AgentResult:
     """Run one agent invocation: ask the model, run the tools it asks for, until it answers.
 
@@ -63,6 +67,9 @@ async def run_agent(
     With an ``observer``, every model turn is reported (``ModelTurn``), its messages passed
     through ``redactor``. With ``stream`` too, a client that can stream is asked to, and
     each piece of the reply is reported as it comes (``ReplyDelta``); the turn is the same.
+
+    A successful call of a tool in ``ends_on`` (a swarm's ``handoff``) ends the invocation
+    there: its result is the output, ``ended_by`` names the tool.
     """
     name, spec = agent.name, agent.spec
     messages = _opening(agent, prompt, input)
@@ -120,6 +127,11 @@ async def run_agent(
                     content = json.dumps(result, ensure_ascii=False, default=str)
                 except StepError as exc:
                     content = f"error: {exc}"
+                else:
+                    if call.name in ends_on:
+                        return AgentResult(
+                            result, reply.content, usage, turn, calls, cost, ended_by=call.name
+                        )
                 messages.append(Message("tool", content, tool_call_id=call.id, name=call.name))
         raise StepError(f"agent '{name}' did not finish within max_turns={spec.max_turns}")
     except (StepError, ProviderError) as exc:

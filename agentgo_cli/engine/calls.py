@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from agentgo_cli.manifests.manifest_set import ManifestSet
     from agentgo_cli.observer import Observer, Redactor
     from agentgo_cli.store.base import JobStore
+    from agentgo_cli.teams.coordinator import TeamRun, Turn, TurnResult
 
 __all__ = ["AgentCalls", "calls_possible"]
 
@@ -55,6 +56,9 @@ class AgentCalls:
         client_for: Callable[[Run, AgentManifest], Client],
         observer: Observer | None = None,
         redactor: Redactor | None = None,
+        teams: dict[str, Any] | None = None,
+        owner: str = "",
+        features: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.mset = mset
@@ -66,6 +70,10 @@ class AgentCalls:
         self._runs = runs
         """The jobs running here, by id (calls dispatched for them find their job)."""
         self._client_for = client_for
+        self.teams = teams or {}
+        self.owner = owner
+        """Who claims todos for the teams run here (the engine's owner id)."""
+        self.features = features
         self.observer = observer
         self.redactor = redactor
         self._catalog: Catalog | None = None
@@ -95,13 +103,18 @@ class AgentCalls:
             )
         return self._service
 
-    def root_context(self, run: Run, agent: str | None, key: str | None = None) -> CallContext:
+    def root_context(
+        self, run: Run, agent: str | None, key: str | None = None, *, via: str | None = None
+    ) -> CallContext:
         """The call context of one step of a job (``key``): the job's principal, the job's
-        trace, and a fresh Spend that the step's callees add to."""
+        trace, and a fresh Spend that the step's callees add to. ``via``: the team the
+        agent plays a role in (``team:<name>``), which the chain passes through."""
         job = run.job
         principal = job.principal or self.principal
         scopes = frozenset(job.scopes) if job.principal else self.scopes
-        chain = (principal,) if agent is None else (principal, f"agent:{agent}")
+        chain: tuple[str, ...] = (principal,) if via is None else (principal, via)
+        if agent is not None:
+            chain = (*chain, f"agent:{agent}")
         job_id = job.id
         if run.trace is None:
             run.trace = TraceContext.start()
@@ -122,8 +135,8 @@ class AgentCalls:
 
     async def dispatch(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
         """Run a call's target agent as the caller's principal (CallService's dispatcher)."""
-        if entry.target_kind != "agent":
-            raise CallError("failed", f"{entry.ref}: team targets are not available yet")
+        if entry.target_kind == "team":
+            return await self._team(entry, value, ctx)
         agent = self.agents.get(entry.target_name)
         if not isinstance(agent, AgentManifest):
             raise CallError("not_found", f"{entry.ref}: its target {entry.target} is not here")
@@ -160,6 +173,43 @@ class AgentCalls:
             result.output,
             result.usage.total + ctx.spend.tokens,
             result.cost_usd + ctx.spend.usd,
+        )
+
+    async def _team(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
+        """Run a call's target team: its turns run in the call (no step records), their
+        cost and their agents' calls rolled up into the call's."""
+        from agentgo_cli.manifests.models.team import FEATURE_PROTOCOLS, TeamManifest
+        from agentgo_cli.teams.context import board_id
+        from agentgo_cli.teams.coordinator import TeamRun, run_team
+
+        team = self.teams.get(entry.target_name)
+        if not isinstance(team, TeamManifest):
+            raise CallError("not_found", f"{entry.ref}: its target {entry.target} is not here")
+        protocol = team.spec.protocol
+        if protocol in FEATURE_PROTOCOLS and protocol not in self.features:
+            raise CallError(
+                "failed",
+                f"{entry.ref}: team protocol '{protocol}' needs the '{protocol}' feature: add "
+                "it to 'features:' in agentgo.yaml",
+            )
+        intent = entry.intent
+        task = str(render(intent.prompt, {"input": value})) if intent.prompt else value
+        run_id = f"call:{ctx.trace.trace_id}:{ctx.trace.span_id}"
+        scope = team.spec.blackboard.scope if team.spec.blackboard else "instance"
+        team_run = TeamRun(
+            team,
+            _CallTurns(self, ctx),
+            self.store,
+            run_id,
+            board_id(
+                scope, team=team.name, run_id=run_id, job_id=ctx.job_id, principal=ctx.principal
+            ),
+            ctx.principal,
+            self.owner,
+        )
+        output = await run_team(team_run, value if task is None else task)
+        return Dispatched(
+            output, team_run.tokens + ctx.spend.tokens, team_run.cost_usd + ctx.spend.usd
         )
 
     def builtin_tools(self) -> dict[str, Builtin]:
@@ -207,3 +257,69 @@ class AgentCalls:
         else:
             caller = Caller(ctx.principal, ctx.scopes, ctx.chain)
         return lambda entry: check_access(entry.intent, caller) is None
+
+
+class _CallTurns:
+    """Plays the turns of a team reached by a call, inside the call."""
+
+    def __init__(self, calls: AgentCalls, ctx: CallContext) -> None:
+        self.calls = calls
+        self.ctx = ctx
+        self.n = 0
+
+    async def __call__(self, team: TeamRun, turn: Turn) -> TurnResult:
+        from agentgo_cli.engine.roles import RoleFailed, Seat, may_fail, play
+        from agentgo_cli.teams.coordinator import TurnResult
+
+        calls, ctx = self.calls, self.ctx
+        self.n += 1
+        run = calls._runs.get(ctx.job_id) if ctx.job_id else None
+
+        def client(agent: AgentManifest) -> Client:
+            if run is not None and agent.spec.model_ref.provider != "scripted":
+                return calls._client_for(run, agent)
+            return calls.models.client_for(agent.spec)
+
+        def call_context(name: str) -> CallContext:
+            return CallContext(
+                ctx.principal,
+                ctx.scopes,
+                (*ctx.chain, f"agent:{name}"),
+                ctx.trace.child(),
+                Spend(),
+                ctx.job_id,
+                ctx.log,
+                ctx.key,
+            )
+
+        seat = Seat(
+            agents=calls.agents,
+            tools=calls.tools,
+            tool_ctx=ToolContext(
+                job_id=ctx.job_id or "",
+                step_id=f"{team.run_id}{turn.suffix}",
+                attempt=1,
+                idempotency_key=f"{team.run_id}{turn.suffix}",
+                span=ctx.trace.span_id,
+            ),
+            client=client,
+            calls=call_context,
+            observer=calls.observer if run is None else run.observer,
+            redactor=calls.redactor,
+        )
+        try:
+            played = await play(team, turn, seat, f"{calls.owner}/{team.run_id}{turn.suffix}")
+        except RoleFailed as exc:
+            if not may_fail(turn):
+                raise
+            return TurnResult(False, None, None, str(exc), exc.tokens, exc.cost_usd, note=turn.note)
+        return TurnResult(
+            True,
+            played.output,
+            played.agent,
+            None,
+            played.tokens,
+            played.cost_usd,
+            played.handoff,
+            turn.note,
+        )

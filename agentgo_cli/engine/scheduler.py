@@ -53,13 +53,19 @@ from agentgo_cli.errors import AgentGoError, CallError, LeaseLost, StepError, Va
 from agentgo_cli.expr import ExpressionError, render
 from agentgo_cli.llm.hub import ModelHub
 from agentgo_cli.manifests.manifest_set import ManifestSet
-from agentgo_cli.manifests.models import AgentManifest, ToolManifest, WorkflowManifest
+from agentgo_cli.manifests.models import (
+    AgentManifest,
+    TeamManifest,
+    ToolManifest,
+    WorkflowManifest,
+)
 from agentgo_cli.manifests.models.workflow import (
     AgentStep,
     CallStep,
     ForeachStep,
     LoopStep,
     ParallelStep,
+    TeamStep,
 )
 from agentgo_cli.observer import (
     JobEnded,
@@ -77,6 +83,7 @@ from agentgo_cli.store.base import (
     StepStatus,
     to_json,
 )
+from agentgo_cli.teams.tools import team_tools
 from agentgo_cli.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
@@ -141,6 +148,7 @@ class Engine:
         """Masks the known secrets in the payloads of events (model turns, tool calls)."""
         self.agents = {n: e.manifest for n, e in mset.of_kind("Agent").items()}
         self.workflows = {n: e.manifest for n, e in mset.of_kind("Workflow").items()}
+        self.teams = {n: e.manifest for n, e in mset.of_kind("Team").items()}
         tools = {n: e.manifest for n, e in mset.of_kind("Tool").items()}
         self.tools = ToolRegistry(
             {n: t for n, t in tools.items() if isinstance(t, ToolManifest)},
@@ -160,11 +168,15 @@ class Engine:
             scopes=scopes,
             runs=self._runs,
             client_for=self.clients.client_for,
+            teams=self.teams,
+            owner=self.owner,
+            features=frozenset(mset.config.features if mset.config else ()),
             observer=observer,
             redactor=redactor,
         )
         """Calls between agents: the catalog, the call lifecycle and its dispatcher."""
         self.tools.builtins.update(self.agent_calls.builtin_tools())
+        self.tools.builtins.update(team_tools(store))
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._stopped: dict[str, str] = {}
         self._guard_task: asyncio.Future[None] | None = None
@@ -240,6 +252,10 @@ class Engine:
                     entry = self.catalog.lookup(step.call)
                     if entry.target_kind == "agent":
                         found.add(entry.target_name)
+                    else:
+                        found |= self._agents_of_team(entry.target_name)
+            elif isinstance(step, TeamStep):
+                found |= self._agents_of_team(step.team)
             elif isinstance(step, ForeachStep):
                 found |= self._agents_of(step.steps)
             elif isinstance(step, LoopStep):
@@ -247,6 +263,13 @@ class Engine:
             elif isinstance(step, ParallelStep):
                 found |= self._agents_of(step.parallel)
         return found
+
+    def _agents_of_team(self, name: str) -> set[str]:
+        """The agents a team's roles may use (their fallbacks too)."""
+        team = self.teams.get(name)
+        if not isinstance(team, TeamManifest):
+            return set()
+        return {a for r in team.spec.roles for a in (r.agent, *r.fallback_agents)}
 
     def _shown(self, text: str | None) -> str | None:
         """Text for an event: secrets masked."""
@@ -476,7 +499,7 @@ class Engine:
         record = run.done.get(key)
         if record is not None:
             # Finished before: never run again; put its result back in scope.
-            if not step_kind.leaf:
+            if not step_kind.leaf and step_kind.scoped_inner:
                 restore_inner(run, key, scope)
             fields = step_kind.scope_fields(record.extra)
             scope.set_step(step.id, record.status, record.output, record.error, fields)

@@ -232,7 +232,7 @@ metadata: {name: desk}
 spec:
   protocol: pipeline
   roles:
-    - {name: write, agent: writer}
+    - {name: write, agent: sloppy}
 ---
 apiVersion: agentgo/v1
 kind: Capability

@@ -301,10 +301,12 @@ async def test_no_observer_makes_no_event(store: Any, workdir: Path) -> None:
 
 def test_every_step_kind_has_an_executor() -> None:
     from agentgo_cli.engine.steps import KINDS
+    from agentgo_cli.engine.steps.role import RoleTurn
 
     def subclasses(cls: type) -> set[type]:
         found = set(cls.__subclasses__())
         return found.union(*(subclasses(c) for c in found))
 
-    assert set(KINDS) == subclasses(StepBase)
-    assert sorted(k.name for k in KINDS.values()) == sorted(STEP_KINDS)
+    # Every step class of the workflow model, and the engine's own role turns (teams').
+    assert set(KINDS) == subclasses(StepBase) | {RoleTurn}
+    assert sorted(k.name for k in KINDS.values()) == sorted([*STEP_KINDS, "role"])

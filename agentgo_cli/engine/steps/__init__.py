@@ -7,7 +7,17 @@ kind's ``execute`` for the rest.
 
 from __future__ import annotations
 
-from agentgo_cli.engine.steps import agent, call, foreach, loop, parallel, team, tool, value
+from agentgo_cli.engine.steps import (
+    agent,
+    call,
+    foreach,
+    loop,
+    parallel,
+    role,
+    team,
+    tool,
+    value,
+)
 from agentgo_cli.engine.steps.base import Executor, StepKind
 from agentgo_cli.manifests.models.workflow import (
     AgentStep,
@@ -31,8 +41,9 @@ KINDS: dict[type, StepKind] = {
     LoopStep: loop.KIND,
     ParallelStep: parallel.KIND,
     ValueStep: value.KIND,
+    role.RoleTurn: role.KIND,
 }
-"""The step kinds of the workflow model, by step class."""
+"""The step kinds, by step class: the workflow model's, and the engine's own role turns."""
 
 BY_NAME: dict[str, StepKind] = {k.name: k for k in KINDS.values()}
 """The step kinds by the name their records carry."""

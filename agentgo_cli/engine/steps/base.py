@@ -32,6 +32,9 @@ class StepKind:
     fields: dict[str, Any] = field(default_factory=dict)
     """The kind's own fields of ``steps.<id>`` beyond output, status and error, with their
     values when the step recorded none (a loop's ``exhausted``: False)."""
+    scoped_inner: bool = True
+    """For a container: whether its inner steps are ``steps.<id>`` outside it (a foreach's
+    are; a team's role turns are not), so a resume puts their records back in scope."""
 
     def scope_fields(self, recorded: dict[str, Any] | None) -> dict[str, Any] | None:
         """The kind's own fields as a step recorded them (``StepRecord.extra``), else their
