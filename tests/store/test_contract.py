@@ -546,6 +546,7 @@ async def test_migrations_are_recorded_once(store_db: StoreDB) -> None:
         "0005_job_principal",
         "0006_lease_epoch",
         "0007_trace",
+        "0008_teams",
     ]
     assert all(at for _, at in applied)
     async with store_db.running():

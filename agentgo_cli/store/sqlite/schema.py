@@ -185,6 +185,43 @@ def _create_trace(db: Database) -> None:
     db.execute("CREATE UNIQUE INDEX trace_by_job ON trace (job_id, seq)")
 
 
+def _create_teams(db: Database) -> None:
+    # Teams' shared state. A todo is claimed by one UPDATE whose subquery finds the list's
+    # first open todo by the (list_id, status, seq) prefix of team_todos_by_status and scans
+    # only the list's claimed rows (as many as live workers) for an expired claim; the index
+    # covers claim_expires, so that scan never reads the table.
+    db.execute(
+        "CREATE TABLE team_todos (\n"
+        "  list_id TEXT NOT NULL,\n"
+        "  seq INTEGER NOT NULL,\n"
+        "  task TEXT,\n"  # JSON
+        "  status TEXT NOT NULL,\n"
+        "  owner TEXT,\n"
+        "  token TEXT,\n"
+        "  claim_expires REAL,\n"
+        "  claims INTEGER NOT NULL DEFAULT 0,\n"
+        "  result TEXT,\n"  # JSON
+        "  created_at REAL NOT NULL,\n"
+        "  updated_at REAL NOT NULL,\n"
+        "  PRIMARY KEY (list_id, seq)\n"
+        ")"
+    )
+    db.execute(
+        "CREATE INDEX team_todos_by_status ON team_todos (list_id, status, seq, claim_expires)"
+    )
+    db.execute(
+        "CREATE TABLE team_board (\n"
+        "  board TEXT NOT NULL,\n"
+        "  key TEXT NOT NULL,\n"
+        "  value TEXT,\n"  # JSON
+        "  version INTEGER NOT NULL,\n"
+        "  updated_at REAL NOT NULL,\n"
+        "  updated_by TEXT,\n"
+        "  PRIMARY KEY (board, key)\n"
+        ")"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_jobs", _create_jobs),
     ("0002_steps", _create_steps),
@@ -193,6 +230,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0005_job_principal", _add_job_principal),
     ("0006_lease_epoch", _add_lease_epoch),
     ("0007_trace", _create_trace),
+    ("0008_teams", _create_teams),
 ]
 """Every migration, in the order it runs. Append; never rename or reorder."""
 

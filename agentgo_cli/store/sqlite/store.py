@@ -3,8 +3,8 @@
 Durability
   The database is in WAL mode. A write that is awaited (``create_job``, ``step_finished``,
   ``job_finished``, ``claim_job``, ``take_over``, ``renew_lease``, ``request_cancel``,
-  ``take_token``, ``idem_begin``, ``idem_finish``) returns only after its transaction
-  committed.
+  ``take_token``, ``idem_begin``, ``idem_finish``, the ``todo_*`` and ``board_put``)
+  returns only after its transaction committed.
 
   ``synchronous="normal"`` (the default): a committed write survives any crash of the
   process, ``kill -9`` included, because COMMIT has handed it to the operating system. A
@@ -24,10 +24,10 @@ Writes
   a write does not withdraw the write.
 
 Reads
-  ``get_job``, ``list_jobs``, ``steps``, ``events``, ``cancelled_ids`` and ``idem_get`` run
-  on two threads with their own read-only connections; WAL lets them read while the writer
-  writes. They see committed data only, and first wait for any write this store was given
-  without waiting (read your own writes).
+  ``get_job``, ``list_jobs``, ``steps``, ``events``, ``cancelled_ids``, ``idem_get``,
+  ``todos``, ``board_get`` and ``board_list`` run on two threads with their own read-only
+  connections; WAL lets them read while the writer writes. They see committed data only,
+  and first wait for any write this store was given without waiting (read your own writes).
 """
 
 from __future__ import annotations
@@ -51,16 +51,18 @@ from agentgo_cli.store.base import (
     JOB_DONE,
     POISON_AFTER,
     STEP_DONE,
+    BoardEntry,
     EventRecord,
     IdemRecord,
     JobRecord,
     JobStatus,
     Lease,
     StepRecord,
+    Todo,
     TraceEntry,
     TraceRecord,
 )
-from agentgo_cli.store.sqlite import call_ops, ops, trace_ops
+from agentgo_cli.store.sqlite import call_ops, ops, team_ops, trace_ops
 from agentgo_cli.store.sqlite.schema import open_reader, open_writer
 from agentgo_cli.store.sqlite.writer import InlineWriter, Operation, Writer
 
@@ -488,6 +490,76 @@ class SQLiteJobStore:
     async def idem_get(self, scope: str, key: str) -> IdemRecord | None:
         """The record of a key as stored, expired or not, or None."""
         return await self._read(call_ops.read_idem, scope, key)
+
+    # Teams' shared state (see TeamStore; the operations are in team_ops).
+
+    async def todo_add(
+        self, list_id: str, tasks: list[Any], *, first_seq: int | None = None
+    ) -> list[Todo]:
+        """Add tasks to a list (numbers ``first_seq`` on already there are kept); committed."""
+        encoded = [team_ops.json_text(task, "a task of todo list '{}'", list_id) for task in tasks]
+        first = team_ops.new_first_seq(first_seq)
+        todos: list[Todo] = await self._write(team_ops.todo_add, list_id, encoded, first)
+        return todos
+
+    async def todo_claim(
+        self, list_id: str, owner: str, ttl_s: float, *, seq: int | None = None
+    ) -> Todo | None:
+        """Claim the first claimable todo (or ``seq``) with a fresh token; committed."""
+        ttl = team_ops.check_ttl(ttl_s)
+        todo: Todo | None = await self._write(team_ops.todo_claim, list_id, owner, ttl, seq)
+        return todo
+
+    async def todo_renew(self, list_id: str, seq: int, token: str, ttl_s: float) -> bool:
+        """Extend the claim ``token`` holds to now + ``ttl_s``; False when it holds none."""
+        ttl = team_ops.check_ttl(ttl_s)
+        renewed: bool = await self._write(team_ops.todo_renew, list_id, seq, token, ttl)
+        return renewed
+
+    async def todo_complete(self, list_id: str, seq: int, token: str, result: Any) -> bool:
+        """Mark the todo ``token`` holds done with ``result``; False when it holds none."""
+        encoded = team_ops.json_text(result, "the result of todo {} of '{}'", str(seq), list_id)
+        done: bool = await self._write(team_ops.todo_complete, list_id, seq, token, encoded)
+        return done
+
+    async def todo_release(
+        self, list_id: str, *, owner: str | None = None, seq: int | None = None
+    ) -> int:
+        """Open claimed todos again (all of the list's, ``owner``'s or ``seq``); how many."""
+        released: int = await self._write(team_ops.todo_release, list_id, owner, seq)
+        return released
+
+    async def todos(self, list_id: str, *, status: str | None = None) -> list[Todo]:
+        """The todos of a list in seq order, of one status if given."""
+        if status is not None and status not in team_ops.TODO_STATUSES:
+            raise ValueError(f"a todo is 'open', 'claimed' or 'done', not '{status}'")
+        return await self._read(team_ops.read_todos, list_id, status)
+
+    async def board_get(self, board: str, key: str) -> BoardEntry | None:
+        """The entry of ``key`` on ``board``, or None."""
+        return await self._read(team_ops.read_board_entry, board, key)
+
+    async def board_put(
+        self,
+        board: str,
+        key: str,
+        value: Any,
+        expected_version: int,
+        *,
+        by: str | None = None,
+    ) -> tuple[bool, BoardEntry | None]:
+        """Write ``key`` if its version is ``expected_version`` (0: absent); committed."""
+        if expected_version < 0:
+            raise ValueError(f"a version is 0 (absent) or more, not {expected_version}")
+        encoded = team_ops.json_text(value, "the value of '{}' on board '{}'", key, board)
+        put: tuple[bool, BoardEntry | None] = await self._write(
+            team_ops.board_put, board, key, encoded, expected_version, by
+        )
+        return put
+
+    async def board_list(self, board: str, *, prefix: str = "") -> list[BoardEntry]:
+        """The entries of ``board`` whose key starts with ``prefix``, by key."""
+        return await self._read(team_ops.read_board, board, prefix)
 
     # Reads.
 
