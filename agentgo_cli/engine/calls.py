@@ -195,7 +195,7 @@ class AgentCalls:
         intent = entry.intent
         task = str(render(intent.prompt, {"input": value})) if intent.prompt else value
         run_id = f"call:{ctx.trace.trace_id}:{ctx.trace.span_id}"
-        scope = team.spec.blackboard.scope if team.spec.blackboard else "instance"
+        scope = team.spec.blackboard.scope if team.spec.blackboard else "team"
         team_run = TeamRun(
             team,
             _CallTurns(self, ctx),

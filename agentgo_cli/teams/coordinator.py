@@ -16,6 +16,7 @@ turns takes the same path and gets the same keys.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ class Turn:
     agent is given the ``handoff`` tool)."""
     note: dict[str, Any] = field(default_factory=dict)
     """Recorded with the turn (``extra``) and given back by a replay."""
+    round: int = 0
+    """The turn's number in the team run, from 1 (set by ``TeamRun.turn``)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class TeamRun:
         """Play one turn within the limits; count it and what it cost."""
         self.check_limits(f"{turn.stage} ({turn.role.name})")
         self.rounds += 1
-        result = await self.runner(self, turn)
+        result = await self.runner(self, dataclasses.replace(turn, round=self.rounds))
         self.tokens += result.tokens
         self.cost_usd += result.cost_usd
         return result

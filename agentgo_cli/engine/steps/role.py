@@ -45,7 +45,7 @@ async def execute(
 ) -> tuple[Any, int, float]:
     """Play the turn; its record notes the role, the agent that answered, the round."""
     turn, team = step.turn, step.team
-    details: dict[str, Any] = {"role": turn.role.name, "round": team.rounds, **turn.note}
+    details: dict[str, Any] = {"role": turn.role.name, "round": turn.round, **turn.note}
 
     async def note(line: str) -> None:
         await log_line(

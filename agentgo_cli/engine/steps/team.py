@@ -53,7 +53,7 @@ async def execute(
     job = run.job
     principal = job.principal or engine.principal
     run_id = f"{job.id}:{key}"
-    board = team.spec.blackboard.scope if team.spec.blackboard else "instance"
+    board = team.spec.blackboard.scope if team.spec.blackboard else "team"
     team_run = TeamRun(
         team,
         _StepTurns(engine, run, key),

@@ -41,7 +41,11 @@ class Blackboard(Spec):
 
     scope: Annotated[
         str, OneOf(("instance", "session", "team", "workflow"), "blackboard scope")
-    ] = "instance"
+    ] = Field(
+        default="team",
+        description="team: this run of the team only; workflow: the job; session: the "
+        "principal the work is for, across jobs; instance: every run of this team.",
+    )
 
 
 class TeamSpec(Spec):
