@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/concurrent_jobs.py
 	$(BIN)/python bench/call_lifecycle.py
 	$(BIN)/python bench/trace_overhead.py
+	$(BIN)/python bench/team_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
