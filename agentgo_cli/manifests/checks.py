@@ -44,10 +44,16 @@ BUILTIN_TOOLS = (
     "route_intent",
     "call_agent",
     "http_get",
+    "blackboard_get",
+    "blackboard_put",
+    "blackboard_list",
     "blackboard_read",
     "blackboard_write",
+    "todo_add",
     "todo_claim",
     "todo_complete",
+    "todo_list",
+    "handoff",
 )
 
 _JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")

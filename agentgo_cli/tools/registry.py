@@ -43,10 +43,51 @@ _BUILTIN_DESCRIPTIONS = {
     "route_intent": "Find the best agent for an intent.",
     "call_agent": "Call another agent's intent and wait for its answer.",
     "http_get": "Fetch a URL through a connector (allowlisted hosts only).",
-    "blackboard_read": "Read a value from the team blackboard.",
-    "blackboard_write": "Write a value to the team blackboard.",
-    "todo_claim": "Claim an open todo of the team.",
-    "todo_complete": "Complete a claimed todo with its result.",
+    "blackboard_get": (
+        "Read a key of the shared blackboard (your team's, else your job's): its value and "
+        "version (version 0 and value null: the key is not there)."
+    ),
+    "blackboard_put": (
+        "Write a key of the shared blackboard if its version is still expected_version (0, "
+        "the default: the key must not exist yet). A stale write writes nothing and answers "
+        "ok=false with the current value and version: merge, then write again."
+    ),
+    "blackboard_list": "List the keys of the shared blackboard that start with a prefix.",
+    "blackboard_read": "Alias of blackboard_get.",
+    "blackboard_write": "Alias of blackboard_put.",
+    "todo_add": "Add one todo (task) or several (tasks) to the shared todo list.",
+    "todo_claim": (
+        "Claim the first open todo for ttl_seconds (after that, another worker may take it); "
+        "answers its id, task and claim, or id null when there is nothing to claim."
+    ),
+    "todo_complete": (
+        "Complete a todo you claimed with its result (id and claim from todo_claim); ok=false "
+        "with the reason when your claim was taken or the todo is already done."
+    ),
+    "todo_list": "List the todos of the shared todo list (of one status, if given).",
+    "handoff": (
+        "Hand the task to another role of your swarm team with a message for it; this ends "
+        "your turn."
+    ),
+}
+
+_BOARD_GET: dict[str, Any] = {
+    "type": "object",
+    "required": ["key"],
+    "properties": {"key": {"type": "string", "minLength": 1}},
+}
+_BOARD_PUT: dict[str, Any] = {
+    "type": "object",
+    "required": ["key", "value"],
+    "properties": {
+        "key": {"type": "string", "minLength": 1},
+        "value": {"description": "Any JSON value."},
+        "expected_version": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "The version you read; 0 (the default): the key must not exist yet.",
+        },
+    },
 }
 
 _BUILTIN_INPUTS: dict[str, dict[str, Any]] = {
@@ -68,6 +109,52 @@ _BUILTIN_INPUTS: dict[str, dict[str, Any]] = {
             "idempotency_key": {"type": "string"},
         },
     },
+    "blackboard_get": _BOARD_GET,
+    "blackboard_read": _BOARD_GET,
+    "blackboard_put": _BOARD_PUT,
+    "blackboard_write": _BOARD_PUT,
+    "blackboard_list": {
+        "type": "object",
+        "properties": {"prefix": {"type": "string", "description": "'' (the default): all."}},
+    },
+    "todo_add": {
+        "type": "object",
+        "properties": {
+            "task": {"description": "One todo: any JSON value (give task or tasks)."},
+            "tasks": {"type": "array", "description": "Several todos, in order."},
+        },
+    },
+    "todo_claim": {
+        "type": "object",
+        "properties": {
+            "ttl_seconds": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "How long the claim holds (default 300, at most 86400).",
+            }
+        },
+    },
+    "todo_complete": {
+        "type": "object",
+        "required": ["id", "result", "claim"],
+        "properties": {
+            "id": {"type": "integer", "minimum": 0, "description": "The todo's id."},
+            "result": {"description": "What you made of it: any JSON value."},
+            "claim": {"type": "string", "description": "The claim todo_claim gave."},
+        },
+    },
+    "todo_list": {
+        "type": "object",
+        "properties": {"status": {"enum": ["open", "claimed", "done", None]}},
+    },
+    "handoff": {
+        "type": "object",
+        "required": ["to"],
+        "properties": {
+            "to": {"type": "string", "description": "The role to hand the task to."},
+            "message": {"type": "string", "description": "What it should know or do."},
+        },
+    },
 }
 
 Builtin = Callable[[dict[str, Any], "ToolContext"], Awaitable[Any]]
@@ -78,10 +165,6 @@ _BUILTIN_FEATURES = {
     "route_intent": "A2A",
     "call_agent": "A2A",
     "http_get": "connectors",
-    "blackboard_read": "teams",
-    "blackboard_write": "teams",
-    "todo_claim": "teams",
-    "todo_complete": "teams",
 }
 
 

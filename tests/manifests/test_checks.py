@@ -153,13 +153,12 @@ def test_unknown_targets_of_capabilities(workdir: Path) -> None:
 
 
 def test_agent_tools_may_be_tools_or_built_ins(workdir: Path) -> None:
-    agent = manifest(
-        "Agent",
-        f"model: scripted:demo\ntools: [wordcount, {', '.join(BUILTIN_TOOLS)}, wordcont]",
-        "bot",
-    )
+    tools = f"tools: [wordcount, {', '.join(BUILTIN_TOOLS)}, wordcont]"
+    agent = manifest("Agent", f"model: scripted:demo\n{tools}", "bot")
+    col, index = len("  ") + tools.index("wordcont]") + 1, len(BUILTIN_TOOLS) + 1
     assert check(workdir, bot_yaml=agent) == [
-        "bot.yaml:7:137: spec.tools[9]: unknown tool 'wordcont' (did you mean 'wordcount'?)"
+        f"bot.yaml:7:{col}: spec.tools[{index}]: unknown tool 'wordcont' "
+        "(did you mean 'wordcount'?)"
     ]
 
 

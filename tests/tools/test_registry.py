@@ -309,12 +309,6 @@ async def test_nested_paths_in_schema_errors() -> None:
             "and is not available in this version",
             id="builtin-without-manifest",
         ),
-        pytest.param(
-            "todo_claim",
-            "tool 'todo_claim': the built-in tool 'todo_claim' comes with the teams feature "
-            "and is not available in this version",
-            id="teams",
-        ),
         pytest.param("nothing", "unknown tool 'nothing'", id="unknown"),
     ],
 )
