@@ -31,9 +31,10 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 lock: | $(UV)
 	$(UV) lock
 
+# The digest with publish=true: every step runs, the newsroom team's last.
 demo: $(STAMP)
 	$(BIN)/agentgo validate manifests/examples
-	cd manifests/examples && ../../$(BIN)/agentgo run workflows/research-digest.yaml
+	cd manifests/examples && ../../$(BIN)/agentgo run workflows/research-digest.yaml -i publish=true
 	cd manifests/examples && ../../$(BIN)/agentgo jobs list --limit 3
 
 test: $(STAMP)

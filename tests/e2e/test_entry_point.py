@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,18 +81,133 @@ def test_examples_validate_through_the_entry_point() -> None:
     assert json.loads(result.stdout)["valid"] is True
 
 
-@pytest.mark.parametrize(
-    ("workflow", "extra"),
-    [
-        ("workflows/research-digest.yaml", ()),
-        ("workflows/summarize-one.yaml", ("--scope", "research.read")),
-    ],
-)
-def test_the_example_workflows_run(tmp_path: Path, workflow: str, extra: tuple[str, ...]) -> None:
+EXAMPLES = REPO / "manifests" / "examples"
+
+# Each example workflow, run as its comments say: its outputs and its steps (key, kind,
+# status) exactly. A team's role turns are steps of the job, keyed under the team step.
+EXAMPLE_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Any], list[tuple[str, str, str]]]] = {
+    "team-pipeline": (
+        (),
+        {"story": "A battery plant opened today with 500 jobs; a second line follows next year."},
+        [
+            ("desk", "team", "succeeded"),
+            ("desk.outliner", "role", "succeeded"),
+            ("desk.drafter", "role", "succeeded"),
+            ("desk.copy_editor", "role", "succeeded"),
+        ],
+    ),
+    "team-planner-workers": (
+        (),
+        {"published": "Digest ready for publication."},
+        [
+            ("desk", "team", "succeeded"),
+            ("desk.plan", "role", "succeeded"),
+            ("desk[0].task", "role", "succeeded"),
+            ("desk[1].task", "role", "succeeded"),
+            ("desk[2].task", "role", "succeeded"),
+            ("desk.merge", "role", "succeeded"),
+        ],
+    ),
+    "team-contract-net": (
+        (),
+        {"translation": "Bonjour, le monde."},
+        [
+            ("desk", "team", "succeeded"),
+            ("desk.bid_french", "role", "succeeded"),
+            ("desk.bid_german", "role", "succeeded"),
+            ("desk.bid_generalist", "role", "succeeded"),
+            ("desk.award_french", "role", "succeeded"),
+        ],
+    ),
+    "team-contract-net (German)": (
+        ("-i", "text=Say hello in German"),
+        {"translation": "Hallo, Welt."},
+        [
+            ("desk", "team", "succeeded"),
+            ("desk.bid_french", "role", "succeeded"),
+            ("desk.bid_german", "role", "succeeded"),
+            ("desk.bid_generalist", "role", "succeeded"),
+            ("desk.award_german", "role", "succeeded"),
+        ],
+    ),
+    "team-swarm": (
+        (),
+        {"answer": "Refund issued for the duplicate charge; it shows within 5 days."},
+        [
+            ("desk", "team", "succeeded"),
+            ("desk#1.triage", "role", "succeeded"),
+            ("desk#2.billing", "role", "succeeded"),
+        ],
+    ),
+    "team-swarm (tech)": (
+        ("-i", "request=The app crashes on start."),
+        {"answer": "Fixed in version 2.1.1: update the app and it starts again."},
+        [
+            ("desk", "team", "succeeded"),
+            ("desk#1.triage", "role", "succeeded"),
+            ("desk#2.tech", "role", "succeeded"),
+        ],
+    ),
+}
+
+
+def _run_example(
+    tmp_path: Path, workflow: str, *extra: str
+) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """Run an example workflow in a copy of the examples (its store is at ../../.agentgo):
+    the job view and its steps as (key, kind, status)."""
     import shutil
 
-    examples = tmp_path / "repo" / "manifests" / "examples"  # its store is at ../../.agentgo
-    shutil.copytree(REPO / "manifests" / "examples", examples)
+    examples = tmp_path / "repo" / "manifests" / "examples"
+    shutil.copytree(EXAMPLES, examples)
     result = run("run", workflow, "-q", "-o", "json", *extra, cwd=examples)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert json.loads(result.stdout)["status"] == "succeeded"
+    job: dict[str, Any] = json.loads(result.stdout)
+    shown = run("jobs", "show", job["job_id"], "-o", "json", cwd=examples)
+    assert shown.returncode == 0, shown.stderr
+    steps = [(s["key"], s["kind"], s["status"]) for s in json.loads(shown.stdout)["steps"]]
+    return job, steps
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_RUNS))
+def test_the_team_examples_run(tmp_path: Path, name: str) -> None:
+    extra, outputs, steps = EXAMPLE_RUNS[name]
+    job, ran = _run_example(tmp_path, name.split(" ")[0], *extra)
+    assert (job["status"], job["outputs"]) == ("succeeded", outputs)
+    assert ran == steps
+
+
+def test_every_example_workflow_is_run_by_a_test() -> None:
+    names = {path.stem for path in (EXAMPLES / "workflows").glob("*.yaml")}
+    tested = {name.split(" ")[0] for name in EXAMPLE_RUNS} | {"research-digest", "summarize-one"}
+    assert names == tested
+
+
+def _demo_run() -> list[str]:
+    """The arguments `make demo` gives `agentgo run` (read from the Makefile's recipe)."""
+    recipe = (REPO / "Makefile").read_text(encoding="utf-8").split("\ndemo:", 1)[1]
+    line = next(row for row in recipe.splitlines() if " run " in row)
+    return shlex.split(line.split(" run ", 1)[1])
+
+
+def test_the_demo_runs_every_step_of_the_research_digest(tmp_path: Path) -> None:
+    """`make demo` runs the research digest with its newsroom team: no step is skipped."""
+    args = _demo_run()
+    assert args[0] == "workflows/research-digest.yaml"
+    job, ran = _run_example(tmp_path, *args)
+    assert [key for key, _, status in ran if status == "skipped"] == []
+    assert job["status"] == "succeeded"
+    assert job["outputs"]["published"] == "Digest ready for publication."
+    assert [key for key, kind, _ in ran if kind in ("team", "role")] == [
+        "desk",
+        "desk.plan",
+        "desk[0].task",
+        "desk[1].task",
+        "desk[2].task",
+        "desk.merge",
+    ]
+
+
+def test_summarize_one_runs(tmp_path: Path) -> None:
+    job, _ = _run_example(tmp_path, "workflows/summarize-one.yaml", "--scope", "research.read")
+    assert job["status"] == "succeeded"
