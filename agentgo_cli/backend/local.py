@@ -396,7 +396,6 @@ class LocalBackend:
         from agentgo_cli.a2a.lifecycle import CallContext, Spend
         from agentgo_cli.a2a.trace import TraceContext, parse_traceparent
         from agentgo_cli.engine.owners import local_principal
-        from agentgo_cli.manifests.models import AgentManifest
 
         principal = _resolve.principal(request.principal) or local_principal()
         trace = TraceContext.start()
@@ -413,9 +412,7 @@ class LocalBackend:
         scopes = frozenset(request.scopes)
         entry = engine.catalog.lookup(request.intent)
         value = _resolve.call_input(request, entry.intent.input)
-        target = engine.agents.get(entry.target_name)
-        if isinstance(target, AgentManifest):  # a missing key: before anything runs
-            engine.models.check(engine.models.refs_of(target.spec))
+        engine.check_target(entry.target)  # a missing key: before anything runs
         root = CallContext(principal, scopes, (principal,), trace, Spend())
         outcome = await engine.calls.call(
             request.intent, value, parent=root, idempotency_key=request.idempotency_key

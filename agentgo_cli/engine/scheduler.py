@@ -233,8 +233,16 @@ class Engine:
 
     def check_models(self, wf: WorkflowManifest) -> None:
         """ConfigError, naming the variable, when a model the workflow may call has no key."""
+        self._check_agents(self._agents_of(wf.spec.steps))
+
+    def check_target(self, target: str) -> None:
+        """ConfigError, naming the variable, when a model a call's target (``agent:<name>``
+        or ``team:<name>``: every agent its roles may use) has no key; before it runs."""
+        self._check_agents(self._agents_of_target(target))
+
+    def _check_agents(self, names: set[str]) -> None:
         refs: list[str] = []
-        for name in sorted(self._agents_of(wf.spec.steps)):
+        for name in sorted(names):
             agent = self.agents.get(name)
             if isinstance(agent, AgentManifest):
                 refs += self.models.refs_of(agent.spec)
@@ -249,11 +257,7 @@ class Engine:
                 found.add(step.agent)
             elif isinstance(step, CallStep):
                 with contextlib.suppress(CallError):
-                    entry = self.catalog.lookup(step.call)
-                    if entry.target_kind == "agent":
-                        found.add(entry.target_name)
-                    else:
-                        found |= self._agents_of_team(entry.target_name)
+                    found |= self._agents_of_target(self.catalog.lookup(step.call).target)
             elif isinstance(step, TeamStep):
                 found |= self._agents_of_team(step.team)
             elif isinstance(step, ForeachStep):
@@ -263,6 +267,11 @@ class Engine:
             elif isinstance(step, ParallelStep):
                 found |= self._agents_of(step.parallel)
         return found
+
+    def _agents_of_target(self, target: str) -> set[str]:
+        """The agents a call target may run: the agent, or the team's."""
+        kind, _, name = target.partition(":")
+        return {name} if kind == "agent" else self._agents_of_team(name)
 
     def _agents_of_team(self, name: str) -> set[str]:
         """The agents a team's roles may use (their fallbacks too)."""

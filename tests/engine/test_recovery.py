@@ -37,7 +37,33 @@ kind: Agent
 metadata: {name: paid}
 spec:
   model: openai:gpt-4o-mini
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: crew}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: draft, agent: writer}
+    - {name: polish, agent: paid}
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: backup}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: draft, agent: writer, on_failure: replace, fallback_agents: [paid]}
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: crew-card}
+spec:
+  target: team:crew
+  intents:
+    - {name: crew.work, version: 1.0.0, input: {type: string}}
 """
+"""An agent on a real provider, and teams and a card that reach it."""
 
 
 def _load(paths: list[str]) -> ManifestSet:
@@ -96,12 +122,22 @@ async def test_a_live_lease_is_respected_unless_forced(engines: Engines, workdir
     assert (final.status, final.outputs) == (JobStatus.SUCCEEDED, {"said": "hello"})
 
 
+@pytest.mark.parametrize(
+    "step",
+    [
+        "{id: ask, agent: paid}",
+        "{id: ask, team: crew, input: x}",  # a role's agent
+        "{id: ask, team: backup, input: x}",  # a role's fallback agent
+        "{id: ask, call: crew.work, input: x}",  # a card whose target is a team
+    ],
+    ids=["agent", "team-role", "team-fallback", "call-to-team"],
+)
 async def test_models_are_checked_before_the_job_is_taken(
-    engines: Engines, write: Write, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    engines: Engines, write: Write, workdir: Path, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     write("m/paid.yaml", PAID)
-    workflow(write, "steps:\n  - {id: ask, agent: paid}\n", name="pay")
+    workflow(write, f"steps:\n  - {step}\n", name="pay")
     job = await engines.store.create_job("pay", {}, _paths(workdir), status=JobStatus.QUEUED)
 
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):

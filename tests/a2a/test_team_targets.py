@@ -1,0 +1,318 @@
+"""Teams as call targets: a Capability card with ``target: team:NAME`` through the whole call
+lifecycle (`agentgo call`, a workflow `call:` step, the `call_agent` tool), and the synthetic
+``<team>.run`` intent of a team no card targets.
+
+The team's first role counts its runs through the `tally` tool (labelled with the task it
+was given), so a test can tell whether a refused call reached any role.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agentgo_cli.backend.local import LocalBackend
+from agentgo_cli.backend.views import LogsRequest, RunRequest
+from agentgo_cli.cli.app import app
+from tests.a2a.test_lifecycle import CONFIG, TURN_TOKENS, TURN_USD
+from tests.engine import engine_tools
+
+Write = Callable[[str, str], Path]
+runner = CliRunner()
+ALICE = ("--as", "user:alice")
+
+TEAM = """
+apiVersion: agentgo/v1
+kind: Tool
+metadata: {name: tally}
+spec:
+  input: {type: object, required: [label], properties: {label: {type: string}}}
+  runtime: {type: python, entrypoint: "tests.engine.engine_tools:tally"}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: drafter}
+spec:
+  model: scripted:demo
+  tools: [tally]
+  script:
+    - tool: {name: tally, args: {label: "${{ input }}"}}
+    - reply: "draft"
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: checker}
+spec:
+  model: scripted:demo
+  script:
+    - reply: {summary: "checked ${{ input }}"}
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: desk}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: writer, agent: drafter}
+    - {name: fact-checker, agent: checker}
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: desk-card}
+spec:
+  target: team:desk
+  intents:
+    - name: desk.story
+      version: 1.0.0
+      description: Write a checked story on a topic.
+      input: {type: object, required: [topic], properties: {topic: {type: string}}}
+      output: {type: object, required: [summary], properties: {summary: {type: string}}}
+      prompt: "Write about ${{ input.topic }}"
+      acl:
+        allow: [{principal: "user:*"}]
+        deny: [{principal: "user:mallory"}]
+      rate_limit: {requests: 1, per: 1h, burst: 1}
+    - name: desk.count
+      version: 1.0.0
+      input: {type: string}
+      output: {type: object, required: [words]}
+"""
+DESK_TURNS = 3
+"""drafter: the tally call and its reply; checker: its reply."""
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def project(write: Write) -> Write:
+    engine_tools.reset()
+    write("agentgo.yaml", CONFIG)
+    write("m/team.yaml", TEAM)
+    return write
+
+
+# -- agentgo call ----------------------------------------------------------------------------
+
+
+def test_calling_a_team_intent_runs_the_team(project: Write) -> None:
+    code, out, err = invoke("call", "desk.story", "-i", "topic=cats", *ALICE)
+    assert code == 0, err
+    assert json.loads(out) == {"summary": "checked draft"}
+    assert err.startswith("desk.story@1.0.0 in ")
+    assert engine_tools.calls == {"Write about cats": 1}  # the intent's prompt is the task
+
+
+def test_the_call_record_has_the_team_and_what_its_turns_spent(project: Write) -> None:
+    code, out, err = invoke("call", "desk.story", "-i", "topic=cats", *ALICE, "-o", "json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["output"] == {"summary": "checked draft"}
+    assert (record["intent"], record["target"]) == ("desk.story@1.0.0", "team:desk")
+    assert record["chain"] == ["user:alice", "team:desk"]
+    assert record["tokens"] == DESK_TURNS * TURN_TOKENS
+    assert record["cost_usd"] == pytest.approx(DESK_TURNS * TURN_USD)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("desk.story", "-i", "topic=x", "--as", "user:mallory"), 4, "user:mallory may not"),
+        (("desk.story", "-i", "topic=x", "--as", "agent:robot"), 4, "agent:robot may not"),
+        (("desk.story", "--input", '{"subject": "x"}', *ALICE), 5, "invalid input"),
+        (("desk.count", "--input", '{"words": 3}'), 5, "invalid input"),
+    ],
+)
+def test_a_refused_call_runs_no_role(
+    project: Write, args: tuple[str, ...], code: int, message: str
+) -> None:
+    got, out, err = invoke("call", *args)
+    assert (got, out) == (code, "")
+    assert message in err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert engine_tools.calls == {}  # the first role never ran: no model turn happened
+
+
+def test_the_team_answer_is_checked_against_the_intent_output(project: Write) -> None:
+    code, out, err = invoke("call", "desk.count", "--input", "some text")
+    assert (code, out) == (8, "")
+    assert err == ("error: desk.count@1.0.0: invalid output: 'words' is a required property\n")
+    assert engine_tools.calls == {"some text": 1}  # the team ran; its answer was refused
+
+
+def test_the_rate_limit_applies_to_a_team_intent(project: Write) -> None:
+    assert invoke("call", "desk.story", "-i", "topic=cats", *ALICE)[0] == 0
+    code, out, err = invoke("call", "desk.story", "-i", "topic=dogs", *ALICE)
+    assert (code, out) == (6, "")
+    assert "rate limit of 1 calls per 1h for user:alice reached; retry after" in err
+    assert engine_tools.calls == {"Write about cats": 1}
+
+
+# -- from a job: a call step and an agent's call_agent ---------------------------------------
+
+CALLERS = """
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: ask}
+spec:
+  steps:
+    - id: ask
+      call: desk.story
+      input: {topic: dogs}
+  outputs:
+    story: ${{ steps.ask.output }}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: caller}
+spec:
+  model: scripted:demo
+  tools: [call_agent]
+  script:
+    - tool: {name: call_agent, args: {intent: relay.fetch, input: "${{ input }}"}}
+    - reply: "caller got ${{ input }}"
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: fetcher}
+spec:
+  model: scripted:demo
+  tools: [call_agent]
+  script:
+    - tool: {name: call_agent, args: {intent: gamma.run, input: "from fetcher"}}
+    - reply: "fetched ${{ input }}"
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: gamma}
+spec:
+  model: scripted:demo
+  script:
+    - reply: "gamma done"
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: relay}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: fetch, agent: fetcher}
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: relay-card}
+spec:
+  target: team:relay
+  intents:
+    - {name: relay.fetch, version: 1.0.0, input: {type: string}}
+---
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: chain}
+spec:
+  steps:
+    - id: go
+      agent: caller
+      prompt: "start"
+  outputs:
+    answer: ${{ steps.go.output }}
+"""
+
+
+async def _run(workflow: str) -> tuple[Any, Any, list[dict[str, Any]]]:
+    """The finished job, its one step and the data of its call events."""
+    async with LocalBackend() as backend:
+        job = await backend.run(RunRequest(workflow=workflow))
+        (step,) = (await backend.job(job.job_id)).steps
+        events = await backend.logs(LogsRequest(job_id=job.job_id))
+    return job, step, [e.data for e in events if e.kind == "call"]
+
+
+async def test_a_call_step_to_a_team_costs_what_its_turns_cost(project: Write) -> None:
+    project("m/callers.yaml", CALLERS)
+    job, step, calls = await _run("ask")
+    assert (job.status, job.error) == ("succeeded", None)
+    assert job.outputs == {"story": {"summary": "checked draft"}}
+    assert (step.tokens, step.cost_usd) == (
+        DESK_TURNS * TURN_TOKENS,
+        pytest.approx(DESK_TURNS * TURN_USD),
+    )
+    assert (job.tokens, job.cost_usd) == (step.tokens, step.cost_usd)
+    (call,) = calls
+    assert call["intent"] == "desk.story@1.0.0"
+    assert call["chain"] == [job.principal, "team:desk"]
+    assert engine_tools.calls == {"Write about dogs": 1}
+
+
+async def test_an_agent_calling_a_team_pays_for_it_and_the_chain_passes_the_team(
+    project: Write,
+) -> None:
+    project("m/callers.yaml", CALLERS)
+    job, step, calls = await _run("chain")
+    assert (job.status, job.error) == ("succeeded", None)
+    assert job.outputs == {"answer": 'caller got "fetched \\"gamma done\\""'}
+    # caller 2 turns, the team's fetcher 2, gamma (called by the fetcher) 1.
+    assert (step.tokens, step.cost_usd) == (5 * TURN_TOKENS, pytest.approx(5 * TURN_USD))
+    assert (job.tokens, job.cost_usd) == (step.tokens, step.cost_usd)
+    by_intent = {c["intent"]: c for c in calls}
+    assert set(by_intent) == {"relay.fetch@1.0.0", "gamma.run@1.0.0"}
+    relay, gamma = by_intent["relay.fetch@1.0.0"], by_intent["gamma.run@1.0.0"]
+    root = job.principal
+    assert root is not None and root.startswith("user:")
+    assert relay["chain"] == [root, "agent:caller", "team:relay"]
+    assert gamma["chain"] == [root, "agent:caller", "team:relay", "agent:fetcher", "agent:gamma"]
+    assert gamma["principal"] == root
+    assert gamma["trace_id"] == relay["trace_id"]
+    assert (relay["tokens"], gamma["tokens"]) == (3 * TURN_TOKENS, TURN_TOKENS)
+
+
+PAID = """
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: paid}
+spec: {model: "openai:gpt-4o-mini"}
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: mixed}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: writer, agent: drafter}
+    - {name: polisher, agent: paid}
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: mixed-card}
+spec:
+  target: team:mixed
+  intents:
+    - {name: mixed.story, version: 1.0.0, input: {type: string}}
+"""
+
+
+def test_a_team_whose_agent_has_no_key_is_refused_before_any_role_runs(
+    project: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    project("m/paid.yaml", PAID)
+    code, out, err = invoke("call", "mixed.story", "--input", "cats")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: model openai:gpt-4o-mini: no API key for provider 'openai': set "
+        "OPENAI_API_KEY, or set providers.openai.api_key in agentgo.yaml (e.g. "
+        "'${env:OPENAI_API_KEY}')\n"
+    )
+    assert engine_tools.calls == {}  # not even the first role, which needs no key
