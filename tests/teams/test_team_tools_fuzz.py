@@ -5,6 +5,7 @@ outside both."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -79,7 +80,9 @@ contexts = st.sampled_from(["team", "swarm", "job", "nowhere"])
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.Runner, Any]]:
+def running(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[asyncio.Runner, dict[str, Builtin]]]:
     """One store and one event loop for every example."""
     runner = asyncio.Runner()
     store = SQLiteJobStore(tmp_path_factory.mktemp("fuzz") / "jobs.db")
@@ -115,12 +118,16 @@ def test_garbage_arguments_give_a_result_or_a_step_error(
     runner, tools = running
     args = data.draw(arguments(name), label="args")
     team, ctx = where(kind)
-    token = TEAM.set(team)
+
+    async def call() -> Any:
+        assert TEAM.get() is team
+        return await tools[name](args, ctx)
+
+    context = contextvars.copy_context()  # the runner would run it in a context of its own
+    context.run(TEAM.set, team)
     try:
-        result = runner.run(tools[name](args, ctx))
+        result = runner.run(call(), context=context)
     except StepError as exc:
         assert str(exc).startswith(f"{name}: "), exc
     else:
         json.dumps(result, allow_nan=False)  # what the agent loop gives the model back
-    finally:
-        TEAM.reset(token)
