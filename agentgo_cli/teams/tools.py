@@ -33,9 +33,11 @@ MAX_KEY = 512
 MAX_TTL_S = 86_400.0
 """The longest claim a ``todo_claim`` may ask for (a day)."""
 DEFAULT_TTL_S = 300.0
+"""A claim's time to live when ``todo_claim`` is given none."""
 TODO_STATUSES = ("open", "claimed", "done")
 _MAX_INT = 2**53
-"""Versions and todo ids past this are no one's (and would not fit the store's integers)."""
+"""Versions and todo ids past this are no real one's (and past it JSON numbers lose
+precision in many clients)."""
 
 
 def team_tools(store: TeamStore) -> dict[str, Builtin]:
