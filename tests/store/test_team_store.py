@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -365,7 +367,7 @@ async def test_team_state_survives_reopening(store_db: StoreDB) -> None:
 
 async def test_team_calls_on_a_closed_store_raise(store_db: StoreDB) -> None:
     store = store_db.make()
-    calls = [
+    calls: list[Callable[[], Awaitable[Any]]] = [
         lambda: store.todo_add(LIST, ["x"]),
         lambda: store.todo_claim(LIST, "w", 60),
         lambda: store.todo_renew(LIST, 0, "t", 60),
