@@ -6,6 +6,11 @@ before capability cards keep working. Its input is the task as text (``SYNTHETIC
 enforced like any intent's input); its output is what the agent answers: the object of its
 ``output_schema`` when it has one, else text.
 
+A team that no card targets gets ``<team>.run`` the same way, unless an intent of that name
+exists already (an uncarded agent of the same name keeps its own). Its output is text when
+no agent whose answer can be the team's has an ``output_schema`` (and the protocol cannot
+answer anything else), else any JSON (no output schema): ``_team_output``.
+
 A long-running worker reloads by building a new catalog from a set that validated
 completely (``LocalBackend._reload``); a broken set is refused and the old one stays in use.
 """
@@ -21,8 +26,8 @@ from agentgo_cli.semver import best_match
 
 if TYPE_CHECKING:
     from agentgo_cli.manifests.manifest_set import ManifestSet
-    from agentgo_cli.manifests.models.agent import AgentManifest
     from agentgo_cli.manifests.models.capability import Intent
+    from agentgo_cli.manifests.models.team import TeamManifest
 
 __all__ = ["SYNTHETIC_INPUT", "SYNTHETIC_VERSION", "Catalog", "CatalogEntry", "split_ref"]
 
@@ -84,7 +89,7 @@ class Catalog:
     @classmethod
     def from_set(cls, mset: ManifestSet) -> Catalog:
         """The cards of a valid manifest set, plus a synthetic card per uncarded agent."""
-        from agentgo_cli.manifests.models import AgentManifest, CapabilityManifest
+        from agentgo_cli.manifests.models import AgentManifest, CapabilityManifest, TeamManifest
 
         entries: list[CatalogEntry] = []
         carded: set[str] = set()
@@ -96,7 +101,33 @@ class Catalog:
         for name, entry in sorted(mset.of_kind("Agent").items()):
             agent = entry.manifest
             if isinstance(agent, AgentManifest) and f"agent:{name}" not in carded:
-                entries.append(_synthetic(name, agent))
+                output = agent.spec.output_schema
+                entries.append(
+                    _synthetic(
+                        f"agent:{name}",
+                        agent.metadata.description
+                        or f"Run the agent '{name}' on a task given as text.",
+                        dict(output) if output is not None else {"type": "string"},
+                    )
+                )
+        taken = {entry.name for entry in entries}
+        agents = {name: entry.manifest for name, entry in mset.of_kind("Agent").items()}
+        for name, entry in sorted(mset.of_kind("Team").items()):
+            team = entry.manifest
+            if (
+                isinstance(team, TeamManifest)
+                and f"team:{name}" not in carded
+                and f"{name}.run" not in taken
+            ):
+                protocol = team.spec.protocol
+                entries.append(
+                    _synthetic(
+                        f"team:{name}",
+                        team.metadata.description
+                        or f"Run the team '{name}' ({protocol}) on a task given as text.",
+                        _team_output(team, agents),
+                    )
+                )
         return cls(entries)
 
     def entries(self) -> list[CatalogEntry]:
@@ -134,20 +165,18 @@ class Catalog:
         return versions[version]
 
 
-def _synthetic(name: str, agent: AgentManifest) -> CatalogEntry:
-    """The ``<agent>.run`` intent: text in; out, the agent's output_schema or text."""
+def _synthetic(target: str, description: str, output: dict[str, Any] | None) -> CatalogEntry:
+    """The ``<name>.run`` intent of an uncarded agent or team: text in, ``output`` out."""
     from agentgo_cli.manifests.models.capability import Intent
     from agentgo_cli.manifests.types import SemVer
 
-    output = agent.spec.output_schema
     intent = Intent.model_construct(
-        name=f"{name}.run",
+        name=f"{target.partition(':')[2]}.run",
         version=SemVer(SYNTHETIC_VERSION),
-        description=agent.metadata.description
-        or f"Run the agent '{name}' on a task given as text.",
+        description=description,
         tags=[],
         input=dict(SYNTHETIC_INPUT),
-        output=dict(output) if output is not None else {"type": "string"},
+        output=output,
         prompt=None,
         classification="internal",
         acl=None,
@@ -156,4 +185,32 @@ def _synthetic(name: str, agent: AgentManifest) -> CatalogEntry:
         timeout=None,
         examples=[],
     )
-    return CatalogEntry(intent, f"agent:{name}", None)
+    return CatalogEntry(intent, target, None)
+
+
+def _team_output(team: TeamManifest, agents: dict[str, Any]) -> dict[str, Any] | None:
+    """The output schema of a team's ``<team>.run``: text when none of the agents whose
+    answer can be the team's has an ``output_schema``; None (any JSON) otherwise, and when
+    the team may answer the workers' results (a planner-workers merger that skips)."""
+    from agentgo_cli.manifests.models import AgentManifest
+
+    roles = team.spec.roles
+    if team.spec.protocol == "planner-workers":
+        planner = next(r for r in roles if r.name == "planner")
+        answering = [next((r for r in roles if r.name == "synthesizer"), planner)]
+        if answering[0].on_failure == "skip":
+            return None
+    elif team.spec.protocol == "pipeline":
+        answering = []  # the last role, and those before it while the later ones may skip
+        for role in reversed(roles):
+            answering.append(role)
+            if role.on_failure != "skip":
+                break
+    else:  # contract-net: the winning bidder; swarm: whoever answers
+        answering = list(roles)
+    for role in answering:
+        for name in (role.agent, *role.fallback_agents):
+            agent = agents.get(name)
+            if isinstance(agent, AgentManifest) and agent.spec.output_schema is not None:
+                return None
+    return {"type": "string"}

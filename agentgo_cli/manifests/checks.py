@@ -202,6 +202,14 @@ class _Checker:
                 self.intents.setdefault(f"{name}.run", {}).setdefault(
                     "1.0.0", (entry, ("metadata", "name"))
                 )
+        carded_teams = {
+            e.manifest.spec.target_name
+            for e in self.caps.values()
+            if isinstance(e.manifest, CapabilityManifest) and e.manifest.spec.target_kind == "Team"
+        }
+        for name, entry in self.teams.items():  # as a2a/catalog.py: unless the name is taken
+            if name not in carded_teams and f"{name}.run" not in self.intents:
+                self.intents[f"{name}.run"] = {"1.0.0": (entry, ("metadata", "name"))}
 
     def _call(self, doc: Document, path: PathKey, ref: str) -> dict[str, Any] | None:
         """Check an intent reference; return the input schema of the version it resolves to."""

@@ -316,3 +316,138 @@ def test_a_team_whose_agent_has_no_key_is_refused_before_any_role_runs(
         "'${env:OPENAI_API_KEY}')\n"
     )
     assert engine_tools.calls == {}  # not even the first role, which needs no key
+
+
+# -- the synthetic <team>.run intent ---------------------------------------------------------
+
+UNCARDED = """
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: greeter}
+spec:
+  model: scripted:demo
+  script:
+    - reply: "hi ${{ input }}"
+  usage: {input_tokens: 10, output_tokens: 5}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: judge}
+spec:
+  model: scripted:demo
+  output_schema: {type: object, required: [approved], properties: {approved: {type: boolean}}}
+  script:
+    - reply: {approved: true}
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: crew, description: Greets twice.}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: first, agent: greeter}
+    - {name: second, agent: greeter}
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: bench}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: greet, agent: greeter}
+    - {name: judge, agent: judge}
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: gamma}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: greet, agent: greeter}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: gamma}
+spec:
+  model: scripted:demo
+  script:
+    - reply: "the agent gamma"
+---
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: greet}
+spec:
+  steps:
+    - id: ask
+      call: crew.run
+      input: "there"
+  outputs:
+    said: ${{ steps.ask.output }}
+"""
+
+
+@pytest.fixture
+def uncarded(project: Write) -> Write:
+    project("m/uncarded.yaml", UNCARDED)
+    return project
+
+
+def test_a_team_without_a_card_answers_its_run_intent_with_text(uncarded: Write) -> None:
+    code, out, err = invoke("call", "crew.run", "--input", "there", "-o", "json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["output"] == "hi hi there"
+    assert (record["intent"], record["target"]) == ("crew.run@1.0.0", "team:crew")
+    assert record["chain"][1:] == ["team:crew"]
+    assert record["tokens"] == 2 * TURN_TOKENS
+
+
+def test_the_run_intent_of_a_team_takes_text_only(uncarded: Write) -> None:
+    code, out, err = invoke("call", "crew.run", "--input", '{"topic": "x"}')
+    assert (code, out) == (5, "")
+    assert err.startswith("error: crew.run@1.0.0: invalid input: ")
+
+
+def test_the_catalog_lists_the_run_intent_of_uncarded_teams_only(uncarded: Write) -> None:
+    code, out, err = invoke("catalog", "list", "-o", "json")
+    assert code == 0, err
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert {n for n, r in rows.items() if r["target"].startswith("team:")} == {
+        "bench.run",
+        "crew.run",
+        "desk.count",
+        "desk.story",
+    }
+    crew = rows["crew.run"]
+    assert (crew["version"], crew["card"], crew["synthetic"]) == ("1.0.0", None, True)
+    assert crew["description"] == "Greets twice."
+    assert rows["bench.run"]["description"] == (
+        "Run the team 'bench' (pipeline) on a task given as text."
+    )
+    assert "desk.run" not in rows  # desk has a card
+    assert rows["gamma.run"]["target"] == "agent:gamma"  # an agent's own name comes first
+
+
+def test_a_team_whose_agents_answer_objects_gives_any_json(uncarded: Write) -> None:
+    code, out, err = invoke("catalog", "show", "bench.run", "-o", "json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert (shown["input"], shown["output"]) == ({"type": "string"}, None)
+    assert json.loads(invoke("catalog", "show", "crew.run", "-o", "json")[1])["output"] == {
+        "type": "string"
+    }
+    code, out, err = invoke("call", "bench.run", "--input", "there")
+    assert code == 0, err
+    assert json.loads(out) == {"approved": True}
+
+
+def test_a_workflow_may_call_the_run_intent_of_a_team(uncarded: Write) -> None:
+    code, out, err = invoke("validate")
+    assert code == 0, out + err
+
+
+async def test_a_call_step_reaches_the_run_intent_of_a_team(uncarded: Write) -> None:
+    job, step, calls = await _run("greet")
+    assert (job.status, job.outputs) == ("succeeded", {"said": "hi hi there"})
+    assert step.tokens == 2 * TURN_TOKENS
+    assert [c["intent"] for c in calls] == ["crew.run@1.0.0"]
