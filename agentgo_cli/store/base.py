@@ -341,7 +341,8 @@ class Todo:
     """Who holds the claim (``claimed``) or completed it (``done``); None while open."""
     token: str | None
     """The claim's fencing token: a fresh value per claim, so that a worker whose claim
-    expired and was taken cannot complete the todo. None while open."""
+    expired and was taken cannot complete the todo. None while open; a ``done`` todo keeps
+    the token of the claim that completed it."""
     claim_expires: float | None
     """When a ``claimed`` todo may be taken by another worker; None otherwise."""
     claims: int
@@ -371,7 +372,9 @@ class BoardEntry:
 class TeamStore(Protocol):
     """Shared state of teams: todo lists with claims, and versioned blackboards. Like
     ``CallStore``, every write is committed when it returns and is atomic across
-    processes sharing the store."""
+    processes sharing the store. A task, result or value that is not standard JSON, or a
+    name or key that is not valid Unicode (a lone surrogate), raises ValueNotStorable and
+    nothing is written."""
 
     async def todo_add(
         self, list_id: str, tasks: list[Any], *, first_seq: int | None = None
@@ -380,7 +383,8 @@ class TeamStore(Protocol):
 
         With ``first_seq``, the tasks are numbered ``first_seq, first_seq + 1, …`` and a
         number the list already has is left as it is (its stored todo is returned): adding
-        the planner's tasks again after a resume adds nothing twice.
+        the planner's tasks again after a resume adds nothing twice. ValueError for a
+        negative ``first_seq``.
         """
         ...
 
@@ -390,19 +394,21 @@ class TeamStore(Protocol):
         """Claim the first todo (lowest seq) that is open or whose claim expired (``now >
         claim_expires``: stolen), or todo ``seq`` only, in one transaction: it becomes
         ``claimed`` by ``owner`` with a fresh token until now + ``ttl_s``. None when there is
-        none to claim. However many workers race, each todo has one live claim."""
+        none to claim. However many workers race, each todo has one live claim.
+        ValueError unless ``ttl_s`` is a positive, finite number of seconds."""
         ...
 
     async def todo_renew(self, list_id: str, seq: int, token: str, ttl_s: float) -> bool:
         """Extend a live claim to now + ``ttl_s``; False when ``token`` no longer holds it
-        (it expired and was taken, or the todo is done)."""
+        (it expired and was taken, or was released, or the todo is done). An expired claim
+        nobody took is still held."""
         ...
 
     async def todo_complete(self, list_id: str, seq: int, token: str, result: Any) -> bool:
         """Phase two of a claim: mark the todo ``done`` with ``result`` if ``token`` still
         holds its claim, even past its expiry as long as nobody took it. False (nothing
-        written) when the claim was taken or the todo is already done: each todo is
-        completed exactly once."""
+        written) when the claim was taken or released, or the todo is already done: each
+        todo is completed exactly once."""
         ...
 
     async def todo_release(
@@ -413,7 +419,8 @@ class TeamStore(Protocol):
         ...
 
     async def todos(self, list_id: str, *, status: str | None = None) -> list[Todo]:
-        """The todos of a list in seq order (only those with ``status``, if given)."""
+        """The todos of a list in seq order (only those with ``status``, if given;
+        ValueError for a status that is not ``open``, ``claimed`` or ``done``)."""
         ...
 
     async def board_get(self, board: str, key: str) -> BoardEntry | None:
@@ -432,11 +439,13 @@ class TeamStore(Protocol):
         """Write ``key`` if its stored version is ``expected_version`` (0: the key must not
         exist yet), in one transaction: (True, the new entry, version + 1). Otherwise
         nothing is written: (False, the current entry, or None when the key does not
-        exist). A stale write is never a lost update."""
+        exist). A stale write is never a lost update. ValueError for a negative
+        ``expected_version``."""
         ...
 
     async def board_list(self, board: str, *, prefix: str = "") -> list[BoardEntry]:
-        """The entries of a board whose key starts with ``prefix``, by key."""
+        """The entries of a board whose key starts with ``prefix``, by key (in code point
+        order)."""
         ...
 
 
