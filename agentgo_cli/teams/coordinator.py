@@ -156,12 +156,20 @@ class TeamRun:
 
     async def turn(self, turn: Turn) -> TurnResult:
         """Play one turn within the limits; count it and what it cost."""
-        self.check_limits(f"{turn.stage} ({turn.role.name})")
+        self.check_limits(_named(turn))
         self.rounds += 1
         result = await self.runner(self, dataclasses.replace(turn, round=self.rounds))
         self.tokens += result.tokens
         self.cost_usd += result.cost_usd
         return result
+
+
+def _named(turn: Turn) -> str:
+    """The turn as a limit's message names it: "the turn of role 'billing'", "the merge
+    turn of role 'planner'"."""
+    if turn.stage == role_id(turn.role.name):
+        return f"the turn of role '{turn.role.name}'"
+    return f"the {turn.stage} turn of role '{turn.role.name}'"
 
 
 async def gather(coros: Iterable[Awaitable[Any]]) -> list[Any]:

@@ -127,7 +127,7 @@ def test_unknown_agents_in_a_team(workdir: Path) -> None:
         protocol: planner-workers
         roles:
           - {name: planner, agent: editr}
-          - {name: worker, agent: writer, fallback_agents: [writer, wrtier]}
+          - {name: worker, agent: writer, fallback_agents: [writer, wrtier], on_failure: replace}
         """,
         "newsroom",
     )
@@ -682,7 +682,9 @@ def test_an_agent_with_a_card_loses_its_run_intent(workdir: Path) -> None:
 
 # -- feature flags ---------------------------------------------------------------------------
 
-SWARM = manifest("Team", "protocol: swarm\nroles: [{name: w, agent: writer}]", "hive")
+SWARM = manifest(
+    "Team", "protocol: swarm\nroles: [{name: w, agent: writer}, {name: v, agent: writer}]", "hive"
+)
 CONTRACT_NET = manifest("Team", "protocol: contract-net\nroles: [{name: w, agent: writer}]", "bids")
 
 
