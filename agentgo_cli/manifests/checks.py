@@ -24,6 +24,7 @@ from agentgo_cli.expr import (
 )
 from agentgo_cli.manifests._schema_check import quick_instance_valid, quick_valid
 from agentgo_cli.manifests._set import Entry, ManifestSet
+from agentgo_cli.manifests._team_check import role_errors
 from agentgo_cli.manifests._text import did_you_mean
 from agentgo_cli.manifests.loader import Document, PathKey
 from agentgo_cli.manifests.models import (
@@ -316,47 +317,8 @@ class _Checker:
             self._ref(doc, ("spec", "roles", i, "agent"), "agent", role.agent, self.agents)
             for j, fb in enumerate(role.fallback_agents):
                 self._ref(doc, ("spec", "roles", i, "fallback_agents", j), "agent", fb, self.agents)
-        self._roles(entry, m)
-
-    def _roles(self, entry: Entry, m: TeamManifest) -> None:
-        """What a team's roles ask for that its protocol would never do, and teams that
-        cannot work: planner-workers with no worker, a swarm of one."""
-        doc, protocol, roles = entry.doc, m.spec.protocol, m.spec.roles
-        once = ("planner", "synthesizer") if protocol == "planner-workers" else ()
-        if protocol == "planner-workers" and all(r.name in once for r in roles):
-            self.err(
-                doc,
-                ("spec", "roles"),
-                "protocol 'planner-workers' needs a worker role (a role besides the planner and "
-                "the synthesizer) to do the planner's tasks",
-                "team-roles",
-            )
-        if protocol == "swarm" and len(roles) == 1:
-            self.err(
-                doc,
-                ("spec", "roles"),
-                "a swarm needs two roles or more: its one role would have no one to hand off to",
-                "team-roles",
-            )
-        for i, role in enumerate(roles):
-            path: PathKey = ("spec", "roles", i)
-            if role.replicas > 1 and (protocol != "planner-workers" or role.name in once):
-                who = f"the {role.name}" if once else f"protocol '{protocol}'"
-                self.err(
-                    doc,
-                    (*path, "replicas"),
-                    f"{who} plays {'each role ' if not once else ''}once; only the worker roles "
-                    "of planner-workers run replicas",
-                    "team-replicas",
-                )
-            if role.fallback_agents and role.on_failure != "replace":
-                self.err(
-                    doc,
-                    (*path, "fallback_agents"),
-                    "fallback agents are tried only with 'on_failure: replace' (this role's "
-                    f"on_failure is '{role.on_failure}')",
-                    "team-fallbacks",
-                )
+        for path, message, code in role_errors(m):
+            self.err(doc, path, message, code)
 
     # -- workflows -------------------------------------------------------------------------
 
