@@ -243,7 +243,7 @@ class LocalBackend:
         given = _resolve.given_inputs(request.inputs, request.input_file, schemas)
         values = prepare_inputs(schemas, given)
         defaults = [n for n in values if n not in given]
-        return plan_view(plan_workflow(entry), values, defaults)
+        return plan_view(plan_workflow(entry, mset.of_kind("Team")), values, defaults)
 
     def _start(self, job: JobRecord, work: Any) -> None:
         """Run a job we hold the lease of in a task of its own; ``wait`` and ``watch`` follow it."""

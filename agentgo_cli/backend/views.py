@@ -37,7 +37,9 @@ __all__ = [
     "PingResult",
     "PlanReadView",
     "PlanRequest",
+    "PlanRoleView",
     "PlanStepView",
+    "PlanTeamView",
     "PlanView",
     "ResumeRequest",
     "RunRequest",
@@ -341,6 +343,29 @@ class PlanReadView(_View):
     read as a whole."""
 
 
+class PlanRoleView(_View):
+    """One role of a team step's team, as written."""
+
+    name: str
+    agent: str
+    replicas: int
+    fallback_agents: list[str]
+    on_failure: str
+    """skip, replace or abort."""
+
+
+class PlanTeamView(_View):
+    """The team a team step runs."""
+
+    protocol: str
+    """pipeline, planner-workers, contract-net or swarm."""
+    roles: list[PlanRoleView]
+    limits: dict[str, Any] | None = None
+    """The limits the team writes (cost_usd, wallclock, max_rounds); null: none."""
+    blackboard: str | None = None
+    """The blackboard's scope, when the team sets one."""
+
+
 class PlanStepView(_View):
     """One step of a plan, with its inner steps (a foreach or loop body, parallel branches)."""
 
@@ -363,6 +388,8 @@ class PlanStepView(_View):
     needs: list[str] = Field(default_factory=list)
     """Every step id its expressions read: where its data comes from."""
     steps: list[PlanStepView] = Field(default_factory=list)
+    team: PlanTeamView | None = None
+    """A team step's team: its protocol, roles and limits."""
 
 
 class PlanView(_View):

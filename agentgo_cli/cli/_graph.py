@@ -18,8 +18,22 @@ __all__ = ["to_dot", "to_mermaid"]
 
 
 def step_title(step: PlanStepView) -> str:
-    """``id`` and what the step is: ``draft: agent writer``, ``research: foreach``."""
-    return f"{step.id}: {step.kind}" + (f" {step.target}" if step.target else "")
+    """``id`` and what the step is: ``draft: agent writer``, ``research: foreach``; a team
+    step with its protocol and roles: ``desk: team newsroom (planner-workers: planner
+    editor-in-chief, writer desk-writer ×3 or writer-lite, checker fact-bot or skip)``."""
+    title = f"{step.id}: {step.kind}" + (f" {step.target}" if step.target else "")
+    team = step.team
+    if team is None:
+        return title
+    roles = []
+    for role in team.roles:
+        text = f"{role.name} {role.agent}" + (f" ×{role.replicas}" if role.replicas > 1 else "")
+        if role.on_failure == "replace":
+            text += "".join(f" or {agent}" for agent in role.fallback_agents)
+        elif role.on_failure == "skip":
+            text += " or skip"
+        roles.append(text)
+    return f"{title} ({team.protocol}: {', '.join(roles)})"
 
 
 @dataclass

@@ -59,6 +59,10 @@ def _step_text(step: PlanStepView) -> str:
 
     parts = [step_title(step)]
     parts += [f"{k}={_value(v)}" for k, v in step.settings.items()]
+    if step.team is not None and step.team.limits:
+        parts.append("limits " + " ".join(f"{k}={v}" for k, v in step.team.limits.items()))
+    if step.team is not None and step.team.blackboard:
+        parts.append(f"blackboard {step.team.blackboard}")
     if step.condition is not None and not any(r.field == "if" for r in step.reads):
         parts.append(f"if {_value(step.condition)}")  # an expression is a read below
     if step.retry is not None:

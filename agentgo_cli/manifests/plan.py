@@ -1,15 +1,17 @@
 """The plan of a workflow: its steps as a graph, and what each step's expressions read.
 
-A pure function of a valid manifest set's workflow: nothing runs, and no model, tool or
-store is touched. Step kinds are read generically: a step's kind is its field named after
-one of ``STEP_KINDS``, and inner steps are any field holding a list of steps (also inside
-a nested block such as ``loop:``), so a new kind shows up with its id, kind, settings and
-expressions without a change here.
+A pure function of a valid manifest set's workflow (and its teams, which a team step shows
+with its protocol and roles): nothing runs, and no model, tool or store is touched. Step
+kinds are read generically: a step's kind is its field named after one of ``STEP_KINDS``,
+and inner steps are any field holding a list of steps (also inside a nested block such as
+``loop:``), so a new kind shows up with its id, kind, settings and expressions without a
+change here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +26,10 @@ from agentgo_cli.expr import (
 )
 from agentgo_cli.manifests._set import Entry
 from agentgo_cli.manifests.loader import Document, PathKey
+from agentgo_cli.manifests.models.team import TeamManifest
 from agentgo_cli.manifests.models.workflow import STEP_KINDS, StepBase, WorkflowManifest
 
-__all__ = ["TARGET_KINDS", "Plan", "PlanStep", "Read", "plan_workflow"]
+__all__ = ["TARGET_KINDS", "Plan", "PlanRole", "PlanStep", "PlanTeam", "Read", "plan_workflow"]
 
 TARGET_KINDS = ("agent", "tool", "call", "team")
 """Kinds whose field names what the step runs: an agent, a tool, an intent or a team."""
@@ -55,6 +58,29 @@ class Read:
 
 
 @dataclass(frozen=True)
+class PlanRole:
+    """One role of a team, as written."""
+
+    name: str
+    agent: str
+    replicas: int
+    fallback_agents: list[str]
+    on_failure: str
+
+
+@dataclass(frozen=True)
+class PlanTeam:
+    """The team a team step runs: its protocol, roles and limits."""
+
+    protocol: str
+    roles: list[PlanRole]
+    limits: dict[str, Any] | None = None
+    """The limits written (``cost_usd``, ``wallclock``, ``max_rounds``); None: none."""
+    blackboard: str | None = None
+    """The blackboard's scope, when the team sets one."""
+
+
+@dataclass(frozen=True)
 class PlanStep:
     """One step of the plan, with its inner steps (foreach, loop, parallel)."""
 
@@ -77,6 +103,8 @@ class PlanStep:
     """Every step id its expressions read, in order: where its data comes from."""
     steps: list[PlanStep] = field(default_factory=list)
     """Inner steps: a foreach or loop body, or parallel branches."""
+    team: PlanTeam | None = None
+    """A team step's team (given the set's teams)."""
 
 
 @dataclass(frozen=True)
@@ -90,16 +118,47 @@ class Plan:
     outputs: list[Read]
 
 
-def plan_workflow(entry: Entry) -> Plan:
-    """The plan of the workflow of ``entry`` (a valid manifest of a validated set)."""
+def plan_workflow(entry: Entry, teams: Mapping[str, Entry] | None = None) -> Plan:
+    """The plan of the workflow of ``entry`` (a valid manifest of a validated set);
+    ``teams``: the set's teams by name (``of_kind("Team")``), shown with the steps that
+    run them."""
     wf = entry.manifest
     if not isinstance(wf, WorkflowManifest):
         raise TypeError(f"not a workflow: {wf.kind} '{wf.name}'")
     doc = entry.doc
     path: PathKey = ("spec", "steps")
     steps = [_step(doc, s, (*path, i)) for i, s in enumerate(wf.spec.steps)]
+    if teams:
+        steps = _with_teams(steps, teams)
     outputs = [r for key, text in _strings(wf.spec.outputs, "") for r in _reads(key, text)]
     return Plan(wf.name, doc.file, doc.at(("kind",))[0], steps, outputs)
+
+
+def _with_teams(steps: list[PlanStep], teams: Mapping[str, Entry]) -> list[PlanStep]:
+    """The steps with each team step's team filled in."""
+    out: list[PlanStep] = []
+    for step in steps:
+        found = teams.get(step.target) if step.kind == "team" and step.target else None
+        team = found.manifest if found is not None else None
+        out.append(
+            dataclasses.replace(
+                step,
+                steps=_with_teams(step.steps, teams),
+                team=_team(team) if isinstance(team, TeamManifest) else None,
+            )
+        )
+    return out
+
+
+def _team(team: TeamManifest) -> PlanTeam:
+    spec = team.spec
+    roles = [
+        PlanRole(r.name, r.agent, r.replicas, list(r.fallback_agents), r.on_failure)
+        for r in spec.roles
+    ]
+    limits = spec.limits.model_dump(mode="json", exclude_none=True) if spec.limits else None
+    scope = spec.blackboard.scope if spec.blackboard else None
+    return PlanTeam(spec.protocol, roles, limits or None, scope)
 
 
 def _step(doc: Document, step: StepBase, path: PathKey) -> PlanStep:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -93,7 +94,7 @@ steps
 │   │   reads with.text: ${{ steps.draft.output }}  <- steps.draft
 │   └── summary: call text.summarize@^1  (line 39)
 │       reads input.topic: ${{ steps.draft.output }}  <- steps.draft
-├── desk: team desk  (line 42)
+├── desk: team desk (pipeline: write sloppy)  (line 42)
 │   reads if: ${{ inputs.publish }}  <- inputs.publish
 │   reads input: ${{ steps.draft.output }}  <- steps.draft
 └── size: value  (line 46)
@@ -169,6 +170,99 @@ def test_json_is_the_plan_view_with_nested_steps_and_reads(write: Write) -> None
     # Every step kind there is shows up (a new kind must reach this test's workflow).
     seen = {s.kind for s in view.steps} | {i.kind for s in view.steps for i in s.steps}
     assert seen == set(STEP_KINDS)
+
+
+NEWSROOM = """
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: newsroom}
+spec:
+  protocol: planner-workers
+  roles:
+    - {name: planner, agent: editor}
+    - name: writer
+      agent: writer
+      replicas: 3
+      on_failure: replace
+      fallback_agents: [summarizer, rambler]
+    - {name: checker, agent: sloppy, on_failure: skip}
+    - {name: synthesizer, agent: editor}
+  limits: {cost_usd: 2.5, wallclock: 10m, max_rounds: 20}
+  blackboard: {scope: workflow}
+"""
+NEWSROOM_TITLE = (
+    "desk: team newsroom (planner-workers: planner editor, writer writer ×3 or summarizer or "
+    "rambler, checker sloppy or skip, synthesizer editor)"
+)
+
+
+def _team_project(write: Write) -> None:
+    project(write, "steps:\n  - {id: desk, team: newsroom, input: news}\n")
+    write("m/newsroom.yaml", NEWSROOM)
+
+
+def test_a_team_step_shows_its_protocol_roles_and_limits(
+    write: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # one line per step, as in a wide terminal
+    _team_project(write)
+    code, out, err = invoke("plan", "wf")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1:] == [
+        "steps",
+        f"└── {NEWSROOM_TITLE}  input=news  limits cost_usd=2.5 wallclock=10m max_rounds=20  "
+        "blackboard workflow  (line 6)",
+    ]
+    code, out, _ = invoke("plan", "wf", "--format", "mermaid")
+    assert code == 0
+    assert f'  n1["{NEWSROOM_TITLE}"]' in out.splitlines()
+    code, out, _ = invoke("plan", "wf", "--format", "dot")
+    assert code == 0
+    assert f'  n1 [label="{NEWSROOM_TITLE}"];' in out.splitlines()
+
+
+def test_a_team_step_in_json_has_its_team(write: Write) -> None:
+    _team_project(write)
+    code, out, err = invoke("plan", "wf", "-o", "json")
+    assert (code, err) == (0, "")
+    (step,) = json.loads(out)["steps"]
+    assert (step["kind"], step["target"]) == ("team", "newsroom")
+    assert step["team"] == {
+        "protocol": "planner-workers",
+        "roles": [
+            {
+                "name": "planner",
+                "agent": "editor",
+                "replicas": 1,
+                "fallback_agents": [],
+                "on_failure": "abort",
+            },
+            {
+                "name": "writer",
+                "agent": "writer",
+                "replicas": 3,
+                "fallback_agents": ["summarizer", "rambler"],
+                "on_failure": "replace",
+            },
+            {
+                "name": "checker",
+                "agent": "sloppy",
+                "replicas": 1,
+                "fallback_agents": [],
+                "on_failure": "skip",
+            },
+            {
+                "name": "synthesizer",
+                "agent": "editor",
+                "replicas": 1,
+                "fallback_agents": [],
+                "on_failure": "abort",
+            },
+        ],
+        "limits": {"cost_usd": 2.5, "wallclock": "10m", "max_rounds": 20},
+        "blackboard": "workflow",
+    }
+    assert PlanView.model_validate_json(out).steps[0].team is not None
 
 
 def _mermaid_nodes(text: str) -> set[str]:
