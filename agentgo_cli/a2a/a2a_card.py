@@ -208,7 +208,8 @@ def _card_description(kind: str, name: str, latest: list[CatalogEntry]) -> str:
     if len(latest) == 1 and latest[0].intent.description:
         return latest[0].intent.description
     names = ", ".join(entry.name for entry in latest)
-    return f"The AgentGo {kind} '{name}', serving {len(latest)} intents: {names}."
+    count = f"{len(latest)} intent" + ("s" if len(latest) != 1 else "")
+    return f"The AgentGo {kind} '{name}', serving {count}: {names}."
 
 
 def _target_of(card: dict[str, Any]) -> str:

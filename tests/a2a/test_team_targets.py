@@ -359,7 +359,7 @@ spec:
 ---
 apiVersion: agentgo/v1
 kind: Team
-metadata: {name: gamma}
+metadata: {name: twin}
 spec:
   protocol: pipeline
   roles:
@@ -367,11 +367,11 @@ spec:
 ---
 apiVersion: agentgo/v1
 kind: Agent
-metadata: {name: gamma}
+metadata: {name: twin}
 spec:
   model: scripted:demo
   script:
-    - reply: "the agent gamma"
+    - reply: "the agent twin"
 ---
 apiVersion: agentgo/v1
 kind: Workflow
@@ -425,7 +425,7 @@ def test_the_catalog_lists_the_run_intent_of_uncarded_teams_only(uncarded: Write
         "Run the team 'bench' (pipeline) on a task given as text."
     )
     assert "desk.run" not in rows  # desk has a card
-    assert rows["gamma.run"]["target"] == "agent:gamma"  # an agent's own name comes first
+    assert rows["twin.run"]["target"] == "agent:twin"  # an agent's own name comes first
 
 
 def test_a_team_whose_agents_answer_objects_gives_any_json(uncarded: Write) -> None:
@@ -451,3 +451,33 @@ async def test_a_call_step_reaches_the_run_intent_of_a_team(uncarded: Write) -> 
     assert (job.status, job.outputs) == ("succeeded", {"said": "hi hi there"})
     assert step.tokens == 2 * TURN_TOKENS
     assert [c["intent"] for c in calls] == ["crew.run@1.0.0"]
+
+
+def test_the_a2a_export_has_a_card_per_team_with_its_intents_as_skills(uncarded: Write) -> None:
+    uncarded("m/callers.yaml", CALLERS)
+    code, out, err = invoke("catalog", "export", "--format", "a2a")
+    assert code == 0, err
+    cards = {c["supportedInterfaces"][0]["url"]: c for c in json.loads(out)}
+    relay = cards["http://localhost:8080/a2a/team/relay"]
+    assert relay["name"] == "relay"
+    assert relay["description"] == "The AgentGo team 'relay', serving 1 intent: relay.fetch."
+    assert [s["id"] for s in relay["skills"]] == ["relay.fetch"]
+    desk = cards["http://localhost:8080/a2a/team/desk"]
+    assert [s["id"] for s in desk["skills"]] == ["desk.count", "desk.story"]
+    story = desk["skills"][1]
+    assert (story["description"], story["inputModes"], story["outputModes"]) == (
+        "Write a checked story on a topic.",
+        ["application/json"],
+        ["application/json"],
+    )
+    crew = cards["http://localhost:8080/a2a/team/crew"]
+    assert crew["description"] == "Greets twice."
+    assert (crew["defaultInputModes"], crew["defaultOutputModes"]) == (
+        ["text/plain"],
+        ["text/plain"],
+    )
+    (params,) = [e["params"] for e in crew["capabilities"]["extensions"]]
+    (version,) = params["skills"]["crew.run"]["versions"]
+    assert (version["synthetic"], version["outputSchema"]) == (True, {"type": "string"})
+    bench = cards["http://localhost:8080/a2a/team/bench"]
+    assert bench["skills"][0]["outputModes"] == ["application/json", "text/plain"]
