@@ -211,3 +211,14 @@ def test_the_demo_runs_every_step_of_the_research_digest(tmp_path: Path) -> None
 def test_summarize_one_runs(tmp_path: Path) -> None:
     job, _ = _run_example(tmp_path, "workflows/summarize-one.yaml", "--scope", "research.read")
     assert job["status"] == "succeeded"
+
+
+def test_a_team_example_answers_a_call(tmp_path: Path) -> None:
+    """helpdesk.yaml's comment: a team with no card is called as <team>.run."""
+    import shutil
+
+    examples = tmp_path / "repo" / "manifests" / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    result = run("call", "helpdesk.run", "--input", "I was charged twice", cwd=examples)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Refund issued for the duplicate charge; it shows within 5 days.\n"
