@@ -481,3 +481,135 @@ def test_the_a2a_export_has_a_card_per_team_with_its_intents_as_skills(uncarded:
     assert (version["synthetic"], version["outputSchema"]) == (True, {"type": "string"})
     bench = cards["http://localhost:8080/a2a/team/bench"]
     assert bench["skills"][0]["outputModes"] == ["application/json", "text/plain"]
+
+
+def test_an_idempotent_team_call_replays_without_running_the_team(project: Write) -> None:
+    base = ("call", "desk.count", "--input", "same", "--idempotency-key", "k")
+    assert invoke(*base)[0] == 8  # a failed call frees its key
+    assert engine_tools.calls == {"same": 1}
+    project("m/ok.yaml", OK_CARD)
+    first = invoke("call", "desk.any", "--input", "same", "--idempotency-key", "k", "-o", "json")
+    again = invoke("call", "desk.any", "--input", "same", "--idempotency-key", "k", "-o", "json")
+    assert (first[0], again[0]) == (0, 0), first[2] + again[2]
+    one, two = json.loads(first[1]), json.loads(again[1])
+    assert (one["replayed"], two["replayed"]) == (False, True)
+    assert one["output"] == two["output"] == '{"summary": "checked draft"}'
+    assert engine_tools.calls == {"same": 2}
+
+
+OK_CARD = """
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: desk-any}
+spec:
+  target: team:desk
+  intents:
+    - {name: desk.any, version: 1.0.0, input: {type: string}}
+"""
+
+DENY_TEAM = """
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: gamma}
+spec:
+  model: scripted:demo
+  script:
+    - reply: "gamma done"
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: gamma-card}
+spec:
+  target: agent:gamma
+  intents:
+    - name: gamma.guarded
+      version: 1.0.0
+      input: {type: string}
+      acl:
+        allow: [{principal: "user:*"}]
+        deny: [{principal: "team:relay"}]
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: prober}
+spec:
+  model: scripted:demo
+  tools: [call_agent]
+  script:
+    - tool: {name: call_agent, args: {intent: gamma.guarded, input: "from the team"}}
+    - reply: "prober got ${{ input }}"
+---
+apiVersion: agentgo/v1
+kind: Team
+metadata: {name: relay}
+spec:
+  protocol: pipeline
+  roles:
+    - {name: probe, agent: prober}
+---
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: guarded}
+spec:
+  steps:
+    - id: direct
+      call: gamma.guarded
+      input: "from the job"
+    - id: via
+      team: relay
+      input: "go"
+  outputs:
+    direct: ${{ steps.direct.output }}
+    via: ${{ steps.via.output }}
+"""
+
+
+async def test_a_deny_rule_on_a_team_refuses_calls_its_roles_make(write: Write) -> None:
+    """Deny rules match any principal of the chain: ``team:relay`` is in the chain of the
+    calls its role agents make (the refusal is the call_agent tool's answer to the agent)."""
+    engine_tools.reset()
+    write("agentgo.yaml", CONFIG)
+    write("m/all.yaml", DENY_TEAM)
+    async with LocalBackend() as backend:
+        job = await backend.run(RunRequest(workflow="guarded"))
+        events = await backend.logs(LogsRequest(job_id=job.job_id))
+    assert (job.status, job.error) == ("succeeded", None), job.error
+    assert job.outputs == {
+        "direct": "gamma done",
+        "via": (
+            "prober got error: call_agent: denied: gamma.guarded@1.0.0: user:root may not call "
+            "it: denied by acl.deny[0] (principal 'team:relay' matches team:relay in the call "
+            "chain)"
+        ).replace("user:root", str(job.principal)),
+    }
+    (call,) = [e.data for e in events if e.kind == "call"]
+    assert call["chain"] == [job.principal, "agent:gamma"]  # the job's own call was allowed
+
+
+async def test_in_a_team_step_role_agents_call_as_the_job_through_the_team(
+    project: Write,
+) -> None:
+    project("m/callers.yaml", CALLERS)
+    project("m/step.yaml", TEAM_STEP)
+    async with LocalBackend() as backend:
+        job = await backend.run(RunRequest(workflow="stepped"))
+        events = await backend.logs(LogsRequest(job_id=job.job_id))
+    assert (job.status, job.error) == ("succeeded", None)
+    assert job.outputs == {"got": 'fetched "gamma done"'}
+    (call,) = [e.data for e in events if e.kind == "call"]
+    assert call["chain"] == [job.principal, "team:relay", "agent:fetcher", "agent:gamma"]
+    assert (job.tokens, job.cost_usd) == (3 * TURN_TOKENS, pytest.approx(3 * TURN_USD))
+
+
+TEAM_STEP = """
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: stepped}
+spec:
+  steps:
+    - id: desk
+      team: relay
+      input: "start"
+  outputs:
+    got: ${{ steps.desk.output }}
+"""
