@@ -253,6 +253,8 @@ def _output(agent: AgentManifest, text: str) -> Any:
         value = json.loads(fenced.group(1) if fenced else text)
     except json.JSONDecodeError as exc:
         reason = f"the answer is not JSON ({exc})"
+    except RecursionError:
+        reason = "the answer is nested too deeply"
     else:
         problem = schema_problem(validator_for(schema), value)
         if problem is None:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from agentgo_cli.errors import StepError
@@ -43,17 +44,20 @@ async def run(team: TeamRun, task: Any) -> Any:
     )
     bids: dict[str, Any] = {}
     ranking: list[tuple[float, int, Any]] = []
+    why: list[str] = []
     for index, (role, answer) in enumerate(zip(roles, answers, strict=True)):
         value = answer.output.get("bid") if answer.ok and isinstance(answer.output, dict) else None
-        bids[role.name] = value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            ranking.append((-float(value), index, role))
+        number = _number(value)
+        bids[role.name] = value if number is not None else None
+        if number is not None:
+            ranking.append((-number, index, role))
+        elif not answer.ok:
+            why.append(f"{role.name}: {answer.error}")
+        else:
+            why.append(f"{role.name}: " + ("declined" if value is None else "no finite number"))
     team.summary["bids"] = bids
     if not ranking:
-        declined = ", ".join(
-            f"{r.name}: {a.error or 'declined'}" for r, a in zip(roles, answers, strict=True)
-        )
-        raise StepError(f"team '{team.name}': no role bid for the task ({declined})")
+        raise StepError(f"team '{team.name}': no role bid for the task ({', '.join(why)})")
     ranking.sort(key=lambda entry: entry[:2])  # the highest bid; on a tie, the first role
     failures: list[str] = []
     for _, _, role in ranking:
@@ -64,3 +68,15 @@ async def run(team: TeamRun, task: Any) -> Any:
             return result.output
         failures.append(f"{role.name}: {result.error}")
     raise StepError(f"team '{team.name}': every bidder failed the task ({'; '.join(failures)})")
+
+
+def _number(bid: Any) -> float | None:
+    """A bid as a number to rank; None for no bid: null, not a number (a boolean is none),
+    NaN, an infinity, or past what a float holds."""
+    if not isinstance(bid, int | float) or isinstance(bid, bool):
+        return None
+    try:
+        number = float(bid)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

@@ -120,7 +120,7 @@ def _tasks(team: TeamRun, output: Any) -> list[Any]:
     if isinstance(value, str):
         text = value.strip()
         fenced = _FENCE_RE.match(text)
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):  # no JSON: no list
             value = json.loads(fenced.group(1) if fenced else text)
     if isinstance(value, dict) and isinstance(value.get("tasks"), list):
         value = value["tasks"]

@@ -109,6 +109,13 @@ spec:
 ---
 apiVersion: agentgo/v1
 kind: Agent
+metadata: {name: deep-chief}
+spec:
+  model: scripted:demo
+  script: [{when: "^(Plan|Bid)", reply: "${{ '[' * 50000 }}"}]
+---
+apiVersion: agentgo/v1
+kind: Agent
 metadata: {name: doer}
 spec:
   model: scripted:demo
@@ -235,6 +242,12 @@ TEAMS: dict[str, str] = {
           - {name: planner, agent: vague-chief}
           - {name: writer, agent: doer}
     """,
+    "deep-room": """
+        protocol: planner-workers
+        roles:
+          - {name: planner, agent: deep-chief}
+          - {name: writer, agent: doer}
+    """,
     "market": """
         protocol: contract-net
         roles:
@@ -255,6 +268,7 @@ TEAMS: dict[str, str] = {
           - {name: shy, agent: decliner}
           - {name: rambler, agent: wrap-a}
           - {name: crasher, agent: broken}
+          - {name: nester, agent: deep-chief}
     """,
     "fallen-star": """
         protocol: contract-net

@@ -96,6 +96,15 @@ def test_a_planner_that_answers_no_list_fails_the_team(workdir: Path) -> None:
     assert engine_tools.calls == {}
 
 
+def test_a_plan_nested_too_deeply_is_no_list_of_tasks(workdir: Path) -> None:
+    code, job = run("deep-room")
+    assert (code, job["status"]) == (1, "failed")
+    assert job["error"] == (
+        "step 'desk' failed: team 'deep-room': the planner must answer a JSON list of tasks "
+        '(or {"tasks": [...]}); it answered: ' + "[" * 77 + "..."
+    )
+
+
 # -- contract-net -----------------------------------------------------------------------------
 
 
@@ -133,7 +142,8 @@ def test_no_bid_at_all_fails_the_team_saying_why_each_role_did_not_bid(workdir: 
         "rambler: agent 'wrap-a' must answer JSON matching its output_schema: the answer is not "
         "JSON (Expecting value: line 1 column 1 (char 0)), crasher: scripted model 'demo': "
         "script entry 1: expression '${{ input.nope }}' failed: 'str object' has no attribute "
-        "'nope')"
+        "'nope', nester: agent 'deep-chief' must answer JSON matching its output_schema: the "
+        "answer is nested too deeply)"
     )
     assert not any(key.startswith("desk.award") for key, _, _ in turns(job))
 
