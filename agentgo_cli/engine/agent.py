@@ -114,8 +114,8 @@ async def run_agent(
                         f"agent '{name}' asked for tool '{call.name}', which is not one of its "
                         f"tools ({', '.join(spec.tools) or 'none'})"
                     )
-            if turn == spec.max_turns:
-                break  # the model could never read these tools' answers
+            if turn == spec.max_turns and not any(c.name in ends_on for c in reply.tool_calls):
+                break  # the model could never read these tools' answers (a handoff needs none)
             messages.append(reply)
             for call in reply.tool_calls:
                 calls += 1

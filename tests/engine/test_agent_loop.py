@@ -271,6 +271,32 @@ async def test_the_last_allowed_turn_may_answer(tools: ToolRegistry) -> None:
     assert (result.output, result.turns) == ("in time", 2)
 
 
+async def test_the_last_allowed_turn_may_end_the_invocation_with_its_tool(
+    tools: ToolRegistry,
+) -> None:
+    """A call of an ``ends_on`` tool (a swarm's handoff) needs no turn after it: an agent
+    whose last allowed turn makes one ends there instead of failing on max_turns."""
+    ender = agent(
+        """\
+  model: scripted:demo
+  tools: [remember]
+  max_turns: 1
+  script:
+    - tool: {name: remember, args: {note: a}}
+"""
+    )
+    result = await run_agent(
+        ender,
+        prompt="go",
+        input=None,
+        tools=tools,
+        ctx=CTX,
+        client=ScriptedClient(ender.spec, "demo"),
+        ends_on=frozenset({"remember"}),
+    )
+    assert (result.ended_by, result.turns, result.tool_calls) == ("remember", 1, 1)
+
+
 async def test_token_budget_exceeded(tools: ToolRegistry) -> None:
     spender = agent(
         """\
