@@ -133,6 +133,11 @@ def build_tree(job: JobRecord, steps: list[StepRecord], records: list[TraceRecor
     return root
 
 
+_NOTED = frozenset({"team", "role"})
+"""Step kinds whose record's notes are shown in full: a team's summary (protocol, rounds,
+bids, who answered, ...) and a role turn's (role, agent, round, handoff, failed agents)."""
+
+
 def _steps(steps: list[StepRecord]) -> dict[str, TraceNode]:
     """A node per step instance, from its step record (its latest attempt)."""
     nodes: dict[str, TraceNode] = {}
@@ -142,6 +147,8 @@ def _steps(steps: list[StepRecord]) -> dict[str, TraceNode]:
             detail["output"] = s.output
         if s.error is not None:
             detail["error"] = s.error
+        if s.kind in _NOTED and s.extra:
+            detail.update((k, v) for k, v in s.extra.items() if k not in detail)
         took = None if s.finished_at is None else round(s.finished_at - s.started_at, 6)
         nodes[s.key] = TraceNode(
             kind="step",
