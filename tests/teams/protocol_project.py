@@ -194,6 +194,26 @@ spec:
 ---
 apiVersion: agentgo/v1
 kind: Agent
+metadata: {name: triage-again}
+spec:
+  model: scripted:demo
+  script:
+    - when: "could not take"
+      reply: "triage answered: ${{ input }}"
+    - tool: {name: handoff, args: {to: billing, message: "yours"}}
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: picky}
+spec:
+  model: scripted:demo
+  script:
+    - when: "t3$"
+      reply: "${{ input.nope }}"
+    - reply: "ok ${{ input.splitlines()[-1] }}"
+---
+apiVersion: agentgo/v1
+kind: Agent
 metadata: {name: biller}
 spec:
   model: scripted:demo
@@ -248,6 +268,19 @@ TEAMS: dict[str, str] = {
           - {name: planner, agent: deep-chief}
           - {name: writer, agent: doer}
     """,
+    "patchy-room": """
+        protocol: planner-workers
+        roles:
+          - {name: planner, agent: chief}
+          - {name: writer, agent: picky, replicas: 2, on_failure: skip}
+          - {name: synthesizer, agent: merger}
+    """,
+    "brittle-room": """
+        protocol: planner-workers
+        roles:
+          - {name: planner, agent: chief}
+          - {name: writer, agent: picky}
+    """,
     "market": """
         protocol: contract-net
         roles:
@@ -288,6 +321,12 @@ TEAMS: dict[str, str] = {
         roles:
           - {name: triage, agent: lost-triage}
           - {name: billing, agent: biller}
+    """,
+    "fragile-desk": """
+        protocol: swarm
+        roles:
+          - {name: triage, agent: triage-again}
+          - {name: billing, agent: broken, on_failure: skip}
     """,
     "ping-pong": """
         protocol: swarm
@@ -376,7 +415,28 @@ def teams_yaml() -> str:
             f"  steps: [{{id: desk, team: {name}, input: '${{{{ inputs.task }}}}'}}]\n"
             "  outputs: {out: '${{ steps.desk.output }}'}"
         )
-    return "\n---\n".join(docs) + "\n"
+    return "\n---\n".join(docs) + "\n---\n" + NESTED
+
+
+NESTED = """
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: nested}
+spec:
+  steps:
+    - id: each
+      foreach: ["a", "b"]
+      as: item
+      steps:
+        - {id: desk, team: small-room, input: "${{ item }}"}
+    - id: again
+      loop:
+        max_iterations: 2
+        steps:
+          - {id: help, team: helpdesk, input: "order ${{ loop.iteration }}"}
+  outputs: {each: "${{ steps.each.output }}", again: "${{ steps.again.output }}"}
+"""
+"""Teams inside a foreach (two planner-workers runs at once) and a loop (a swarm twice)."""
 
 
 def write_project(write: Write) -> None:

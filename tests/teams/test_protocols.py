@@ -226,3 +226,27 @@ def test_swarm_without_max_rounds_stops_at_20(workdir: Path) -> None:
     )
     assert len(turns(job)) == 20
     assert turns(job)[-1] == ("desk#20.pong", "pong", "succeeded")
+
+
+# -- teams inside containers ------------------------------------------------------------------
+
+
+def test_teams_run_in_each_item_and_iteration_with_their_own_keys(workdir: Path) -> None:
+    code, job = run("nested")
+    assert code == 0, job["error"]
+    each = job["outputs"]["each"]
+    for item, output in zip("ab", each, strict=True):
+        value = merged(output, "chief merged ")
+        assert value["task"] == item
+        results = value["results"]
+        assert isinstance(results, list)
+        assert [r["task"] for r in results] == [f"t{n}" for n in range(1, 6)]  # in task order
+        for r in results:  # the tally counts each task's label across both items
+            assert r["result"] in (f'done {{"label": "{r["task"]}", "count": {n}}}' for n in (1, 2))
+    assert engine_tools.calls == {f"t{n}": 2 for n in range(1, 6)}  # once per item
+    assert job["outputs"]["again"] == (
+        "billing: triage handed the task to you: refund for order 2\n\norder 2"
+    )
+    keys = {key for key, _, _ in turns(job)}
+    assert {f"each[{i}].desk[{n}].task" for i in (0, 1) for n in range(5)} <= keys
+    assert {f"again#{i}.help#1.triage" for i in (1, 2)} | {"again#2.help#2.billing"} <= keys

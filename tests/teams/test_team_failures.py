@@ -8,6 +8,7 @@ workflow of its name.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -85,6 +86,40 @@ def test_skip_passes_the_previous_output_on_in_a_pipeline(workdir: Path) -> None
     ]
     middle = next(s for s in job["steps"] if s["key"] == "desk.middle")
     assert middle["error"] == BROKEN
+
+
+def test_skip_in_planner_workers_merges_the_tasks_error(workdir: Path) -> None:
+    code, job = run("patchy-room")
+    assert (code, job["status"]) == (0, "succeeded")
+    head = "merged Merge the workers' results into one answer.\n\n"
+    results = [{"task": f"t{n}", "result": f"ok t{n}"} for n in (1, 2)]
+    results += [{"task": "t3", "result": None, "error": BROKEN}]
+    results += [{"task": f"t{n}", "result": f"ok t{n}"} for n in (4, 5)]
+    assert job["outputs"]["out"] == head + json.dumps({"task": "x", "results": results})
+    assert ("desk[2].task", "task", "failed") in turns(job)
+
+
+def test_abort_in_planner_workers_fails_the_team_at_the_task(workdir: Path) -> None:
+    code, job = run("brittle-room")
+    assert (code, job["status"]) == (1, "failed")
+    assert job["error"] == f"step 'desk[2].task' failed: {BROKEN}"
+    assert "desk.merge" not in [key for key, _, _ in turns(job)]
+
+
+def test_skip_in_a_swarm_gives_control_back_to_who_handed_off(workdir: Path) -> None:
+    code, job = run("fragile-desk")
+    assert (code, job["outputs"]) == (
+        0,
+        {
+            "out": f"triage answered: billing could not take the task ({BROKEN}); it is yours "
+            "again.\n\nx"
+        },
+    )
+    assert turns(job) == [
+        ("desk#1.triage", "triage", "succeeded"),
+        ("desk#2.billing", "billing", "failed"),
+        ("desk#3.triage", "triage", "succeeded"),
+    ]
 
 
 # -- limits -----------------------------------------------------------------------------------
