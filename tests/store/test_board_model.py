@@ -11,13 +11,16 @@ after every round the board equals the model.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentgo_cli.errors import ValueNotStorable
 from agentgo_cli.store.base import BoardEntry, JobStore
 from tests.conftest import StoreDB
 
@@ -119,6 +122,100 @@ def test_versioned_writes_never_lose_an_update(store_db: StoreDB) -> None:
         @given(_ROUNDS)
         def check(rounds: list[list[tuple[int, str, str, int]]]) -> None:
             runner.run(_play(store, f"team:j-{next(boards)}", rounds))
+
+        try:
+            check()
+        finally:
+            runner.run(store.close())
+
+
+# Garbage: any text as board, key, prefix or list id (lone surrogates and NUL included), any
+# JSON-like value (NaN and infinities included): stored and read back as it was, or refused
+# with ValueNotStorable and nothing written; never another error.
+
+# Mostly a few characters, so that keys and prefixes often share a start or differ in one
+# adjacent code point: a, b; U+D7FF, U+E000 (neighbours across the surrogates); the last
+# two code points; then a lone surrogate and NUL, and any character at all.
+_CHARS = st.sampled_from(
+    ["a", "b", "\ud7ff", "\ue000", "\U0010fffe", "\U0010ffff", "\ud800", "\x00"]
+) | st.characters(exclude_categories=())
+_TEXT = st.lists(_CHARS, max_size=6).map("".join)  # st.text would not weigh the few
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _storable(*values: Any) -> bool:
+    """The model of what a store takes: standard JSON, in valid Unicode."""
+    try:
+        for value in values:
+            json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return False
+    return True
+
+
+async def _garbage_board(
+    store: JobStore, board: str, puts: list[tuple[str, Any]], prefixes: list[str]
+) -> None:
+    model: dict[str, tuple[int, Any]] = {}
+    for key, value in puts:
+        version = model.get(key, (0, None))[0]
+        if not _storable(board, key, value):
+            with pytest.raises(ValueNotStorable):
+                await store.board_put(board, key, value, version)
+            continue
+        ok, entry = await store.board_put(board, key, value, version)
+        assert ok and entry is not None
+        assert (entry.key, entry.value, entry.version) == (key, value, version + 1)
+        model[key] = (version + 1, value)
+        assert await store.board_get(board, key) == entry
+    if not _storable(board):
+        return
+    for prefix in prefixes:
+        if not _storable(prefix):
+            with pytest.raises(ValueNotStorable):
+                await store.board_list(board, prefix=prefix)
+            continue
+        listed = await store.board_list(board, prefix=prefix)
+        expected = sorted((k, v) for k, v in model.items() if k.startswith(prefix))
+        assert [(e.key, (e.version, e.value)) for e in listed] == expected
+
+
+async def _garbage_todos(store: JobStore, list_id: str, tasks: list[Any]) -> None:
+    if not _storable(list_id, tasks):
+        with pytest.raises(ValueNotStorable):
+            await store.todo_add(list_id, tasks)
+        if _storable(list_id):
+            assert await store.todos(list_id) == []  # nothing half-added
+        return
+    added = await store.todo_add(list_id, tasks)
+    assert [(t.seq, t.task) for t in added] == list(enumerate(tasks))
+    assert await store.todos(list_id) == added
+
+
+def test_garbage_is_stored_as_it_is_or_refused(store_db: StoreDB) -> None:
+    with asyncio.Runner() as runner:
+        store = store_db.make()
+        runner.run(store.start())
+        boards = iter(range(10**9))
+
+        @settings(max_examples=200, deadline=None)
+        @given(
+            _TEXT,
+            st.lists(st.tuples(_TEXT, _VALUES), max_size=6),
+            st.lists(_TEXT, max_size=4),
+            st.lists(_VALUES, max_size=4),
+        )
+        def check(
+            name: str, puts: list[tuple[str, Any]], prefixes: list[str], tasks: list[Any]
+        ) -> None:
+            n = next(boards)
+            prefixes = [*prefixes, *(key[:2] for key, _ in puts)]  # prefixes that match
+            runner.run(_garbage_board(store, f"{n}:{name}", puts, prefixes))
+            runner.run(_garbage_todos(store, f"{n}:{name}", tasks))
 
         try:
             check()
