@@ -177,3 +177,18 @@ def test_a_disabled_protocol_is_refused_naming_the_feature(write: Write) -> None
         code, out, err = invoke("run", workflow)
         assert (code, out) == (1, "")
         assert needs in err and err.endswith("error: the manifest set has 4 errors\n"), err
+
+
+def test_a_queued_job_whose_protocol_was_turned_off_is_not_run(write: Write) -> None:
+    code, out, err = invoke("run", "helpdesk", "--detach")
+    assert code == 0, err
+    job_id = out.strip()
+    write("agentgo.yaml", CONFIG.replace("features: [contract-net, swarm]", "features: []"))
+    code, out, err = invoke("resume", job_id)
+    assert (code, out) == (1, "")
+    assert "team protocol 'swarm' needs the 'swarm' feature: add it to 'features:'" in err
+    code, out, err = invoke("jobs", "show", job_id, "-o", "json")
+    assert json.loads(out)["status"] == "queued"  # nothing ran: it waits for the feature
+    code, out, err = invoke("worker", "--once")
+    assert (code, out) == (1, "")
+    assert "team protocol 'swarm' needs the 'swarm' feature: add it to 'features:'" in err
