@@ -145,7 +145,7 @@ def test_a_refused_call_runs_no_role(
 def test_the_team_answer_is_checked_against_the_intent_output(project: Write) -> None:
     code, out, err = invoke("call", "desk.count", "--input", "some text")
     assert (code, out) == (8, "")
-    assert err == ("error: desk.count@1.0.0: invalid output: 'words' is a required property\n")
+    assert err == "error: desk.count@1.0.0: invalid output: 'words' is a required property\n"
     assert engine_tools.calls == {"some text": 1}  # the team ran; its answer was refused
 
 
