@@ -24,7 +24,8 @@ import re
 import uuid
 from typing import Any
 
-from agentgo_cli.errors import StepError
+from agentgo_cli.errors import StepError, ValueNotStorable
+from agentgo_cli.store.base import to_json
 from agentgo_cli.teams.coordinator import TeamRun, Turn, gather
 
 __all__ = ["CLAIM_TTL", "MERGE_PROMPT", "PLAN_PROMPT", "WORK_PROMPT", "run"]
@@ -131,4 +132,9 @@ def _tasks(team: TeamRun, output: Any) -> list[Any]:
             f"team '{team.name}': the planner must answer a JSON list of tasks "
             f'(or {{"tasks": [...]}}); it answered: {shown}'
         )
+    for n, item in enumerate(value, 1):  # a todo holds JSON: no NaN, not nested too deeply
+        try:
+            to_json(item, f"task {n} of the plan")
+        except ValueNotStorable as exc:
+            raise StepError(f"team '{team.name}': {exc}") from None
     return value

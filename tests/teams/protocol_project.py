@@ -116,6 +116,13 @@ spec:
 ---
 apiVersion: agentgo/v1
 kind: Agent
+metadata: {name: nan-chief}
+spec:
+  model: scripted:demo
+  script: [{when: "^Plan", reply: '["t1", NaN]'}]
+---
+apiVersion: agentgo/v1
+kind: Agent
 metadata: {name: doer}
 spec:
   model: scripted:demo
@@ -280,6 +287,12 @@ TEAMS: dict[str, str] = {
         roles:
           - {name: planner, agent: chief}
           - {name: writer, agent: picky}
+    """,
+    "nan-room": """
+        protocol: planner-workers
+        roles:
+          - {name: planner, agent: nan-chief}
+          - {name: writer, agent: doer}
     """,
     "market": """
         protocol: contract-net

@@ -1,5 +1,5 @@
 """Garbage from the models into the protocols that read their answers: whatever a planner
-answers, planner-workers gets a list of tasks or one StepError saying what it answered;
+answers, planner-workers gets a list of tasks it can store or one StepError saying why not;
 whatever the bidders answer, contract-net awards the best real bid or fails with one
 StepError, never another exception."""
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from agentgo_cli.errors import StepError
 from agentgo_cli.manifests.models.team import TeamManifest
-from agentgo_cli.store.base import TeamStore
+from agentgo_cli.store.base import TeamStore, to_json
 from agentgo_cli.teams import contract_net
 from agentgo_cli.teams.coordinator import TeamRun, Turn, TurnResult
 from agentgo_cli.teams.planner_workers import _tasks
@@ -65,12 +65,16 @@ def test_a_planners_answer_is_a_list_of_tasks_or_one_step_error(answer: Any) -> 
         tasks = _tasks(run, answer)
     except StepError as exc:
         assert str(exc).startswith(
-            "team 'desk': the planner must answer a JSON list of tasks "
-            '(or {"tasks": [...]}); it answered: '
+            (
+                "team 'desk': the planner must answer a JSON list of tasks "
+                '(or {"tasks": [...]}); it answered: ',
+                "team 'desk': cannot store task ",
+            )
         )
         assert len(str(exc)) < 220
     else:
         assert isinstance(tasks, list)
+        to_json(tasks)  # each can be a todo
 
 
 ROLES = ["first", "second", "third"]

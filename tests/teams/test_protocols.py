@@ -105,6 +105,19 @@ def test_a_plan_nested_too_deeply_is_no_list_of_tasks(workdir: Path) -> None:
     )
 
 
+def test_a_plan_with_a_task_that_is_not_json_fails_the_step(workdir: Path) -> None:
+    code, job = run("nan-room")
+    assert (code, job["status"]) == (1, "failed")
+    error = (
+        "team 'nan-room': cannot store task 2 of the plan as JSON: Out of range float values "
+        "are not JSON compliant"
+    )
+    assert job["error"] == f"step 'desk' failed: {error}"
+    desk = next(s for s in job["steps"] if s["key"] == "desk")
+    assert (desk["status"], desk["error"]) == ("failed", error)
+    assert engine_tools.calls == {}
+
+
 # -- contract-net -----------------------------------------------------------------------------
 
 
