@@ -2,8 +2,8 @@
 
 1. Every role gets the task with ``BID_PROMPT`` at once (turns ``<team key>.bid_<role id>``)
    and answers ``{"bid": number, "reason": text}``: the higher the bid, the better the
-   role says it fits; ``"bid": null`` declines. An answer that is not a bid, or a bidder
-   that fails, is no bid.
+   role says it fits; ``"bid": null`` declines. An answer that is not a bid (or whose bid
+   is not a finite number), or a bidder that fails, is no bid.
 2. The highest bid wins; on a tie, the role listed first in ``roles`` wins. With no bid at
    all the team fails ("no role bid for the task").
 3. The winner does the task (turn ``<team key>.award_<role id>``); its answer is the team's
