@@ -396,6 +396,12 @@ TEAMS: dict[str, str] = {
           - {name: second, agent: priced}
           - {name: third, agent: priced}
     """,
+    "spendthrift": """
+        protocol: pipeline
+        limits: {cost_usd: 0.1}
+        roles:
+          - {name: only, agent: priced}
+    """,
     "hasty": """
         protocol: pipeline
         limits: {wallclock: 200ms}

@@ -148,6 +148,15 @@ def test_cost_usd_stops_the_team_once_its_turns_spent_more(workdir: Path) -> Non
     assert (summary["rounds"], summary["tokens"]) == (2, 300)
 
 
+def test_cost_usd_is_checked_after_the_last_turn_too(workdir: Path) -> None:
+    code, job = run("spendthrift")
+    assert (code, job["status"], job["outputs"]) == (1, "failed", None)
+    assert job["error"] == (
+        "step 'desk' failed: team 'spendthrift' spent $0.150000, over its cost_usd limit of $0.1"
+    )
+    assert turns(job) == [("desk.only", "only", "succeeded")]
+
+
 def test_wallclock_stops_the_team_between_turns(workdir: Path) -> None:
     code, job = run("hasty")
     assert (code, job["status"]) == (1, "failed")
