@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.a2a.lifecycle import CURRENT, CallContext
 from agentgo_cli.engine.agent import run_agent
+from agentgo_cli.engine.calls import calls_possible
 from agentgo_cli.errors import CallError, ProviderError, StepError
 from agentgo_cli.manifests.models import AgentManifest
 from agentgo_cli.teams.context import TEAM, Handoff, TeamContext
@@ -81,15 +82,13 @@ async def play(team: TeamRun, turn: Turn, seat: Seat, worker: str) -> Played:
     """Play ``turn``: the role's agent, then (``on_failure: replace``) its fallback agents in
     order, until one answers. RoleFailed when none does. ``worker`` is the turn's claim
     owner for the todo tools."""
-    from agentgo_cli.engine.calls import calls_possible
-
     role = turn.role
     names = [role.agent]
     if role.on_failure == "replace" and turn.mode != "bid":
         names += role.fallback_agents
     failed: list[dict[str, str]] = []
     tokens, usd = 0, 0.0
-    roles = tuple(r.name for r in team.team.spec.roles)
+    roles = team.role_names
     for n, name in enumerate(names):
         agent = seat.agents.get(name)
         if not isinstance(agent, AgentManifest):

@@ -16,7 +16,7 @@ turns takes the same path and gets the same keys.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -68,6 +68,13 @@ class Turn:
     """Recorded with the turn (``extra``) and given back by a replay."""
     round: int = 0
     """The turn's number in the team run, from 1 (set by ``TeamRun.turn``)."""
+
+    def numbered(self, round: int) -> Turn:
+        """This turn as the ``round``-th of its run (``dataclasses.replace`` costs twice as
+        much, on a path every turn takes)."""
+        return Turn(
+            self.suffix, self.stage, self.role, self.input, self.prompt, self.mode, self.note, round
+        )
 
 
 @dataclass(frozen=True)
@@ -122,43 +129,49 @@ class TeamRun:
     def name(self) -> str:
         return self.team.name
 
+    @functools.cached_property
+    def role_names(self) -> tuple[str, ...]:
+        """The team's role names, in order (every turn's context carries them)."""
+        return tuple(role.name for role in self.team.spec.roles)
+
     def role(self, name: str) -> Role:
         for role in self.team.spec.roles:
             if role.name == name:
                 return role
         raise StepError(f"team '{self.name}' has no role '{name}'")  # pragma: no cover
 
-    def check_limits(self, before: str) -> None:
-        """StepError when a limit is reached: checked before every turn and after the last."""
+    def check_limits(self, before: Turn | None) -> None:
+        """StepError when a limit is reached: checked before every turn (``before``) and
+        after the last (None)."""
         limits = self.team.spec.limits
         max_rounds = limits.max_rounds if limits is not None else None
         if max_rounds is None and self.team.spec.protocol == "swarm":
             max_rounds = DEFAULT_SWARM_ROUNDS
         where = f"team '{self.name}'"
-        if max_rounds is not None and self.rounds >= max_rounds and before:
+        if max_rounds is not None and self.rounds >= max_rounds and before is not None:
             raise StepError(
-                f"{where} reached its max_rounds ({max_rounds} role turns) before {before}"
+                f"{where} reached its max_rounds ({max_rounds} role turns) before {_named(before)}"
             )
         if limits is None:
             return
         if limits.cost_usd is not None and self.cost_usd > limits.cost_usd:
             raise StepError(
                 f"{where} spent ${self.cost_usd:.6f}, over its cost_usd limit of "
-                f"${limits.cost_usd:g}" + (f", before {before}" if before else "")
+                f"${limits.cost_usd:g}" + (f", before {_named(before)}" if before else "")
             )
         if limits.wallclock is not None:
             took = time.monotonic() - self.started
             if took > limits.wallclock.seconds:
                 raise StepError(
                     f"{where} ran {took:.1f}s, over its wallclock limit of {limits.wallclock}"
-                    + (f", before {before}" if before else "")
+                    + (f", before {_named(before)}" if before else "")
                 )
 
     async def turn(self, turn: Turn) -> TurnResult:
         """Play one turn within the limits; count it and what it cost."""
-        self.check_limits(_named(turn))
+        self.check_limits(turn)
         self.rounds += 1
-        result = await self.runner(self, dataclasses.replace(turn, round=self.rounds))
+        result = await self.runner(self, turn.numbered(self.rounds))
         self.tokens += result.tokens
         self.cost_usd += result.cost_usd
         return result
@@ -187,6 +200,7 @@ async def gather(coros: Iterable[Awaitable[Any]]) -> list[Any]:
 Protocol_ = Callable[[TeamRun, Any], Awaitable[Any]]
 
 
+@functools.cache
 def _protocols() -> dict[str, Protocol_]:
     from agentgo_cli.teams import contract_net, pipeline, planner_workers, swarm
 
@@ -203,6 +217,6 @@ async def run_team(run: TeamRun, task: Any) -> Any:
     reached or a role that must not fail (``on_failure: abort``) fails."""
     protocol = _protocols()[run.team.spec.protocol]
     output = await protocol(run, task)
-    run.check_limits("")
+    run.check_limits(None)
     run.summary.update(protocol=run.team.spec.protocol, rounds=run.rounds)
     return output
