@@ -59,6 +59,9 @@ class StepFinished:
     tokens: int = 0
     cost_usd: float = 0.0
     error: str | None = None
+    details: dict[str, Any] | None = None
+    """What its record notes beyond its output (a role turn's role, agent and round; a
+    team's protocol and rounds; a loop's exhausted, …)."""
     time: float = field(default_factory=time.time)
 
 

@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
+from agentgo_cli.backend.convert import step_details
 from agentgo_cli.backend.views import EventView, StepView
 from agentgo_cli.observer import (
     AgentCalled,
@@ -117,6 +118,9 @@ def event_view(event: Event) -> EventView:
             tokens=event.tokens,
             cost_usd=event.cost_usd,
         )
+        if event.details:  # as its record shows it (convert.step_view)
+            details = step_details(event.kind, event.details)
+            step = StepView.model_validate({**step.model_dump(), **details})
         return _step_event(job_id, event.time, step)
     if isinstance(event, LogLine):
         return EventView(

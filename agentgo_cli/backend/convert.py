@@ -12,7 +12,15 @@ if TYPE_CHECKING:
     from agentgo_cli.manifests.plan import Plan
     from agentgo_cli.store.base import EventRecord, JobRecord, StepRecord
 
-__all__ = ["catalog_view", "job_detail_view", "job_view", "log_view", "plan_view", "step_view"]
+__all__ = [
+    "catalog_view",
+    "job_detail_view",
+    "job_view",
+    "log_view",
+    "plan_view",
+    "step_details",
+    "step_view",
+]
 
 
 def _job_fields(job: JobRecord) -> dict[str, Any]:
@@ -42,12 +50,25 @@ _DETAILS = frozenset(name for fields in KIND_STEP_FIELDS.values() for name in fi
 """The step details a step record may carry in its extra (a loop's exhausted, …)."""
 
 
+def step_details(kind: str, extra: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields of a step's view that its record's extra holds: the details its kind
+    records (a loop's exhausted, …), a role turn's ``turn``, a team step's ``team``."""
+    if not extra:
+        return {}
+    details = {k: extra[k] for k in _DETAILS if k in extra}
+    if kind == "role" and "role" in extra:
+        details["turn"] = {k: extra[k] for k in v.RoleTurnView.model_fields if k in extra}
+    elif kind == "team":
+        details["team"] = {k: extra[k] for k in v.TeamRunView.model_fields if k in extra}
+    return details
+
+
 def step_view(step: StepRecord) -> v.StepView:
     """A step record as the seam shows it (with the details its kind records)."""
     view = v.StepView.model_validate(step, from_attributes=True)
     if not step.extra:
         return view
-    details = {k: step.extra[k] for k in _DETAILS if k in step.extra}
+    details = step_details(step.kind, step.extra)
     return v.StepView.model_validate({**view.model_dump(), **details})
 
 

@@ -23,6 +23,8 @@ __all__ = [
     "EventView",
     "ExportedCard",
     "ExportRequest",
+    "FailedAgentView",
+    "HandoffView",
     "IntentRequest",
     "IntentView",
     "ItemErrorView",
@@ -42,9 +44,11 @@ __all__ = [
     "PlanTeamView",
     "PlanView",
     "ResumeRequest",
+    "RoleTurnView",
     "RunRequest",
     "StepStatus",
     "StepView",
+    "TeamRunView",
     "TraceNode",
     "TraceRequest",
     "ValidateRequest",
@@ -223,6 +227,58 @@ class ItemErrorView(_View):
     """That step's error."""
 
 
+class FailedAgentView(_View):
+    """An agent that failed a role turn (its role's next fallback agent was tried, if any)."""
+
+    agent: str
+    error: str
+
+
+class HandoffView(_View):
+    """A swarm turn's handoff: the role it gave control to, and what it told it."""
+
+    to: str
+    message: str = ""
+
+
+class RoleTurnView(_View):
+    """What a team's role turn (a step of kind ``role``) notes: who played it, and when."""
+
+    role: str
+    agent: str | None = None
+    """The agent that answered: the role's own, or the fallback agent that answered when it
+    failed; None when every agent the role may use failed."""
+    round: int
+    """The turn's number in its team run, from 1 (a round is one role turn)."""
+    handoff: HandoffView | None = None
+    """A swarm turn that handed control on."""
+    failed_agents: list[FailedAgentView] = Field(default_factory=list)
+    """The agents that failed the turn, in the order they were tried."""
+
+
+class TeamRunView(_View):
+    """What a team step (a step of kind ``team``) notes about its run of the team."""
+
+    protocol: str | None = None
+    rounds: int = 0
+    """Role turns played (a resumed run counts those its records answered)."""
+    tokens: int = 0
+    """The role turns' tokens (each turn counts its own on the job)."""
+    cost_usd: float = 0.0
+    bids: dict[str, int | float | None] | None = None
+    """contract-net: each role's bid (null: none)."""
+    awarded: str | None = None
+    """contract-net: the role that did the task."""
+    answered_by: str | None = None
+    """swarm: the role whose answer ended the run."""
+    handoffs: int | None = None
+    """swarm: how many times control was handed on."""
+    todos: str | None = None
+    """planner-workers: the id of the run's todo list in the store."""
+    tasks: int | None = None
+    """planner-workers: how many tasks the workers did."""
+
+
 class StepView(_View):
     """The latest attempt of one step instance (``key``: its path in the run)."""
 
@@ -241,6 +297,10 @@ class StepView(_View):
     """A loop whose ``until`` never held in ``max_iterations`` (it ran them all)."""
     errors: list[ItemErrorView] = Field(default_factory=list)
     """A foreach with ``on_item_error: continue``: its failed items."""
+    turn: RoleTurnView | None = None
+    """A role turn of a team: its role, agent and round."""
+    team: TeamRunView | None = None
+    """A team step: its protocol, rounds and outcome."""
 
 
 class JobDetailView(JobView):

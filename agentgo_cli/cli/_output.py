@@ -8,8 +8,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeGuard, TypeVar
 
 import typer
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from agentgo_cli.backend import Backend
+    from agentgo_cli.backend.views import StepView
 
 from agentgo_cli.errors import AgentGoError, InvalidConfigError, ManifestSetError, UsageError
 
@@ -26,11 +27,13 @@ __all__ = [
     "abort",
     "check_output",
     "handle_errors",
+    "kind_label",
     "open_backend",
     "print_json",
     "print_view",
     "printable",
     "run_async",
+    "step_kind",
     "with_backend",
     "writing",
 ]
@@ -51,6 +54,54 @@ def printable(text: str, *, lines: bool = False) -> str:
     terminal codes. With ``lines``, its newlines and tabs are kept."""
     pattern = _CONTROL_BUT_LINES if lines else _CONTROL
     return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def kind_label(kind: str, notes: Mapping[str, Any] | None = None) -> str:
+    """A step's kind as its line says it, with what a team's records note (``notes``: a
+    step view's ``turn`` or ``team``, a trace node's detail): a role turn's role, the agent
+    that answered and those that failed first, its round and handoff (``role billing:
+    biller after broken failed, round 2``); a team step's protocol, rounds and outcome
+    (``team swarm, 2 rounds, answered by billing``)."""
+    if not notes:
+        return kind
+    if kind == "role" and notes.get("role"):
+        text = f"role {notes['role']}"
+        if notes.get("agent"):
+            text += f": {notes['agent']}"
+            failed = [f.get("agent") for f in notes.get("failed_agents") or [] if _is_map(f)]
+            if failed:
+                text += f" after {', '.join(map(str, failed))} failed"
+        if notes.get("round"):
+            text += f", round {notes['round']}"
+        handoff = notes.get("handoff")
+        if _is_map(handoff) and handoff.get("to"):
+            text += f", handoff to {handoff['to']}"
+        return printable(text)
+    if kind == "team" and notes.get("protocol"):
+        rounds = notes.get("rounds") or 0
+        text = f"team {notes['protocol']}, {_count(rounds, 'round')}"
+        if isinstance(notes.get("tasks"), int):
+            text += f", {_count(notes['tasks'], 'task')}"
+        if notes.get("awarded"):
+            text += f", awarded {notes['awarded']}"
+        if notes.get("answered_by"):
+            text += f", answered by {notes['answered_by']}"
+        return printable(text)
+    return kind
+
+
+def step_kind(step: StepView) -> str:
+    """A step view's kind as its line says it (``kind_label``)."""
+    noted = step.turn or step.team
+    return kind_label(step.kind, noted.model_dump() if noted is not None else None)
+
+
+def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
+    return isinstance(value, Mapping)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 P = ParamSpec("P")

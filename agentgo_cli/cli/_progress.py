@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from agentgo_cli.cli._output import step_kind
+
 if TYPE_CHECKING:
     from agentgo_cli.backend.views import EventView, StepView
 
@@ -125,7 +127,7 @@ def _inside(key: str, outer: str) -> bool:
 
 
 def _line(step: StepView) -> str:
-    text = f"{_MARKS.get(step.status, '?')} {step.key} ({step.kind}) {step.status}"
+    text = f"{_MARKS.get(step.status, '?')} {step.key} ({step_kind(step)}) {step.status}"
     if step.status != "running" and step.finished_at is not None:
         text += f" {step.finished_at - step.started_at:.2f}s"
     if step.tokens:

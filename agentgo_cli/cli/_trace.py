@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from agentgo_cli.cli._output import printable
+from agentgo_cli.cli._output import kind_label, printable
 
 if TYPE_CHECKING:
     from agentgo_cli.backend.views import TraceNode
@@ -15,6 +15,9 @@ __all__ = ["full_lines", "tree_lines"]
 
 PREVIEW = 60
 """Characters of a payload shown on a node's line."""
+
+_AGENTS = ("agent", "role")
+"""The step kinds that invoke an agent (a role turn of a team does)."""
 
 
 def _preview(value: Any) -> str:
@@ -34,7 +37,7 @@ def _label(node: TraceNode) -> str:
     if node.kind == "job":
         return f"job {node.detail.get('job_id', '')} {node.name}"
     if node.kind == "step":
-        return f"{node.name} ({node.detail.get('kind', '?')})"
+        return f"{node.name} ({kind_label(str(node.detail.get('kind', '?')), node.detail)})"
     number = node.path.rsplit(":", 1)[-1] if ":" in node.path else "?"
     if node.kind == "attempt":
         return f"attempt:{number}"
@@ -87,7 +90,7 @@ def tree_lines(root: TraceNode) -> Iterator[str]:
     agent steps ran but no model turn was recorded (the profile's ``trace`` is not full)."""
     yield _summary(root)
     yield from _below(root, "")
-    if _has(root, lambda n: n.kind == "step" and n.detail.get("kind") == "agent") and not _has(
+    if _has(root, lambda n: n.kind == "step" and n.detail.get("kind") in _AGENTS) and not _has(
         root, lambda n: n.kind == "turn"
     ):
         yield (

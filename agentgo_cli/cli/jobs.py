@@ -16,6 +16,7 @@ from agentgo_cli.cli._output import (
     print_view,
     printable,
     run_async,
+    step_kind,
     with_backend,
 )
 from agentgo_cli.cli.completion import complete_job
@@ -101,7 +102,7 @@ def show(
     for s in job.steps:
         depth = s.key.count(".")
         took = f"{s.finished_at - s.started_at:.3f}s" if s.finished_at else "…"
-        line = f"{'  ' * depth}{s.key} ({s.kind}) {s.status} {took}"
+        line = f"{'  ' * depth}{s.key} ({step_kind(s)}) {s.status} {took}"
         if s.exhausted:  # a loop whose until never held
             line += " exhausted"
         if s.errors:  # a foreach going on past failed items

@@ -54,15 +54,28 @@ def report_finished(
     tokens: int,
     cost_usd: float,
     error: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
-    """Report a step's end to the run's observer (the caller checked it has one)."""
+    """Report a step's end to the run's observer (the caller checked it has one);
+    ``details``: what its record notes beyond its output (its extra)."""
     assert run.observer is not None
     seconds = time.monotonic() - run.started.pop(key, time.monotonic())
-    if error is not None and run.redactor:
-        error = run.redactor.text(error)
+    if run.redactor:
+        error = run.redactor.text(error) if error is not None else None
+        details = run.redactor.value(details) if details else details
     run.observer.emit(
         StepFinished(
-            run.job.id, key, step_id, kind, status, attempt, seconds, tokens, cost_usd, error
+            run.job.id,
+            key,
+            step_id,
+            kind,
+            status,
+            attempt,
+            seconds,
+            tokens,
+            cost_usd,
+            error,
+            details,
         )
     )
 
@@ -121,7 +134,7 @@ async def fail_step(
     run.inflight.discard(key)
     if run.observer is not None:
         report_finished(
-            run, key, step.id, kind, StepStatus.FAILED, attempt, tokens, cost_usd, message
+            run, key, step.id, kind, StepStatus.FAILED, attempt, tokens, cost_usd, message, details
         )
     fields = KINDS[type(step)].scope_fields(details)
     scope.set_step(step.id, StepStatus.FAILED, None, message, fields)

@@ -614,8 +614,9 @@ class Engine:
             run.cost_usd += cost
             run.inflight.discard(key)
             if run.observer is not None:
+                succeeded = StepStatus.SUCCEEDED
                 report_finished(
-                    run, key, step.id, kind, StepStatus.SUCCEEDED, attempt, tokens, cost
+                    run, key, step.id, kind, succeeded, attempt, tokens, cost, details=details
                 )
             fields = step_kind.scope_fields(details)
             scope.set_step(step.id, StepStatus.SUCCEEDED, output, None, fields)

@@ -216,6 +216,8 @@ def test_show_json_has_the_job_and_its_steps(project: Write) -> None:
         "cost_usd",
         "exhausted",
         "errors",
+        "turn",
+        "team",
     ]
     assert data["models"] is None  # no real model was called
     note = steps[3]

@@ -67,6 +67,7 @@ async def execute(
         return await run_team(team_run, task), 0, 0.0  # the turns count their own cost
     finally:
         run.details[key] = {
+            "protocol": team.spec.protocol,  # also when the protocol failed
             **team_run.summary,
             "rounds": team_run.rounds,
             "tokens": team_run.tokens,
