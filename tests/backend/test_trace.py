@@ -293,8 +293,9 @@ async def test_a_resumed_job_shows_the_interrupted_attempt_and_the_one_that_fini
     assert slow.children[0].started_at is not None and slow.children[0].duration_s is None
 
 
-_KEYS = st.from_regex(
-    r"[a-z_][a-z0-9_]{0,8}(\[[0-9]{1,3}\]\.[a-z_][a-z0-9_]{0,8})?", fullmatch=True
+_KEYS = st.from_regex(  # research[0].summarize, polish#2.review, checks.count, desk#2.billing
+    r"[a-z_][a-z0-9_]{0,8}((\[[0-9]{1,3}\]|#[0-9]{1,3})?\.[a-z_][a-z0-9_]{0,8}){0,3}",
+    fullmatch=True,
 )
 _SEGMENTS = st.lists(
     st.tuples(st.sampled_from(SEGMENT_KINDS), st.integers(min_value=1, max_value=999)), max_size=4
