@@ -134,6 +134,15 @@ def test_a_swarm_shows_roles_agents_rounds_the_handoff_and_the_fallback(project:
         f"✓ {team} succeeded T",
     ]
 
+    # Watched from the store (a job another process ran): the same lines.
+    code, _, err = invoke("jobs", "watch", job_id)
+    assert code == 0
+    assert [_masked(line) for line in err.splitlines()[:3]] == [
+        f"✓ {triage} succeeded T",
+        f"✓ {billing} succeeded T",
+        f"✓ {team} succeeded T",
+    ]
+
     code, out, _ = invoke("jobs", "show", job_id)
     assert code == 0
     assert [_masked(line) for line in out.splitlines()[4:7]] == [
