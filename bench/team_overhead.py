@@ -12,10 +12,12 @@ both shapes. Each shape runs its jobs one after another and all at once, on a fr
 (``steps``, the profile's default, and ``full``, what ``agentgo init`` writes), the shapes
 and levels taking turns run by run so that the machine's drift touches them alike.
 
-It prints the median steps/s of each shape, and the overhead of a role turn over an agent
-step: in microseconds (the extra wall time per turn) and as a share of an agent step's
-time. Nothing is judged (ARCHITECTURE.md has no budget for teams); every run checks that
-every job succeeded with the expected output and has the step records its shape says.
+It prints the median steps/s of each shape and its CPU time per step (the process's, the
+store's writer thread included), and the overhead of a role turn over an agent step: in
+microseconds (the extra time per turn, wall and CPU) and as a share of an agent step's
+time. The CPU figures drift less than the wall ones when other work shares the machine.
+Nothing is judged (ARCHITECTURE.md has no budget for teams); every run checks that every
+job succeeded with the expected output and has the step records its shape says.
 
 Run: .venv/bin/python bench/team_overhead.py [--jobs 200] [--roles 3] [--runs 5]
      [--trace steps,full] [--dir DIR]
@@ -87,9 +89,9 @@ def write_manifests(folder: Path, roles: int) -> Path:
 async def _once(
     mset: ManifestSet, paths: list[str], db: Path, jobs: int, roles: int, *, shape: str,
     level: str, concurrent: bool,
-) -> float:  # fmt: skip
+) -> tuple[float, float]:  # fmt: skip
     """Run ``jobs`` jobs of one shape at one trace level on a fresh store; return the wall
-    seconds, after checking every job's output and the first and last job's records."""
+    and CPU seconds, after checking every job's output and the first and last job's records."""
     expected = {"result": pipeline_reply(roles)}
     workflow = TEAM_WORKFLOW if shape == "team" else PIPELINE
     want = ["succeeded"] * (roles + (shape == "team"))  # the team step has its own record
@@ -99,12 +101,12 @@ async def _once(
         async def one() -> Any:
             return await engine.run(await engine.submit(workflow, {}, paths, run_here=True))
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         if concurrent:
             finals = await asyncio.gather(*(one() for _ in range(jobs)))
         else:
             finals = [await one() for _ in range(jobs)]
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         bad = [f for f in finals if f.status != "succeeded" or f.outputs != expected]
         if bad:
             raise SystemExit(f"team_overhead: {len(bad)} {shape} job(s) failed: {bad[0]}")
@@ -114,16 +116,16 @@ async def _once(
                 raise SystemExit(f"team_overhead: {shape} job {final.id} has steps {records}")
         if shape == "team" and sorted(r.kind for r in records) != ["role"] * roles + ["team"]:
             raise SystemExit(f"team_overhead: the team job's records are {records}")
-    return wall
+    return wall, cpu
 
 
 Key = tuple[str, str, str]
 """(shape, trace level, mode)."""
+Walls = dict[Key, list[tuple[float, float]]]
+"""Wall and CPU seconds of each run, by figure."""
 
 
-def measure(
-    folder: Path, jobs: int, roles: int, runs: int, levels: list[str]
-) -> dict[Key, list[float]]:
+def measure(folder: Path, jobs: int, roles: int, runs: int, levels: list[str]) -> Walls:
     manifests = write_manifests(folder / "manifests", roles)
     mset = load_set([manifests])
     if not mset.valid:
@@ -135,17 +137,25 @@ def measure(
         asyncio.run(
             _once(mset, paths, db, WARMUP_JOBS, roles, shape=shape, level=level, concurrent=False)
         )
-    walls: dict[Key, list[float]] = {}
+    walls: Walls = {}
     for run in range(runs):
         for mode in MODES:
             for shape, level in combos if run % 2 == 0 else reversed(combos):
                 db = folder / f"{shape}-{level}-{mode}-{run}.db"
-                wall = asyncio.run(
+                took = asyncio.run(
                     _once(mset, paths, db, jobs, roles, shape=shape, level=level,
                           concurrent=mode == "concurrent")
                 )  # fmt: skip
-                walls.setdefault((shape, level, mode), []).append(wall)
+                walls.setdefault((shape, level, mode), []).append(took)
     return walls
+
+
+def _overhead(level: str, what: str, step_us: float, turn_us: float) -> str:
+    """'a role turn costs +30 us wall over an agent step's 70 us (+42.9%)'."""
+    return (
+        f"  trace={level:<6}a role turn costs {turn_us - step_us:+.0f} us {what} over an agent "
+        f"step's {step_us:.0f} us ({turn_us / step_us - 1:+.1%})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,20 +189,22 @@ def main(argv: list[str] | None = None) -> int:
         before = machine_check(folder)
         walls = measure(folder, args.jobs, args.roles, args.runs, levels)
         after = machine_check(folder)
-    rates = {key: statistics.median(total / w for w in ws) for key, ws in walls.items()}
+    rates = {key: statistics.median(total / w for w, _ in ws) for key, ws in walls.items()}
+    cpu_us = {key: statistics.median(c for _, c in ws) / total * 1e6 for key, ws in walls.items()}
     for mode, what in MODES.items():
         print(f"\n{what.format(jobs=args.jobs)}:")
         for level in levels:
             for shape, name in SHAPES.items():
-                runs = " ".join(f"{total / w:,.0f}" for w in walls[(shape, level, mode)])
-                rate = rates[(shape, level, mode)]
-                print(f"  trace={level:<6}{name:<15}{rate:9,.0f} steps/s   (runs: {runs})")
-            step_us = 1e6 / rates[("steps", level, mode)]
-            turn_us = 1e6 / rates[("team", level, mode)]
-            print(
-                f"  trace={level:<6}a role turn costs {turn_us - step_us:+.0f} us over an agent "
-                f"step's {step_us:.0f} us ({turn_us / step_us - 1:+.1%})"
-            )
+                key = (shape, level, mode)
+                runs = " ".join(f"{total / w:,.0f}" for w, _ in walls[key])
+                print(
+                    f"  trace={level:<6}{name:<15}{rates[key]:9,.0f} steps/s  "
+                    f"{cpu_us[key]:5.0f} us CPU/step   (runs: {runs})"
+                )
+            print(_overhead(level, "wall", 1e6 / rates[("steps", level, mode)],
+                            1e6 / rates[("team", level, mode)]))  # fmt: skip
+            print(_overhead(level, "CPU", cpu_us[("steps", level, mode)],
+                            cpu_us[("team", level, mode)]))  # fmt: skip
     print(f"\nmachine check (a fixed Python loop, one fsync; lower is faster): {before} before,")
     print(f"  {after} after")
     return 0
