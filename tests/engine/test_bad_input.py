@@ -312,7 +312,8 @@ def test_failing_step_fails_the_job(
     error = bad["error"]
     lines = err.splitlines()
     assert re.fullmatch(r"✓ first \(tool\) succeeded \d+\.\d\ds", lines[0])
-    progress = rf"✗ bad \({kind}\) failed \d+\.\d\ds(.*? tokens)?: {re.escape(error)}"
+    # (a team's line says its protocol and rounds: "(team pipeline, 1 round)")
+    progress = rf"✗ bad \({kind}( [^)]*)?\) failed \d+\.\d\ds(.*? tokens)?: {re.escape(error)}"
     assert any(re.fullmatch(progress, line) for line in lines), lines
     # A container failed by a step inside it says that step's failure, once.
     said = (
