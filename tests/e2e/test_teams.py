@@ -12,6 +12,8 @@ import pytest
 from tests.e2e.test_worker import AGENTGO, agentgo
 from tests.teams.protocol_project import TEAMS, Write, write_project
 
+TURN = {"round": 1, "handoff": None, "failed_agents": []}
+
 pytestmark = pytest.mark.skipif(not AGENTGO.exists(), reason="agentgo is not installed")
 
 
@@ -28,8 +30,13 @@ def test_the_installed_command_runs_teams(write: Write, workdir: Path) -> None:
         "out": "billing: triage handed the task to you: refund for order 7\n\norder 7"
     }
     shown = agentgo(workdir, "jobs", "show", job["job_id"], "-o", "json")
-    steps = [(s["key"], s["kind"]) for s in json.loads(shown.stdout)["steps"]]
-    assert steps == [("desk", "team"), ("desk#1.triage", "role"), ("desk#2.billing", "role")]
+    steps = [(s["key"], s["kind"], s["turn"]) for s in json.loads(shown.stdout)["steps"]]
+    handoff = {"to": "billing", "message": "refund for order 7"}
+    assert steps == [
+        ("desk", "team", None),
+        ("desk#1.triage", "role", dict(TURN, role="triage", agent="triage", handoff=handoff)),
+        ("desk#2.billing", "role", dict(TURN, role="billing", agent="biller", round=2)),
+    ]
 
     ran = agentgo(workdir, "run", "market", "-i", "task=the report", "-q")
     assert (ran.returncode, ran.stdout) == (0, "out: three did the report\n"), ran.stderr

@@ -9,9 +9,7 @@ deterministically, so the tests assert exact outputs.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -491,9 +489,10 @@ def turns(job: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(s["key"], s["step_id"], s["status"]) for s in rows]
 
 
-def extras(workdir: Path, job_id: str) -> dict[str, dict[str, Any]]:
-    """What each step record of the job notes beyond its output (``extra``), by key, read
-    from the project's SQLite store."""
-    with closing(sqlite3.connect(workdir / "state" / "agentgo.db")) as db:
-        rows = db.execute("SELECT key, extra FROM steps WHERE job_id = ?", (job_id,)).fetchall()
-    return {key: json.loads(extra) if extra else {} for key, extra in rows}
+def notes(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What ``jobs show`` says each step of the job notes (a role turn's ``turn``, a team
+    step's ``team``), by key, without the fields left empty."""
+    return {
+        s["key"]: {k: v for k, v in (s["turn"] or s["team"] or {}).items() if v not in (None, [])}
+        for s in job["steps"]
+    }

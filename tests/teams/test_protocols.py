@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine import engine_tools
-from tests.teams.protocol_project import Write, extras, run, turns, write_project
+from tests.teams.protocol_project import Write, notes, run, turns, write_project
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def test_pipeline_hands_each_output_to_the_next_role(workdir: Path) -> None:
     kinds = {s["key"]: (s["kind"], s["output"]) for s in job["steps"]}
     assert kinds["desk"] == ("team", "C(B(A(x)))")
     assert kinds["desk.second_pass"] == ("role", "B(A(x))")
-    noted = extras(workdir, job["job_id"])
+    noted = notes(job)
     assert noted["desk.first"] == {"role": "first", "agent": "wrap-a", "round": 1}
     assert noted["desk.second_pass"] == {"role": "second-pass", "agent": "wrap-b", "round": 2}
     assert noted["desk.third"] == {"role": "third", "agent": "wrap-c", "round": 3}
@@ -65,9 +65,9 @@ def test_planner_workers_play_each_task_once_and_merge_in_task_order(workdir: Pa
     assert keys[0] == "desk.plan" and keys[-1] == "desk.merge"
     assert sorted(keys[1:-1]) == [f"desk[{n}].task" for n in range(5)]
     assert {status for _, _, status in turns(job)} == {"succeeded"}
-    noted = extras(workdir, job["job_id"])
+    noted = notes(job)
     assert noted["desk.plan"]["role"] == "planner"
-    assert "@" in noted["desk.plan"]["todos"]  # the run's own todo list
+    assert noted["desk"]["todos"].startswith(f"{job['job_id']}:desk@")  # the run's own list
     assert noted["desk.merge"] == {"role": "synthesizer", "agent": "merger", "round": 7}
     workers = [noted[f"desk[{n}].task"] for n in range(5)]
     assert {w["agent"] for w in workers} == {"doer"}
@@ -82,7 +82,7 @@ def test_without_a_synthesizer_the_planner_merges(workdir: Path) -> None:
         {"task": f"t{n}", "result": f'done {{"label": "t{n}", "count": 1}}'} for n in range(1, 6)
     ]
     assert merged(job["outputs"]["out"], "chief merged ") == {"task": "x", "results": results}
-    assert extras(workdir, job["job_id"])["desk.merge"]["role"] == "planner"
+    assert notes(job)["desk.merge"]["role"] == "planner"
 
 
 def test_a_planner_that_answers_no_list_fails_the_team(workdir: Path) -> None:
@@ -136,7 +136,7 @@ def test_the_highest_bid_wins_the_contract(workdir: Path) -> None:
         "desk.bid_high": {"bid": 3, "reason": "I fit"},
         "desk.bid_shy": {"bid": None, "reason": "not mine"},
     }
-    summary = extras(workdir, job["job_id"])["desk"]
+    summary = notes(job)["desk"]
     assert summary["bids"] == {"low": 1, "high": 3, "shy": None}
     assert summary["awarded"] == "high"
 
@@ -168,7 +168,7 @@ def test_a_winner_that_fails_and_may_be_skipped_passes_the_task_on(workdir: Path
         ("desk.award_star", "award_star", "failed"),
         ("desk.award_high", "award_high", "succeeded"),
     ]
-    assert extras(workdir, job["job_id"])["desk"]["awarded"] == "high"
+    assert notes(job)["desk"]["awarded"] == "high"
 
 
 # -- swarm ------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_swarm_triage_hands_off_to_billing_who_answers(workdir: Path) -> None:
         ("desk#1.triage", "triage", "succeeded"),
         ("desk#2.billing", "billing", "succeeded"),
     ]
-    noted = extras(workdir, job["job_id"])
+    noted = notes(job)
     assert noted["desk#1.triage"] == {
         "role": "triage",
         "agent": "triage",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine import engine_tools
-from tests.teams.protocol_project import CONFIG, Write, extras, invoke, run, turns, write_project
+from tests.teams.protocol_project import CONFIG, Write, invoke, notes, run, turns, write_project
 
 BROKEN = (
     "scripted model 'demo': script entry 1: expression '${{ input.nope }}' failed: "
@@ -46,7 +46,7 @@ def test_a_role_that_must_not_fail_fails_the_team_with_its_agents_error(workdir:
     ]
     desk = next(s for s in job["steps"] if s["key"] == "desk")
     assert (desk["status"], desk["error"]) == ("failed", f"step 'desk.middle' failed: {BROKEN}")
-    assert extras(workdir, job["job_id"])["desk.middle"] == {
+    assert notes(job)["desk.middle"] == {
         "role": "middle",
         "round": 2,
         "failed_agents": [{"agent": "broken", "error": BROKEN}],
@@ -56,7 +56,7 @@ def test_a_role_that_must_not_fail_fails_the_team_with_its_agents_error(workdir:
 def test_replace_tries_the_fallback_agents_in_order_until_one_answers(workdir: Path) -> None:
     code, job = run("understudies")
     assert (code, job["outputs"]) == (0, {"out": "B(A(x))"})
-    assert extras(workdir, job["job_id"])["desk.middle"] == {
+    assert notes(job)["desk.middle"] == {
         "role": "middle",
         "round": 2,
         "agent": "wrap-b",
@@ -144,7 +144,7 @@ def test_cost_usd_stops_the_team_once_its_turns_spent_more(workdir: Path) -> Non
         "before the turn of role 'third'"
     )
     assert (job["tokens"], job["cost_usd"]) == (300, pytest.approx(0.3))
-    summary = extras(workdir, job["job_id"])["desk"]
+    summary = notes(job)["desk"]
     assert (summary["rounds"], summary["tokens"]) == (2, 300)
 
 
