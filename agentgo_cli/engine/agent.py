@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from agentgo_cli.llm.base import ModelResponse, ToolDef
     from agentgo_cli.observer import Observer, Redactor
 
-__all__ = ["AgentResult", "run_agent"]
+__all__ = ["SCHEMA_MISS", "AgentResult", "run_agent"]
 
 _FENCE_RE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n(.*)\n\s*```$", re.DOTALL)
 
@@ -243,6 +243,10 @@ def _opening(agent: AgentManifest, prompt: str | None, input: Any) -> list[Messa
     return messages
 
 
+SCHEMA_MISS = "must answer JSON matching its output_schema: "
+"""How an agent's failure to answer its output_schema reads, after its name and before why."""
+
+
 def _output(agent: AgentManifest, text: str) -> Any:
     """The agent's output: its text, or the JSON object its output_schema asks for."""
     schema = agent.spec.output_schema
@@ -260,4 +264,4 @@ def _output(agent: AgentManifest, text: str) -> Any:
         if problem is None:
             return value
         reason = problem
-    raise StepError(f"agent '{agent.name}' must answer JSON matching its output_schema: {reason}")
+    raise StepError(f"agent '{agent.name}' {SCHEMA_MISS}{reason}")

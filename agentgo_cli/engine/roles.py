@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.a2a.lifecycle import CURRENT, CallContext
-from agentgo_cli.engine.agent import run_agent
+from agentgo_cli.engine.agent import SCHEMA_MISS, run_agent
 from agentgo_cli.engine.calls import calls_possible
 from agentgo_cli.errors import CallError, ProviderError, StepError
 from agentgo_cli.manifests.models import AgentManifest
@@ -128,7 +128,12 @@ async def play(team: TeamRun, turn: Turn, seat: Seat, worker: str) -> Played:
         except (StepError, ProviderError, CallError) as exc:
             tokens += getattr(exc, "tokens", 0)
             usd += getattr(exc, "cost_usd", 0.0)
-            failed.append({"agent": name, "error": str(exc)})
+            error = str(exc)
+            if turn.mode == "bid":  # the schema is the bid's, not one the agent declares
+                error = error.replace(
+                    f"agent '{name}' {SCHEMA_MISS}", f"agent '{name}' answered no bid: ", 1
+                )
+            failed.append({"agent": name, "error": error})
             if seat.note is not None and n + 1 < len(names):
                 await seat.note(f"{role.name}: {name} failed ({exc}); trying {names[n + 1]}")
             continue

@@ -78,6 +78,19 @@ def test_a_planners_answer_is_a_list_of_tasks_or_one_step_error(answer: Any) -> 
 
 
 ROLES = ["first", "second", "third"]
+
+
+def _finite(bid: Any) -> float | None:
+    """The bids a sane reading ranks: numbers (not booleans) that a float holds, not NaN."""
+    if type(bid) not in (int, float):
+        return None
+    try:
+        number = float(bid)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 BIDS = st.one_of(
     values,
     st.fixed_dictionaries({"bid": st.one_of(st.floats(), st.integers(-5, 5), values)}),
@@ -103,15 +116,10 @@ def test_contract_net_awards_the_best_real_bid_or_fails_with_a_step_error(
 
     run = TeamRun(team("contract-net", ROLES), play, cast(TeamStore, None), "r", "b", "p", "o")
     real = {
-        name: float(output["bid"])
+        name: number
         for name, (ok, output) in zip(ROLES, answers, strict=True)
-        if ok
-        and isinstance(output, dict)
-        and type(output.get("bid")) in (int, float)
-        and math.isfinite(output["bid"] if isinstance(output["bid"], float) else 0)
-        and abs(output["bid"]) <= 1.7e308
+        if ok and isinstance(output, dict) and (number := _finite(output.get("bid"))) is not None
     }
-    """The bids a sane reading ranks: numbers (not booleans) a float holds, not NaN."""
     try:
         output = asyncio.run(contract_net.run(run, "task"))
     except StepError as exc:

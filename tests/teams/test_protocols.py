@@ -152,13 +152,17 @@ def test_no_bid_at_all_fails_the_team_saying_why_each_role_did_not_bid(workdir: 
     assert (code, job["status"]) == (1, "failed")
     assert job["error"] == (
         "step 'desk' failed: team 'silent-market': no role bid for the task (shy: declined, "
-        "rambler: agent 'wrap-a' must answer JSON matching its output_schema: the answer is not "
-        "JSON (Expecting value: line 1 column 1 (char 0)), crasher: scripted model 'demo': "
-        "script entry 1: expression '${{ input.nope }}' failed: 'str object' has no attribute "
-        "'nope', nester: agent 'deep-chief' must answer JSON matching its output_schema: the "
-        "answer is nested too deeply)"
+        "rambler: agent 'wrap-a' answered no bid: the answer is not JSON (Expecting value: line "
+        "1 column 1 (char 0)), crasher: scripted model 'demo': script entry 1: expression "
+        "'${{ input.nope }}' failed: 'str object' has no attribute 'nope', nester: agent "
+        "'deep-chief' answered no bid: the answer is nested too deeply)"
     )
     assert not any(key.startswith("desk.award") for key, _, _ in turns(job))
+    rambler = next(s for s in job["steps"] if s["key"] == "desk.bid_rambler")
+    assert rambler["error"] == (
+        "agent 'wrap-a' answered no bid: the answer is not JSON (Expecting value: line 1 column "
+        "1 (char 0))"
+    )
 
 
 def test_a_winner_that_fails_and_may_be_skipped_passes_the_task_on(workdir: Path) -> None:
