@@ -68,7 +68,8 @@ def kind_label(kind: str, notes: Mapping[str, Any] | None = None) -> str:
         text = f"role {notes['role']}"
         if notes.get("agent"):
             text += f": {notes['agent']}"
-            failed = [f.get("agent") for f in notes.get("failed_agents") or [] if _is_map(f)]
+            tried = notes.get("failed_agents")
+            failed = [f.get("agent") for f in tried if _is_map(f)] if _is_list(tried) else []
             if failed:
                 text += f" after {', '.join(map(str, failed))} failed"
         if notes.get("round"):
@@ -98,6 +99,10 @@ def step_kind(step: StepView) -> str:
 
 def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(value, Mapping)
+
+
+def _is_list(value: object) -> TypeGuard[list[Any]]:
+    return isinstance(value, list)
 
 
 def _count(n: int, noun: str) -> str:

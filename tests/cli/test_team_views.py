@@ -9,9 +9,13 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from agentgo_cli.cli._output import kind_label, printable
 from tests.backend.test_trace_teams import TEAM as HELPDESK
 from tests.cli.test_trace_cli import invoke
 from tests.engine.engine_tools import CONFIG, workflow
@@ -247,3 +251,32 @@ def test_a_failed_turn_says_its_role_and_round(project: Write) -> None:
         "✗ desk.first (role first, round 1) failed T",
         "✗ desk (team pipeline, 1 round) failed T: step 'desk.first' failed",
     ]
+
+
+_SCALAR = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+_JSON = st.recursive(
+    _SCALAR,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_ODD = _SCALAR | _JSON | st.just([{"agent": "a\nb"}]) | st.just({"to": "x\x1b[2J"})
+_NOTES = st.fixed_dictionaries(
+    {"role": _ODD, "agent": _ODD, "protocol": _ODD},
+    optional=dict.fromkeys(
+        ["round", "handoff", "failed_agents", "rounds", "tasks", "awarded", "answered_by"], _ODD
+    ),
+)
+"""Notes as a role turn's or a team's record may hold them, with values of any JSON type."""
+
+
+@pytest.mark.parametrize("kind", ["role", "team", "agent"])
+@given(notes=_NOTES)
+def test_whatever_a_record_notes_a_kind_is_one_printable_line(
+    kind: str, notes: dict[str, Any]
+) -> None:
+    """A record's extra is read back as it was stored: no value of it fails a command."""
+    label = kind_label(kind, notes)
+    assert label.startswith(kind)
+    assert label == printable(label)  # no newline, no terminal code
