@@ -3,7 +3,8 @@ its Teams section, copied into a project, print the output shown there.
 
 tests/test_docs.py checks that the snippets validate; this runs them with the installed
 ``agentgo`` and compares what it prints with the README's ``$ agentgo run`` block (times
-and the job id aside; the workers' lines in any order, since they run at once).
+and the job id aside; the workers' lines, and the rounds they name, in any order, since
+they run at once).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.skipif(not AGENTGO.exists(), reason="agentgo is not ins
 README = Path(__file__).resolve().parents[2] / "README.md"
 _TIMES = re.compile(r"\b\d+\.\d+s\b")
 _JOB = re.compile(r"\bj-[0-9a-z]+\b")
+_ROUND = re.compile(r"\bround \d+")
+_ROUND_N = re.compile(r"\bround (\d+)")
 
 
 def _section(name: str) -> str:
@@ -35,7 +38,12 @@ def _blocks(text: str, lang: str) -> list[str]:
 
 
 def _normal(line: str) -> str:
-    return _JOB.sub("j-…", _TIMES.sub("…s", line))
+    return _ROUND.sub("round …", _JOB.sub("j-…", _TIMES.sub("…s", line)))
+
+
+def _rounds(lines: list[str]) -> list[str]:
+    """The round numbers the lines name: the same ones, whichever worker's turn began first."""
+    return sorted(n for line in lines for n in _ROUND_N.findall(line))
 
 
 def test_the_readme_team_runs_as_shown(tmp_path: Path) -> None:
@@ -58,5 +66,7 @@ def test_the_readme_team_runs_as_shown(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     outputs = [line for line in printed if not line.startswith(("✓", "✗", "job "))]
     assert result.stdout.splitlines() == outputs
-    progress = [_normal(line) for line in printed if line not in outputs]
-    assert sorted(_normal(line) for line in result.stderr.splitlines()) == sorted(progress)
+    progress = [line for line in printed if line not in outputs]
+    shown_lines = result.stderr.splitlines()
+    assert sorted(map(_normal, shown_lines)) == sorted(map(_normal, progress))
+    assert _rounds(shown_lines) == _rounds(progress)
