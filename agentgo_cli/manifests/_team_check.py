@@ -1,6 +1,7 @@
 """A team's roles against its protocol: what a role asks for that the protocol would never
 do (replicas it does not run, fallback agents it never tries), and teams that cannot work
-(planner-workers with no worker role, a swarm of one role)."""
+(planner-workers with no worker role, a swarm of one role, a max_rounds no run can finish
+in)."""
 
 from __future__ import annotations
 
@@ -54,4 +55,27 @@ def role_errors(m: TeamManifest) -> list[tuple[PathKey, str, str]]:
                     "team-fallbacks",
                 )
             )
+    least = _least_rounds(m)
+    rounds = m.spec.limits.max_rounds if m.spec.limits is not None else None
+    if least is not None and rounds is not None and rounds < least[0]:
+        errors.append(
+            (
+                ("spec", "limits", "max_rounds"),
+                f"protocol '{protocol}' plays at least {least[0]} role turns ({least[1]}): "
+                f"max_rounds {rounds} stops every run before it ends",
+                "team-rounds",
+            )
+        )
     return errors
+
+
+def _least_rounds(m: TeamManifest) -> tuple[int, str] | None:
+    """The fewest role turns any run of the team plays, and why; None: one may do."""
+    roles = len(m.spec.roles)
+    if m.spec.protocol == "pipeline":
+        return roles, "one per role"
+    if m.spec.protocol == "contract-net":
+        return roles + 1, "a bid per role and an award"
+    if m.spec.protocol == "planner-workers":
+        return 2, "the plan and the merge"
+    return None

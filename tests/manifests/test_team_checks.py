@@ -100,6 +100,31 @@ def test_fallback_agents_need_on_failure_replace(workdir: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("protocol", "rounds", "least"),
+    [
+        ("pipeline", 2, "3 role turns (one per role)"),
+        ("contract-net", 3, "4 role turns (a bid per role and an award)"),
+        ("planner-workers", 1, "2 role turns (the plan and the merge)"),
+    ],
+)
+def test_max_rounds_that_no_run_can_finish_in(
+    workdir: Path, protocol: str, rounds: int, least: str
+) -> None:
+    roles = """
+        - {name: planner, agent: editor}
+        - {name: writer, agent: writer}
+        - {name: checker, agent: writer}
+    """
+    text = team(roles, protocol) + f"  limits: {{max_rounds: {rounds}}}\n"
+    assert check(workdir, text) == [
+        f"team.yaml:10:24: spec.limits.max_rounds: protocol '{protocol}' plays at least {least}: "
+        f"max_rounds {rounds} stops every run before it ends",
+    ]
+    enough = {"pipeline": 3, "contract-net": 4, "planner-workers": 2}[protocol]
+    assert check(workdir, text.replace(f"max_rounds: {rounds}", f"max_rounds: {enough}")) == []
+
+
 def test_a_team_every_protocol_can_run_is_valid(workdir: Path) -> None:
     roles = """
         - {name: planner, agent: editor}

@@ -378,13 +378,12 @@ TEAMS: dict[str, str] = {
           - {name: middle, agent: broken, on_failure: skip}
           - {name: last, agent: wrap-c}
     """,
-    "short": """
-        protocol: pipeline
-        limits: {max_rounds: 2}
+    "crowded-room": """
+        protocol: planner-workers
+        limits: {max_rounds: 4}
         roles:
-          - {name: first, agent: wrap-a}
-          - {name: second, agent: wrap-b}
-          - {name: third, agent: wrap-c}
+          - {name: planner, agent: chief}
+          - {name: writer, agent: doer}
     """,
     "thrifty": """
         protocol: pipeline

@@ -126,13 +126,18 @@ def test_skip_in_a_swarm_gives_control_back_to_who_handed_off(workdir: Path) -> 
 
 
 def test_max_rounds_stops_the_team_before_the_turn_past_it(workdir: Path) -> None:
-    code, job = run("short")
+    code, job = run("crowded-room")  # a plan of 5 tasks: 7 turns
     assert (code, job["status"]) == (1, "failed")
     assert job["error"] == (
-        "step 'desk' failed: team 'short' reached its max_rounds (2 role turns) before the turn "
-        "of role 'third'"
+        "step 'desk' failed: team 'crowded-room' reached its max_rounds (4 role turns) before "
+        "the task turn of role 'writer'"
     )
-    assert [key for key, _, _ in turns(job)] == ["desk.first", "desk.second"]
+    assert [key for key, _, _ in turns(job)] == [
+        "desk.plan",
+        "desk[0].task",
+        "desk[1].task",
+        "desk[2].task",
+    ]
 
 
 def test_cost_usd_stops_the_team_once_its_turns_spent_more(workdir: Path) -> None:
