@@ -11,11 +11,11 @@ if TYPE_CHECKING:
     from agentgo_cli.manifests.loader import PathKey
     from agentgo_cli.manifests.models import TeamManifest
 
-__all__ = ["role_errors"]
+__all__ = ["team_errors"]
 
 
-def role_errors(m: TeamManifest) -> list[tuple[PathKey, str, str]]:
-    """The team's role errors: (path in the manifest, message, code)."""
+def team_errors(m: TeamManifest) -> list[tuple[PathKey, str, str]]:
+    """The team's errors against its protocol: (path in the manifest, message, code)."""
     protocol, roles = m.spec.protocol, m.spec.roles
     once = ("planner", "synthesizer") if protocol == "planner-workers" else ()
     errors: list[tuple[PathKey, str, str]] = []

@@ -24,7 +24,7 @@ from agentgo_cli.expr import (
 )
 from agentgo_cli.manifests._schema_check import quick_instance_valid, quick_valid
 from agentgo_cli.manifests._set import Entry, ManifestSet
-from agentgo_cli.manifests._team_check import role_errors
+from agentgo_cli.manifests._team_check import team_errors
 from agentgo_cli.manifests._text import did_you_mean
 from agentgo_cli.manifests.loader import Document, PathKey
 from agentgo_cli.manifests.models import (
@@ -317,7 +317,7 @@ class _Checker:
             self._ref(doc, ("spec", "roles", i, "agent"), "agent", role.agent, self.agents)
             for j, fb in enumerate(role.fallback_agents):
                 self._ref(doc, ("spec", "roles", i, "fallback_agents", j), "agent", fb, self.agents)
-        for path, message, code in role_errors(m):
+        for path, message, code in team_errors(m):
             self.err(doc, path, message, code)
 
     # -- workflows -------------------------------------------------------------------------
