@@ -60,7 +60,8 @@ class RoleFailed(StepError):
         self.cost_usd = usd
 
 
-@dataclass(frozen=True)
+# Not frozen: one is made per turn, and a frozen dataclass's __init__ costs 4x as much.
+@dataclass(slots=True)
 class Seat:
     """Where a turn is played: what its agent is given."""
 
