@@ -19,7 +19,7 @@ time. The CPU figures drift less than the wall ones when other work shares the m
 Nothing is judged (ARCHITECTURE.md has no budget for teams); every run checks that every
 job succeeded with the expected output and has the step records its shape says.
 
-Run: .venv/bin/python bench/team_overhead.py [--jobs 200] [--roles 3] [--runs 5]
+Run: .venv/bin/python bench/team_overhead.py [--jobs 200] [--roles 3] [--runs 9]
      [--trace steps,full] [--dir DIR]
 Exit status: 0, or 1 when a job failed or its records are not as expected.
 Standard library plus agentgo_cli in this process; no network access.
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--roles", type=int, default=3, help="roles of the team = agent steps (default 3)"
     )
-    parser.add_argument("--runs", type=int, default=5, help="runs per figure, median (5)")
+    parser.add_argument("--runs", type=int, default=9, help="runs per figure, median (9)")
     parser.add_argument(
         "--trace",
         default=",".join(LEVELS),
