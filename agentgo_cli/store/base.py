@@ -1,5 +1,6 @@
 """The JobStore protocol: jobs, step attempts, results and events as a durable log, plus the
-records of typed agent-to-agent calls (rate-limit buckets and idempotency records).
+records of typed agent-to-agent calls (rate-limit buckets and idempotency records) and
+the shared state of teams (``store/teams.py``: todo claims and blackboards).
 
 A job is a sequence of records: job created, step started (attempt), step finished
 (result), job finished. Writes go through one writer with group commit; a write's
@@ -34,6 +35,7 @@ from typing import Any, NamedTuple, Protocol
 
 from agentgo_cli.errors import ValueNotStorable
 from agentgo_cli.store.registry import factory_for
+from agentgo_cli.store.teams import BoardEntry, TeamStore, Todo
 
 __all__ = [
     "IDEM_LEASE_S",
@@ -322,130 +324,6 @@ class CallStore(Protocol):
     async def idem_renew(self, scope: str, key: str, owner: str, lease_expires: float) -> bool:
         """Extend ``owner``'s pending record's lease to ``lease_expires``; False when the
         record is no longer ``owner``'s pending one (finished, freed, or taken over)."""
-        ...
-
-
-@dataclass(frozen=True)
-class Todo:
-    """One todo of a team's todo list, as stored."""
-
-    list_id: str
-    """The list it belongs to (a team run's: ``<job id>:<team step key>``)."""
-    seq: int
-    """Its number in the list, from 0, in the order todos were added; stable forever."""
-    task: Any
-    """What is to be done (decoded JSON)."""
-    status: str
-    """``open`` | ``claimed`` | ``done``."""
-    owner: str | None
-    """Who holds the claim (``claimed``) or completed it (``done``); None while open."""
-    token: str | None
-    """The claim's fencing token: a fresh value per claim, so that a worker whose claim
-    expired and was taken cannot complete the todo. None while open; a ``done`` todo keeps
-    the token of the claim that completed it."""
-    claim_expires: float | None
-    """When a ``claimed`` todo may be taken by another worker; None otherwise."""
-    claims: int
-    """How many times it was claimed (more than 1: it was stolen after its claim expired)."""
-    result: Any
-    """What completed it (decoded JSON); None until ``done``."""
-    created_at: float
-    updated_at: float
-
-
-@dataclass(frozen=True)
-class BoardEntry:
-    """One key of a blackboard, as stored."""
-
-    board: str
-    """The blackboard it belongs to (its scope's id, e.g. ``team:<job id>:<step key>``)."""
-    key: str
-    value: Any
-    """Decoded JSON."""
-    version: int
-    """1 when first written, +1 on every write: what ``expected_version`` is checked against."""
-    updated_at: float
-    updated_by: str | None
-    """Who wrote it last (the principal and role, as the tool gives it), for people reading."""
-
-
-class TeamStore(Protocol):
-    """Shared state of teams: todo lists with claims, and versioned blackboards. Like
-    ``CallStore``, every write is committed when it returns and is atomic across
-    processes sharing the store. A task, result or value that is not standard JSON, or a
-    name or key that is not valid Unicode (a lone surrogate), raises ValueNotStorable and
-    nothing is written."""
-
-    async def todo_add(
-        self, list_id: str, tasks: list[Any], *, first_seq: int | None = None
-    ) -> list[Todo]:
-        """Add tasks to a list, numbered after the list's last todo; return them as stored.
-
-        With ``first_seq``, the tasks are numbered ``first_seq, first_seq + 1, …`` and a
-        number the list already has is left as it is (its stored todo is returned): adding
-        the planner's tasks again after a resume adds nothing twice. ValueError for a
-        negative ``first_seq``.
-        """
-        ...
-
-    async def todo_claim(
-        self, list_id: str, owner: str, ttl_s: float, *, seq: int | None = None
-    ) -> Todo | None:
-        """Claim the first todo (lowest seq) that is open or whose claim expired (``now >
-        claim_expires``: stolen), or todo ``seq`` only, in one transaction: it becomes
-        ``claimed`` by ``owner`` with a fresh token until now + ``ttl_s``. None when there is
-        none to claim. However many workers race, each todo has one live claim.
-        ValueError unless ``ttl_s`` is a positive, finite number of seconds."""
-        ...
-
-    async def todo_renew(self, list_id: str, seq: int, token: str, ttl_s: float) -> bool:
-        """Extend a live claim to now + ``ttl_s``; False when ``token`` no longer holds it
-        (it expired and was taken, or was released, or the todo is done). An expired claim
-        nobody took is still held."""
-        ...
-
-    async def todo_complete(self, list_id: str, seq: int, token: str, result: Any) -> bool:
-        """Phase two of a claim: mark the todo ``done`` with ``result`` if ``token`` still
-        holds its claim, even past its expiry as long as nobody took it. False (nothing
-        written) when the claim was taken or released, or the todo is already done: each
-        todo is completed exactly once."""
-        ...
-
-    async def todo_release(
-        self, list_id: str, *, owner: str | None = None, seq: int | None = None
-    ) -> int:
-        """Make claimed todos open again (all of the list's, or ``owner``'s, or todo
-        ``seq``); return how many. A resume frees the claims its dead process held."""
-        ...
-
-    async def todos(self, list_id: str, *, status: str | None = None) -> list[Todo]:
-        """The todos of a list in seq order (only those with ``status``, if given;
-        ValueError for a status that is not ``open``, ``claimed`` or ``done``)."""
-        ...
-
-    async def board_get(self, board: str, key: str) -> BoardEntry | None:
-        """The entry of ``key``, or None."""
-        ...
-
-    async def board_put(
-        self,
-        board: str,
-        key: str,
-        value: Any,
-        expected_version: int,
-        *,
-        by: str | None = None,
-    ) -> tuple[bool, BoardEntry | None]:
-        """Write ``key`` if its stored version is ``expected_version`` (0: the key must not
-        exist yet), in one transaction: (True, the new entry, version + 1). Otherwise
-        nothing is written: (False, the current entry, or None when the key does not
-        exist). A stale write is never a lost update. ValueError for a negative
-        ``expected_version``."""
-        ...
-
-    async def board_list(self, board: str, *, prefix: str = "") -> list[BoardEntry]:
-        """The entries of a board whose key starts with ``prefix``, by key (in code point
-        order)."""
         ...
 
 
