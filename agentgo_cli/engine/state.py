@@ -15,6 +15,7 @@ from agentgo_cli.manifests.models.common import Budget
 from agentgo_cli.manifests.models.workflow import ForeachStep, LoopStep, ParallelStep
 from agentgo_cli.observer import LogLine, Redactor
 from agentgo_cli.store.base import JobRecord, Lease, StepRecord
+from agentgo_cli.teams.coordinator import gather
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -175,18 +176,6 @@ def inside(inner_key: str, key: str) -> bool:
 def position(rest: str) -> tuple[int, ...]:
     """The item and iteration numbers in a key's tail, for ordering ('[2].x#3.y' → (2, 3))."""
     return tuple(int(n) for n in re.findall(r"[\[#](\d+)", rest))
-
-
-async def gather(coros: Any) -> list[Any]:
-    """Run coroutines at once; on the first failure cancel the rest and raise it."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 def merge_inner(scope: Scope, inner_scopes: list[Scope], steps: list[Any]) -> None:
