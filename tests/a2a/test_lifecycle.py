@@ -18,7 +18,14 @@ import pytest
 from agentgo_cli.a2a.lifecycle import CallContext, Spend
 from agentgo_cli.a2a.trace import TraceContext
 from agentgo_cli.backend.local import LocalBackend
-from agentgo_cli.backend.views import CallRequest, LogsRequest, RunRequest, WorkRequest
+from agentgo_cli.backend.views import (
+    CallRequest,
+    JobView,
+    LogsRequest,
+    RunRequest,
+    StepView,
+    WorkRequest,
+)
 from agentgo_cli.engine.scheduler import Engine
 from agentgo_cli.errors import CallError
 from agentgo_cli.manifests.manifest_set import load_set
@@ -40,14 +47,19 @@ providers:
 TURN_TOKENS = 15
 TURN_USD = 10 * 2.0 / 1e6 + 5 * 4.0 / 1e6
 
-MANIFESTS = """
+TALLY_TOOL = """
 apiVersion: agentgo/v1
 kind: Tool
 metadata: {name: tally}
 spec:
   input: {type: object, required: [label], properties: {label: {type: string}}}
   runtime: {type: python, entrypoint: "tests.engine.engine_tools:tally"}
----
+"""
+"""The `tally` python tool: it counts its calls by label (``engine_tools.calls``)."""
+
+MANIFESTS = (
+    TALLY_TOOL
+    + """---
 apiVersion: agentgo/v1
 kind: Agent
 metadata: {name: summarizer}
@@ -116,6 +128,7 @@ spec:
       version: 1.0.0
       output: {type: object, required: [summary]}
 """
+)
 
 
 @pytest.fixture
@@ -318,15 +331,22 @@ spec:
 )
 
 
+async def run_with_calls(workflow: str) -> tuple[JobView, StepView, list[dict[str, Any]]]:
+    """Run a workflow of one step here: the finished job, its step and the data of its call
+    events."""
+    async with LocalBackend() as backend:
+        job = await backend.run(RunRequest(workflow=workflow))
+        (step,) = (await backend.job(job.job_id)).steps
+        events = await backend.logs(LogsRequest(job_id=job.job_id))
+    return job, step, [e.data for e in events if e.kind == "call"]
+
+
 async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(
     write: Write,
 ) -> None:
     write("agentgo.yaml", CONFIG)
     write("m/chain.yaml", CHAIN)
-    async with LocalBackend() as backend:
-        job = await backend.run(RunRequest(workflow="chain"))
-        (step,) = (await backend.job(job.job_id)).steps
-        events = await backend.logs(LogsRequest(job_id=job.job_id))
+    job, step, calls = await run_with_calls("chain")
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs is not None
     assert "gamma done" in job.outputs["answer"] and "beta heard" in job.outputs["answer"]
@@ -334,7 +354,6 @@ async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(
     assert job.tokens == 5 * TURN_TOKENS
     assert job.cost_usd == pytest.approx(5 * TURN_USD)
     assert (step.tokens, step.cost_usd) == (5 * TURN_TOKENS, pytest.approx(5 * TURN_USD))
-    calls = [e.data for e in events if e.kind == "call"]
     by_intent = {c["intent"]: c for c in calls}
     assert set(by_intent) == {"beta.work@1.0.0", "gamma.run@1.0.0"}
     beta, gamma = by_intent["beta.work@1.0.0"], by_intent["gamma.run@1.0.0"]

@@ -11,37 +11,27 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from agentgo_cli.backend.local import LocalBackend
 from agentgo_cli.backend.views import LogsRequest, RunRequest
-from agentgo_cli.cli.app import app
-from tests.a2a.test_lifecycle import CONFIG, TURN_TOKENS, TURN_USD
+from tests.a2a.test_lifecycle import CONFIG, TALLY_TOOL, TURN_TOKENS, TURN_USD, run_with_calls
+from tests.cli.test_call_cli import invoke
 from tests.engine import engine_tools
 
 Write = Callable[[str, str], Path]
-runner = CliRunner()
 ALICE = ("--as", "user:alice")
 
-TEAM = """
-apiVersion: agentgo/v1
-kind: Tool
-metadata: {name: tally}
-spec:
-  input: {type: object, required: [label], properties: {label: {type: string}}}
-  runtime: {type: python, entrypoint: "tests.engine.engine_tools:tally"}
----
+DESK = """
 apiVersion: agentgo/v1
 kind: Agent
 metadata: {name: drafter}
 spec:
   model: scripted:demo
-  tools: [tally]
+  tools: [TOOL]
   script:
-    - tool: {name: tally, args: {label: "${{ input }}"}}
+    - tool: {name: TOOL, args: {label: "${{ input }}"}}
     - reply: "draft"
   usage: {input_tokens: 10, output_tokens: 5}
 ---
@@ -84,13 +74,18 @@ spec:
       input: {type: string}
       output: {type: object, required: [words]}
 """
+
+
+def desk_team(tool: str) -> str:
+    """The pipeline team ``desk`` and its card (``desk.story``, ``desk.count``): its writer
+    ``drafter`` first calls ``tool`` (a tool taking a ``label``) with its task, then drafts;
+    its fact-checker ``checker`` answers a summary."""
+    return DESK.replace("TOOL", tool)
+
+
+TEAM = TALLY_TOOL + "---" + desk_team("tally")
 DESK_TURNS = 3
 """drafter: the tally call and its reply; checker: its reply."""
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
@@ -231,18 +226,9 @@ spec:
 """
 
 
-async def _run(workflow: str) -> tuple[Any, Any, list[dict[str, Any]]]:
-    """The finished job, its one step and the data of its call events."""
-    async with LocalBackend() as backend:
-        job = await backend.run(RunRequest(workflow=workflow))
-        (step,) = (await backend.job(job.job_id)).steps
-        events = await backend.logs(LogsRequest(job_id=job.job_id))
-    return job, step, [e.data for e in events if e.kind == "call"]
-
-
 async def test_a_call_step_to_a_team_costs_what_its_turns_cost(project: Write) -> None:
     project("m/callers.yaml", CALLERS)
-    job, step, calls = await _run("ask")
+    job, step, calls = await run_with_calls("ask")
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs == {"story": {"summary": "checked draft"}}
     assert (step.tokens, step.cost_usd) == (
@@ -260,7 +246,7 @@ async def test_an_agent_calling_a_team_pays_for_it_and_the_chain_passes_the_team
     project: Write,
 ) -> None:
     project("m/callers.yaml", CALLERS)
-    job, step, calls = await _run("chain")
+    job, step, calls = await run_with_calls("chain")
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs == {"answer": 'caller got "fetched \\"gamma done\\""'}
     # caller 2 turns, the team's fetcher 2, gamma (called by the fetcher) 1.
@@ -447,7 +433,7 @@ def test_a_workflow_may_call_the_run_intent_of_a_team(uncarded: Write) -> None:
 
 
 async def test_a_call_step_reaches_the_run_intent_of_a_team(uncarded: Write) -> None:
-    job, step, calls = await _run("greet")
+    job, step, calls = await run_with_calls("greet")
     assert (job.status, job.outputs) == ("succeeded", {"said": "hi hi there"})
     assert step.tokens == 2 * TURN_TOKENS
     assert [c["intent"] for c in calls] == ["crew.run@1.0.0"]

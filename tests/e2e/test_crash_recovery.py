@@ -23,14 +23,19 @@ import pytest
 AGENTGO = Path(sys.executable).with_name("agentgo")
 REPO = Path(__file__).resolve().parents[2]
 
-MANIFESTS = """
+MARK_TOOL = """
 apiVersion: agentgo/v1
 kind: Tool
 metadata: {name: mark}
 spec:
   input: {type: object, required: [label], properties: {label: {type: string}}}
   runtime: {type: python, entrypoint: "tests.e2e.crash_tools:mark"}
----
+"""
+"""The `mark` python tool: a line per execution in $AGENTGO_TEST_MARKS (tests/e2e/crash_tools)."""
+
+MANIFESTS = (
+    MARK_TOOL
+    + """---
 apiVersion: agentgo/v1
 kind: Agent
 metadata: {name: researcher}
@@ -103,6 +108,7 @@ spec:
     checks: ${{ steps.checks.output }}
     last: ${{ steps.maybe.output.label }}
 """
+)
 
 pytestmark = pytest.mark.skipif(not AGENTGO.exists(), reason="agentgo is not installed")
 

@@ -22,7 +22,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_crash_recovery import AGENTGO, _env, _finished_keys, _jobs, _marks, _run
+from tests.e2e.test_crash_recovery import (
+    AGENTGO,
+    MARK_TOOL,
+    _env,
+    _finished_keys,
+    _jobs,
+    _marks,
+    _run,
+)
 
 pytestmark = pytest.mark.skipif(not AGENTGO.exists(), reason="agentgo is not installed")
 
@@ -35,14 +43,9 @@ features: [contract-net, swarm]
 
 # Each role turn is two model turns of 150 ms (the mark, then the answer): a kill lands
 # while a turn is in flight, well before the team ends.
-MANIFESTS = """
-apiVersion: agentgo/v1
-kind: Tool
-metadata: {name: mark}
-spec:
-  input: {type: object, required: [label], properties: {label: {type: string}}}
-  runtime: {type: python, entrypoint: "tests.e2e.crash_tools:mark"}
----
+MANIFESTS = (
+    MARK_TOOL
+    + """---
 apiVersion: agentgo/v1
 kind: Agent
 metadata: {name: stage}
@@ -205,6 +208,7 @@ spec:
     - {id: desk, team: hive, input: "my bill"}
   outputs: {out: "${{ steps.desk.output }}"}
 """
+)
 
 Ready = Callable[[set[str]], bool]
 """Whether the role turns finished so far (their keys) are enough to kill the run."""
