@@ -10,8 +10,8 @@ import pytest
 
 from agentgo_cli.backend.local import LocalBackend
 from agentgo_cli.backend.views import RunRequest, StepView
-from tests.backend.test_trace_teams import TEAM as HELPDESK
-from tests.engine.engine_tools import CONFIG, workflow
+from tests.backend.test_trace_teams import write_helpdesk
+from tests.engine.engine_tools import workflow
 
 Write = Callable[[str, str], Path]
 
@@ -39,10 +39,8 @@ spec:
 
 @pytest.fixture
 def project(write: Write) -> Write:
-    write("agentgo.yaml", CONFIG + "features: [swarm]\n")
-    write("m/team.yaml", HELPDESK)
+    write_helpdesk(write)
     write("m/leakdesk.yaml", LEAKY)
-    workflow(write, "steps: [{id: desk, team: helpdesk, input: x}]", name="help")
     leaky = "steps: [{id: desk, team: leakdesk, input: '${{ inputs.k }}'}]"
     workflow(write, "inputs: {k: {type: string}}\n" + leaky, name="leaky")
     return write

@@ -52,10 +52,16 @@ spec:
 """
 
 
-async def test_a_team_and_its_turns_show_what_their_records_note(write: Write) -> None:
-    write("agentgo.yaml", CONFIG + "features: [swarm]\n")
+def write_helpdesk(write: Write, features: str = "swarm") -> None:
+    """Write a project of the swarm team ``helpdesk`` and a workflow ``help`` that runs it as
+    step ``desk`` on the task ``x``, with the feature flags ``features`` (a YAML list's items)."""
+    write("agentgo.yaml", CONFIG + f"features: [{features}]\n")
     write("m/team.yaml", TEAM)
     workflow(write, "steps: [{id: desk, team: helpdesk, input: x}]", name="help")
+
+
+async def test_a_team_and_its_turns_show_what_their_records_note(write: Write) -> None:
+    write_helpdesk(write)
     async with LocalBackend() as backend:
         job = await backend.run(RunRequest(workflow="help"))
         assert job.status == "succeeded"

@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentgo_cli.cli._output import kind_label, printable
-from tests.backend.test_trace_teams import TEAM as HELPDESK
+from tests.backend.test_trace_teams import write_helpdesk
 from tests.cli.test_trace_cli import invoke
-from tests.engine.engine_tools import CONFIG, workflow
+from tests.engine.engine_tools import workflow
 
 Write = Callable[[str, str], Path]
 
@@ -96,12 +96,10 @@ spec:
 
 @pytest.fixture
 def project(write: Write) -> Write:
-    write("agentgo.yaml", CONFIG + "features: [swarm, contract-net]\n")
-    write("m/helpdesk.yaml", HELPDESK)
+    write_helpdesk(write, "swarm, contract-net")
     write("m/teams.yaml", TEAMS)
-    for name, team in [("help", "helpdesk"), ("crew", "crew"), ("market", "market")]:
-        workflow(write, f"steps: [{{id: desk, team: {team}, input: x}}]", name=name)
-    workflow(write, "steps: [{id: desk, team: line, input: x}]", name="line")
+    for team in ("crew", "market", "line"):
+        workflow(write, f"steps: [{{id: desk, team: {team}, input: x}}]", name=team)
     return write
 
 
