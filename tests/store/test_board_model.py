@@ -11,6 +11,7 @@ after every round the board equals the model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -112,10 +113,21 @@ async def _play(store: JobStore, board: str, rounds: list[list[tuple[int, str, s
         assert {e.key: (e.version, e.value) for e in listed} == model.entries
 
 
-def test_versioned_writes_never_lose_an_update(store_db: StoreDB) -> None:
+@contextlib.contextmanager
+def _started(store_db: StoreDB) -> Iterator[tuple[asyncio.Runner, JobStore]]:
+    """A store on ``store_db``, started in an event loop of its own that a hypothesis test
+    (a sync function) runs its calls in, and closed after."""
     with asyncio.Runner() as runner:
         store = store_db.make()
         runner.run(store.start())
+        try:
+            yield runner, store
+        finally:
+            runner.run(store.close())
+
+
+def test_versioned_writes_never_lose_an_update(store_db: StoreDB) -> None:
+    with _started(store_db) as (runner, store):
         boards = iter(range(10**9))
 
         @settings(max_examples=150, deadline=None)
@@ -123,10 +135,7 @@ def test_versioned_writes_never_lose_an_update(store_db: StoreDB) -> None:
         def check(rounds: list[list[tuple[int, str, str, int]]]) -> None:
             runner.run(_play(store, f"team:j-{next(boards)}", rounds))
 
-        try:
-            check()
-        finally:
-            runner.run(store.close())
+        check()
 
 
 # Garbage: any text as board, key, prefix or list id (lone surrogates and NUL included), any
@@ -197,9 +206,7 @@ async def _garbage_todos(store: JobStore, list_id: str, tasks: list[Any]) -> Non
 
 
 def test_garbage_is_stored_as_it_is_or_refused(store_db: StoreDB) -> None:
-    with asyncio.Runner() as runner:
-        store = store_db.make()
-        runner.run(store.start())
+    with _started(store_db) as (runner, store):
         boards = iter(range(10**9))
 
         @settings(max_examples=200, deadline=None)
@@ -217,7 +224,4 @@ def test_garbage_is_stored_as_it_is_or_refused(store_db: StoreDB) -> None:
             runner.run(_garbage_board(store, f"{n}:{name}", puts, prefixes))
             runner.run(_garbage_todos(store, f"{n}:{name}", tasks))
 
-        try:
-            check()
-        finally:
-            runner.run(store.close())
+        check()
