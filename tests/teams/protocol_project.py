@@ -482,6 +482,13 @@ def run(workflow: str, *args: str) -> tuple[int, dict[str, Any]]:
     return code, job
 
 
+def run_failing(workflow: str, *args: str) -> dict[str, Any]:
+    """Run a workflow that must fail (exit code 1, the job failed): its job, as ``run``."""
+    code, job = run(workflow, *args)
+    assert (code, job["status"]) == (1, "failed"), job["error"]
+    return job
+
+
 def turns(job: dict[str, Any]) -> list[tuple[str, str, str]]:
     """The job's role turns in the order they started: (key, step id, status)."""
     rows = sorted((s for s in job["steps"] if s["kind"] == "role"), key=lambda s: s["started_at"])

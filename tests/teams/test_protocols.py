@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine import engine_tools
-from tests.teams.protocol_project import Write, notes, run, turns, write_project
+from tests.teams.protocol_project import Write, notes, run, run_failing, turns, write_project
 
 
 @pytest.fixture(autouse=True)
@@ -86,8 +86,7 @@ def test_without_a_synthesizer_the_planner_merges(workdir: Path) -> None:
 
 
 def test_a_planner_that_answers_no_list_fails_the_team(workdir: Path) -> None:
-    code, job = run("vague-room")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("vague-room")
     assert job["error"] == (
         "step 'desk' failed: team 'vague-room': the planner must answer a JSON list of tasks "
         '(or {"tasks": [...]}); it answered: just do it'
@@ -97,8 +96,7 @@ def test_a_planner_that_answers_no_list_fails_the_team(workdir: Path) -> None:
 
 
 def test_a_plan_nested_too_deeply_is_no_list_of_tasks(workdir: Path) -> None:
-    code, job = run("deep-room")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("deep-room")
     assert job["error"] == (
         "step 'desk' failed: team 'deep-room': the planner must answer a JSON list of tasks "
         '(or {"tasks": [...]}); it answered: ' + "[" * 77 + "..."
@@ -106,8 +104,7 @@ def test_a_plan_nested_too_deeply_is_no_list_of_tasks(workdir: Path) -> None:
 
 
 def test_a_plan_with_a_task_that_is_not_json_fails_the_step(workdir: Path) -> None:
-    code, job = run("nan-room")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("nan-room")
     error = (
         "team 'nan-room': cannot store task 2 of the plan as JSON: Out of range float values "
         "are not JSON compliant"
@@ -148,8 +145,7 @@ def test_a_tie_goes_to_the_role_listed_first(workdir: Path) -> None:
 
 
 def test_no_bid_at_all_fails_the_team_saying_why_each_role_did_not_bid(workdir: Path) -> None:
-    code, job = run("silent-market")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("silent-market")
     assert job["error"] == (
         "step 'desk' failed: team 'silent-market': no role bid for the task (shy: declined, "
         "rambler: agent 'wrap-a' answered no bid: the answer is not JSON (Expecting value: line "
@@ -219,8 +215,7 @@ def test_a_handoff_to_an_unknown_role_is_told_to_the_model_which_recovers(workdi
 
 
 def test_swarm_ping_pong_stops_at_max_rounds(workdir: Path) -> None:
-    code, job = run("ping-pong")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("ping-pong")
     assert job["error"] == (
         "step 'desk' failed: team 'ping-pong' reached its max_rounds (5 role turns) before "
         "the turn of role 'pong'"
@@ -235,8 +230,7 @@ def test_swarm_ping_pong_stops_at_max_rounds(workdir: Path) -> None:
 
 
 def test_swarm_without_max_rounds_stops_at_20(workdir: Path) -> None:
-    code, job = run("endless")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("endless")
     assert job["error"] == (
         "step 'desk' failed: team 'endless' reached its max_rounds (20 role turns) before "
         "the turn of role 'ping'"

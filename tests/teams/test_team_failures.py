@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 
 from tests.engine import engine_tools
-from tests.teams.protocol_project import CONFIG, Write, invoke, notes, run, turns, write_project
+from tests.teams.protocol_project import (
+    CONFIG,
+    Write,
+    invoke,
+    notes,
+    run,
+    run_failing,
+    turns,
+    write_project,
+)
 
 BROKEN = (
     "scripted model 'demo': script entry 1: expression '${{ input.nope }}' failed: "
@@ -68,8 +77,7 @@ def test_replace_tries_the_fallback_agents_in_order_until_one_answers(workdir: P
 
 
 def test_replace_with_every_agent_failing_names_each_failure(workdir: Path) -> None:
-    code, job = run("no-understudy")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("no-understudy")
     assert job["error"] == (
         f"step 'desk.middle' failed: role 'middle': every agent failed (broken: {BROKEN}; "
         f"not-json: {NOT_JSON})"
@@ -100,8 +108,7 @@ def test_skip_in_planner_workers_merges_the_tasks_error(workdir: Path) -> None:
 
 
 def test_abort_in_planner_workers_fails_the_team_at_the_task(workdir: Path) -> None:
-    code, job = run("brittle-room")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("brittle-room")
     assert job["error"] == f"step 'desk[2].task' failed: {BROKEN}"
     assert "desk.merge" not in [key for key, _, _ in turns(job)]
 
@@ -126,8 +133,7 @@ def test_skip_in_a_swarm_gives_control_back_to_who_handed_off(workdir: Path) -> 
 
 
 def test_max_rounds_stops_the_team_before_the_turn_past_it(workdir: Path) -> None:
-    code, job = run("crowded-room")  # a plan of 5 tasks: 7 turns
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("crowded-room")  # a plan of 5 tasks: 7 turns
     assert job["error"] == (
         "step 'desk' failed: team 'crowded-room' reached its max_rounds (4 role turns) before "
         "the task turn of role 'writer'"
@@ -141,8 +147,7 @@ def test_max_rounds_stops_the_team_before_the_turn_past_it(workdir: Path) -> Non
 
 
 def test_cost_usd_stops_the_team_once_its_turns_spent_more(workdir: Path) -> None:
-    code, job = run("thrifty")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("thrifty")
     # 150 tokens a turn at $1000 per million: $0.15 a turn; over $0.2 after the second.
     assert job["error"] == (
         "step 'desk' failed: team 'thrifty' spent $0.300000, over its cost_usd limit of $0.2, "
@@ -163,8 +168,7 @@ def test_cost_usd_is_checked_after_the_last_turn_too(workdir: Path) -> None:
 
 
 def test_wallclock_stops_the_team_between_turns(workdir: Path) -> None:
-    code, job = run("hasty")
-    assert (code, job["status"]) == (1, "failed")
+    job = run_failing("hasty")
     pattern = (
         r"step 'desk' failed: team 'hasty' ran (\d+\.\d)s, over its wallclock limit of 200ms, "
         r"before the turn of role '(second|third)'"
