@@ -331,14 +331,13 @@ spec:
 )
 
 
-async def run_with_calls(workflow: str) -> tuple[JobView, StepView, list[dict[str, Any]]]:
-    """Run a workflow of one step here: the finished job, its step and the data of its call
-    events."""
+async def run_with_calls(workflow: str) -> tuple[JobView, list[StepView], list[dict[str, Any]]]:
+    """Run a workflow here: the finished job, its steps and the data of its call events."""
     async with LocalBackend() as backend:
         job = await backend.run(RunRequest(workflow=workflow))
-        (step,) = (await backend.job(job.job_id)).steps
+        steps = (await backend.job(job.job_id)).steps
         events = await backend.logs(LogsRequest(job_id=job.job_id))
-    return job, step, [e.data for e in events if e.kind == "call"]
+    return job, steps, [e.data for e in events if e.kind == "call"]
 
 
 async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(
@@ -346,7 +345,7 @@ async def test_a_calls_b_calls_c_one_trace_a_principal_chain_and_cost_rolled_up(
 ) -> None:
     write("agentgo.yaml", CONFIG)
     write("m/chain.yaml", CHAIN)
-    job, step, calls = await run_with_calls("chain")
+    job, (step,), calls = await run_with_calls("chain")
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs is not None
     assert "gamma done" in job.outputs["answer"] and "beta heard" in job.outputs["answer"]

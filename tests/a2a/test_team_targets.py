@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from agentgo_cli.backend.local import LocalBackend
-from agentgo_cli.backend.views import LogsRequest, RunRequest
 from tests.a2a.test_lifecycle import CONFIG, TALLY_TOOL, TURN_TOKENS, TURN_USD, run_with_calls
 from tests.cli.test_call_cli import invoke
 from tests.engine import engine_tools
@@ -228,7 +226,7 @@ spec:
 
 async def test_a_call_step_to_a_team_costs_what_its_turns_cost(project: Write) -> None:
     project("m/callers.yaml", CALLERS)
-    job, step, calls = await run_with_calls("ask")
+    job, (step,), calls = await run_with_calls("ask")
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs == {"story": {"summary": "checked draft"}}
     assert (step.tokens, step.cost_usd) == (
@@ -246,7 +244,7 @@ async def test_an_agent_calling_a_team_pays_for_it_and_the_chain_passes_the_team
     project: Write,
 ) -> None:
     project("m/callers.yaml", CALLERS)
-    job, step, calls = await run_with_calls("chain")
+    job, (step,), calls = await run_with_calls("chain")
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs == {"answer": 'caller got "fetched \\"gamma done\\""'}
     # caller 2 turns, the team's fetcher 2, gamma (called by the fetcher) 1.
@@ -433,7 +431,7 @@ def test_a_workflow_may_call_the_run_intent_of_a_team(uncarded: Write) -> None:
 
 
 async def test_a_call_step_reaches_the_run_intent_of_a_team(uncarded: Write) -> None:
-    job, step, calls = await run_with_calls("greet")
+    job, (step,), calls = await run_with_calls("greet")
     assert (job.status, job.outputs) == ("succeeded", {"said": "hi hi there"})
     assert step.tokens == 2 * TURN_TOKENS
     assert [c["intent"] for c in calls] == ["crew.run@1.0.0"]
@@ -556,9 +554,7 @@ async def test_a_deny_rule_on_a_team_refuses_calls_its_roles_make(write: Write) 
     engine_tools.reset()
     write("agentgo.yaml", CONFIG)
     write("m/all.yaml", DENY_TEAM)
-    async with LocalBackend() as backend:
-        job = await backend.run(RunRequest(workflow="guarded"))
-        events = await backend.logs(LogsRequest(job_id=job.job_id))
+    job, _, calls = await run_with_calls("guarded")
     assert (job.status, job.error) == ("succeeded", None), job.error
     assert job.outputs == {
         "direct": "gamma done",
@@ -568,7 +564,7 @@ async def test_a_deny_rule_on_a_team_refuses_calls_its_roles_make(write: Write) 
             "chain)"
         ).replace("user:root", str(job.principal)),
     }
-    (call,) = [e.data for e in events if e.kind == "call"]
+    (call,) = calls
     assert call["chain"] == [job.principal, "agent:gamma"]  # the job's own call was allowed
 
 
@@ -577,12 +573,10 @@ async def test_in_a_team_step_role_agents_call_as_the_job_through_the_team(
 ) -> None:
     project("m/callers.yaml", CALLERS)
     project("m/step.yaml", TEAM_STEP)
-    async with LocalBackend() as backend:
-        job = await backend.run(RunRequest(workflow="stepped"))
-        events = await backend.logs(LogsRequest(job_id=job.job_id))
+    job, _, calls = await run_with_calls("stepped")
     assert (job.status, job.error) == ("succeeded", None)
     assert job.outputs == {"got": 'fetched "gamma done"'}
-    (call,) = [e.data for e in events if e.kind == "call"]
+    (call,) = calls
     assert call["chain"] == [job.principal, "team:relay", "agent:fetcher", "agent:gamma"]
     assert (job.tokens, job.cost_usd) == (3 * TURN_TOKENS, pytest.approx(3 * TURN_USD))
 
