@@ -44,6 +44,7 @@ texts = st.one_of(
 
 
 def team(protocol: str, roles: list[str]) -> TeamManifest:
+    """A team ``desk`` of the protocol whose roles are each played by the agent of its name."""
     return TeamManifest.model_validate(
         {
             "apiVersion": "agentgo/v1",

@@ -6,24 +6,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, cast
 
-from agentgo_cli.manifests.models.team import TeamManifest
 from agentgo_cli.store.base import TeamStore
 from agentgo_cli.teams.coordinator import TeamRun, Turn, TurnRunner
-
-
-def _team(*roles: str) -> TeamManifest:
-    return TeamManifest.model_validate(
-        {
-            "apiVersion": "agentgo/v1",
-            "kind": "Team",
-            "metadata": {"name": "desk"},
-            "spec": {"protocol": "pipeline", "roles": [{"name": r, "agent": r} for r in roles]},
-        }
-    )
+from tests.teams.test_protocol_fuzz import team
 
 
 def test_a_numbered_turn_keeps_every_other_field_of_the_turn() -> None:
-    role = _team("writer").spec.roles[0]
+    role = team("pipeline", ["writer"]).spec.roles[0]
     given: dict[str, Any] = {
         "suffix": "[3].task",
         "stage": "task",
@@ -44,7 +33,7 @@ def test_a_numbered_turn_keeps_every_other_field_of_the_turn() -> None:
 
 
 def test_a_team_runs_role_names_are_its_roles_in_order_read_once() -> None:
-    team = _team("writer", "fact-checker", "editor")
-    run = TeamRun(team, cast(TurnRunner, None), cast(TeamStore, None), "j:desk", "b", "p", "o")
+    desk = team("pipeline", ["writer", "fact-checker", "editor"])
+    run = TeamRun(desk, cast(TurnRunner, None), cast(TeamStore, None), "j:desk", "b", "p", "o")
     assert run.role_names == ("writer", "fact-checker", "editor")
     assert run.role_names is run.role_names
