@@ -10,7 +10,7 @@ import pytest
 
 from agentgo_cli.backend.local import LocalBackend
 from agentgo_cli.backend.views import RunRequest, StepView
-from tests.backend.test_trace_teams import write_helpdesk
+from tests.backend.test_trace_teams import BROKEN, write_helpdesk
 from tests.engine.engine_tools import workflow
 
 Write = Callable[[str, str], Path]
@@ -65,9 +65,7 @@ async def test_finished_team_steps_carry_their_notes_as_their_records_do(project
         "role": "billing",
         "agent": "biller",
         "round": 2,
-        "failed_agents": [
-            {"agent": "broken", "error": "agent 'broken' did not finish within max_turns=1"}
-        ],
+        "failed_agents": [BROKEN],
     }
     assert live["desk"].team is not None
     assert (live["desk"].team.protocol, live["desk"].team.answered_by) == ("swarm", "billing")

@@ -50,6 +50,8 @@ spec:
     - {name: triage, agent: triage}
     - {name: billing, agent: broken, fallback_agents: [biller], on_failure: replace}
 """
+BROKEN = {"agent": "broken", "error": "agent 'broken' did not finish within max_turns=1"}
+"""The fallback that failed, as the billing turn notes it (``biller`` answered after it)."""
 
 
 def write_helpdesk(write: Write, features: str = "swarm") -> None:
@@ -100,7 +102,5 @@ async def test_a_team_and_its_turns_show_what_their_records_note(write: Write) -
             "role": "billing",
             "agent": "biller",
             "round": 2,
-            "failed_agents": [
-                {"agent": "broken", "error": "agent 'broken' did not finish within max_turns=1"}
-            ],
+            "failed_agents": [BROKEN],
         }

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentgo_cli.cli._output import kind_label, printable
-from tests.backend.test_trace_teams import write_helpdesk
+from tests.backend.test_trace_teams import BROKEN, write_helpdesk
 from tests.cli.test_trace_cli import invoke
 from tests.engine.engine_tools import workflow
 
@@ -182,9 +182,7 @@ def test_a_swarm_shows_roles_agents_rounds_the_handoff_and_the_fallback(project:
         "agent": "biller",
         "round": 2,
         "handoff": None,
-        "failed_agents": [
-            {"agent": "broken", "error": "agent 'broken' did not finish within max_turns=1"}
-        ],
+        "failed_agents": [BROKEN],
     }
     assert by_key["desk#2.billing"]["team"] is None
 
