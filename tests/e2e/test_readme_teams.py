@@ -10,12 +10,11 @@ they run at once).
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_project_root import AGENTGO, CONFIG
+from tests.e2e.test_project_root import AGENTGO, CONFIG, agentgo
 
 pytestmark = pytest.mark.skipif(not AGENTGO.exists(), reason="agentgo is not installed")
 
@@ -55,14 +54,7 @@ def test_the_readme_team_runs_as_shown(tmp_path: Path) -> None:
     (tmp_path / "agentgo.yaml").write_text(CONFIG, encoding="utf-8")
     (tmp_path / "manifests").mkdir()
     (tmp_path / "manifests" / "newsroom.yaml").write_text(team + "---\n" + project, "utf-8")
-    result = subprocess.run(
-        [str(AGENTGO), *command.split()[2:]],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    result = agentgo(*command.split()[2:], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     outputs = [line for line in printed if not line.startswith(("✓", "✗", "job "))]
     assert result.stdout.splitlines() == outputs
