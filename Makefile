@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/call_lifecycle.py
 	$(BIN)/python bench/trace_overhead.py
 	$(BIN)/python bench/team_overhead.py
+	$(BIN)/python bench/todo_claims.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
