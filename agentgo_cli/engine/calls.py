@@ -269,7 +269,6 @@ class _CallTurns:
 
     async def __call__(self, team: TeamRun, turn: Turn) -> TurnResult:
         from agentgo_cli.engine.roles import RoleFailed, Seat, may_fail, play
-        from agentgo_cli.teams.coordinator import TurnResult
 
         calls, ctx = self.calls, self.ctx
         self.n += 1
@@ -312,14 +311,5 @@ class _CallTurns:
         except RoleFailed as exc:
             if not may_fail(turn):
                 raise
-            return TurnResult(False, None, None, str(exc), exc.tokens, exc.cost_usd, note=turn.note)
-        return TurnResult(
-            True,
-            played.output,
-            played.agent,
-            None,
-            played.tokens,
-            played.cost_usd,
-            played.handoff,
-            turn.note,
-        )
+            return exc.result(turn)
+        return played.result(turn, played.output)

@@ -18,6 +18,7 @@ from agentgo_cli.engine.calls import calls_possible
 from agentgo_cli.errors import CallError, ProviderError, StepError
 from agentgo_cli.manifests.models import AgentManifest
 from agentgo_cli.teams.context import TEAM, Handoff, TeamContext
+from agentgo_cli.teams.coordinator import TurnResult
 
 if TYPE_CHECKING:
     from agentgo_cli.llm.base import Client
@@ -49,6 +50,12 @@ class Played:
     failed: list[dict[str, str]] = field(default_factory=list)
     """The agents that failed before ``agent`` answered: [{agent, error}]."""
 
+    def result(self, turn: Turn, output: Any) -> TurnResult:
+        """The turn's result for its protocol (``output``: as recorded, else ``self.output``)."""
+        return TurnResult(
+            True, output, self.agent, None, self.tokens, self.cost_usd, self.handoff, turn.note
+        )
+
 
 class RoleFailed(StepError):
     """Every agent the role may use failed (``failed`` says how); tokens and cost spent."""
@@ -58,6 +65,10 @@ class RoleFailed(StepError):
         self.failed = failed
         self.tokens = tokens
         self.cost_usd = usd
+
+    def result(self, turn: Turn) -> TurnResult:
+        """The failed turn's result, for a protocol that acts on it (``may_fail``)."""
+        return TurnResult(False, None, None, str(self), self.tokens, self.cost_usd, note=turn.note)
 
 
 # Not frozen: one is made per turn, and a frozen dataclass's __init__ costs 4x as much.

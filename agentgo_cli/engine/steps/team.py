@@ -107,26 +107,10 @@ class _StepTurns:
         output = await self.engine.run_step(self.run, step, key, Scope({"steps": {}}))
         played = step.played
         if played is None:  # it failed, and the protocol decides what that means
-            failure = step.failure
-            return TurnResult(
-                False,
-                None,
-                None,
-                str(failure) if failure else "failed",
-                failure.tokens if failure else 0,
-                failure.cost_usd if failure else 0.0,
-                note=turn.note,
-            )
-        return TurnResult(
-            True,
-            output,
-            played.agent,
-            None,
-            played.tokens,
-            played.cost_usd,
-            played.handoff,
-            turn.note,
-        )
+            if step.failure is not None:
+                return step.failure.result(turn)
+            return TurnResult(False, None, None, "failed", note=turn.note)  # not the agents'
+        return played.result(turn, output)
 
 
 KIND = StepKind("team", execute, leaf=False, scoped_inner=False)
