@@ -71,7 +71,7 @@ def cap_text(text: str, limit: int = PAYLOAD_LIMIT) -> str:
     """Text of at most ``limit`` bytes, ending ``… [cut N bytes]`` when N bytes were cut."""
     if len(text) * 4 <= limit:
         return text
-    raw = text.encode("utf-8")
+    raw = text.encode("utf-8", "surrogatepass")  # a lone surrogate is cut, or kept escaped
     if len(raw) <= limit:
         return text
     kept = raw[:limit].decode("utf-8", "ignore")

@@ -29,9 +29,10 @@ Statuses
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, overload
 
 from agentgo_cli.errors import ValueNotStorable
 from agentgo_cli.store.registry import factory_for
@@ -59,12 +60,49 @@ __all__ = [
     "open_store",
     "encode_json",
     "poisoned_error",
+    "storable_text",
     "to_json",
 ]
 
 
-encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-"""Standard JSON text of a value (no NaN); raises as ``json`` does. See ``to_json``."""
+_encode_utf8 = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_encode_ascii = json.JSONEncoder(ensure_ascii=True, allow_nan=False).encode
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encode_json(value: Any) -> str:
+    """Standard JSON text of a value (no NaN), always valid UTF-8; raises as ``json`` does.
+    See ``to_json``.
+
+    Text is written as it is, unescaped, except when a string in the value holds a lone
+    surrogate (as a reply's JSON ``"\\ud800"`` decodes to), which no UTF-8 text can: then
+    the whole value is written with every non-ASCII character escaped, so it reads back
+    exactly. ASCII text (the common case) is told in constant time."""
+    text = _encode_utf8(value)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _encode_ascii(value)
+    return text
+
+
+@overload
+def storable_text(text: str) -> str: ...
+@overload
+def storable_text(text: None) -> None: ...
+@overload
+def storable_text(text: str | None) -> str | None: ...
+def storable_text(text: str | None) -> str | None:
+    """``text`` as a plain text column can hold it (a step's, a job's error, an event's
+    message): a lone surrogate, which UTF-8 cannot encode, becomes U+FFFD; None stays None."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def to_json(value: Any, what: str = "the value") -> str:

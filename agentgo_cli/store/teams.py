@@ -61,7 +61,8 @@ class TeamStore(Protocol):
     ``CallStore``, every write is committed when it returns and is atomic across
     processes sharing the store. A task, result or value that is not standard JSON, or a
     name or key that is not valid Unicode (a lone surrogate), raises ValueNotStorable and
-    nothing is written."""
+    nothing is written. A lone surrogate inside a task, result or value is kept: it reads
+    back exactly, as in every JSON value the store keeps."""
 
     async def todo_add(
         self, list_id: str, tasks: list[Any], *, first_seq: int | None = None

@@ -61,6 +61,7 @@ from agentgo_cli.store.base import (
     Todo,
     TraceEntry,
     TraceRecord,
+    storable_text,
 )
 from agentgo_cli.store.sqlite import call_ops, ops, team_ops, trace_ops
 from agentgo_cli.store.sqlite.schema import open_reader, open_writer
@@ -213,6 +214,12 @@ class SQLiteJobStore:
             raise StoreError(f"cannot open job store {self.path}: {_describe(exc)}") from exc
 
     def _to_store_error(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, UnicodeEncodeError):  # text no store helper made storable
+            error: StoreError = ValueNotStorable(
+                f"job store {self.path}: cannot store text that is not valid Unicode ({exc.reason})"
+            )
+            error.__cause__ = exc
+            return error
         if isinstance(exc, AgentGoError) or not isinstance(exc, sqlite3.Error | OSError):
             return exc
         error = StoreError(f"job store {self.path}: {_describe(exc)}")
@@ -342,6 +349,7 @@ class SQLiteJobStore:
         details = ops.dump(extra or None, "the details of step '{}' of job '{}'", key, job_id)
         owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
         now = time.time()
+        error = storable_text(error)
         args = (job_id, key, status, now, encoded, error, tokens, cost_usd, owner, epoch, details)
         if wait:
             await self._write(ops.step_finished, *args)
@@ -364,6 +372,7 @@ class SQLiteJobStore:
         encoded = ops.dump(outputs, "the outputs of job '{}'", job_id)
         owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
         now = time.time()
+        error = storable_text(error)
         await self._write(ops.job_finished, job_id, status, encoded, error, now, owner, epoch)
 
     async def add_event(
@@ -377,12 +386,16 @@ class SQLiteJobStore:
             encoded = ops.dump({"unstorable": str(exc)}, "a note")
         owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
         now = time.time()
+        message = storable_text(message)
         self._write_nowait(ops.add_event, job_id, now, kind, message, encoded, owner, epoch)
 
     def add_trace(self, job_id: str, entry: TraceEntry, *, lease: Lease | None = None) -> None:
         """Append a node to a job's trace; queued at once (not a coroutine), committed with
         the next batch (nothing is recorded if ``lease`` no longer holds the job)."""
         owner, epoch = (None, None) if lease is None else (lease.owner, lease.epoch)
+        key, name = entry.key, entry.name
+        if not ((key is None or key.isascii()) and (name is None or name.isascii())):
+            entry = entry._replace(key=storable_text(key), name=storable_text(name))
         self._write_nowait(trace_ops.add_trace, job_id, entry, owner, epoch)
 
     async def claim_job(
@@ -405,7 +418,8 @@ class SQLiteJobStore:
     async def release(self, job_id: str, lease: Lease, message: str) -> bool:
         """Give up a running job we hold: queued again at once, ``message`` logged (see
         JobStore.release)."""
-        released: bool = await self._write(ops.release, job_id, lease.owner, lease.epoch, message)
+        text = storable_text(message)
+        released: bool = await self._write(ops.release, job_id, lease.owner, lease.epoch, text)
         return released
 
     async def take_over(
@@ -497,7 +511,7 @@ class SQLiteJobStore:
         self, list_id: str, tasks: list[Any], *, first_seq: int | None = None
     ) -> list[Todo]:
         """Add tasks to a list (numbers ``first_seq`` on already there are kept); committed."""
-        encoded = [team_ops.json_text(task, "a task of todo list '{}'", list_id) for task in tasks]
+        encoded = [ops.dump(task, "a task of todo list '{}'", list_id) for task in tasks]
         first = team_ops.new_first_seq(first_seq)
         todos: list[Todo] = await self._write(team_ops.todo_add, list_id, encoded, first)
         return todos
@@ -518,7 +532,7 @@ class SQLiteJobStore:
 
     async def todo_complete(self, list_id: str, seq: int, token: str, result: Any) -> bool:
         """Mark the todo ``token`` holds done with ``result``; False when it holds none."""
-        encoded = team_ops.json_text(result, "the result of todo {} of '{}'", str(seq), list_id)
+        encoded = ops.dump(result, "the result of todo {} of '{}'", str(seq), list_id)
         done: bool = await self._write(team_ops.todo_complete, list_id, seq, token, encoded)
         return done
 
@@ -551,7 +565,7 @@ class SQLiteJobStore:
         """Write ``key`` if its version is ``expected_version`` (0: absent); committed."""
         if expected_version < 0:
             raise ValueError(f"a version is 0 (absent) or more, not {expected_version}")
-        encoded = team_ops.json_text(value, "the value of '{}' on board '{}'", key, board)
+        encoded = ops.dump(value, "the value of '{}' on board '{}'", key, board)
         put: tuple[bool, BoardEntry | None] = await self._write(
             team_ops.board_put, board, key, encoded, expected_version, by
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 from agentgo_cli.errors import ValueNotStorable
 from agentgo_cli.store.base import BoardEntry, Todo
-from agentgo_cli.store.sqlite.ops import dump, load
+from agentgo_cli.store.sqlite.ops import load
 
 __all__ = [
     "BOARD_COLUMNS",
@@ -41,7 +41,6 @@ __all__ = [
     "read_board",
     "read_board_entry",
     "read_todos",
-    "json_text",
     "storable",
     "todo_add",
     "todo_claim",
@@ -131,15 +130,6 @@ def storable(what: str, *texts: str | None) -> None:
                 text.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise ValueNotStorable(f"{what} is not valid Unicode ({exc.reason})") from None
-
-
-def json_text(value: Any, what: str, *names: str) -> str | None:
-    """``value`` as JSON text (None stays None), as ``ops.dump``; ValueNotStorable also for
-    a string inside it that SQLite cannot store."""
-    encoded = dump(value, what, *names)
-    if encoded is not None:
-        storable(f"cannot store {what.format(*names)} as JSON: it", encoded)
-    return encoded
 
 
 def check_ttl(ttl_s: float) -> float:
