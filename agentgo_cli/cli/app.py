@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from agentgo_cli import __version__
@@ -74,4 +76,15 @@ completion.register(app)
 
 def main() -> None:
     """Entry point of the installed ``agentgo`` command."""
+    _printable_streams()
     app(prog_name="agentgo")
+
+
+def _printable_streams() -> None:
+    """Print a lone surrogate (a value can hold one: a model's JSON reply ``"\\ud800"``)
+    as its escape ``\\ud800`` instead of failing: in JSON output that is the string's own
+    JSON escape, so ``-o json`` reads back exactly; in text it shows where it is."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and stream.errors in ("strict", "surrogateescape"):
+            reconfigure(errors="backslashreplace")
