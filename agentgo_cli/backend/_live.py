@@ -39,6 +39,11 @@ class Feed:
         self.ended = self.ended or last
         self._changed.set()
 
+    def close(self) -> None:
+        """End the feed without an end event (its job's run stopped with an error)."""
+        self.ended = True
+        self._changed.set()
+
     async def follow(self) -> AsyncIterator[EventView]:
         """The events so far, then each new one, until the job's end event."""
         seen = 0
@@ -71,6 +76,14 @@ class LiveFeeds:
 
     def get(self, job_id: str) -> Feed | None:
         return self._feeds.get(job_id)
+
+    def stopped(self, job_id: str) -> None:
+        """The run of a job here is over: its feed ends, if its end event did not end it
+        (a run that raised: its readers must not wait for ever)."""
+        feed = self._feeds.get(job_id)
+        if feed is not None and not feed.ended:
+            feed.close()
+            self._ended.append(job_id)
 
     def emit(self, event: Event) -> None:
         job_id: str | None = getattr(event, "job_id", None)

@@ -250,7 +250,8 @@ class LocalBackend:
         self._feeds.open(job.id)
         if job.lease is not None:
             self._leases[job.id] = job.lease
-        self._tasks[job.id] = asyncio.ensure_future(work)
+        task = self._tasks[job.id] = asyncio.ensure_future(work)
+        task.add_done_callback(lambda _: self._feeds.stopped(job.id))
 
     async def interrupt(self, job_id: str) -> v.JobDetailView:
         task = self._tasks.get(job_id)

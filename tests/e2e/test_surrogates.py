@@ -35,6 +35,13 @@ spec:
   runtime: {type: python, entrypoint: "tests.e2e.surrogate_tools:fail"}
 ---
 apiVersion: agentgo/v1
+kind: Tool
+metadata: {name: lock}
+spec:
+  input: {type: object, required: [text], properties: {text: {type: string}}}
+  runtime: {type: python, entrypoint: "tests.e2e.surrogate_tools:lock_store"}
+---
+apiVersion: agentgo/v1
 kind: Agent
 metadata: {name: odd}
 spec:
@@ -71,6 +78,7 @@ def project(write: Write) -> Write:
         name="reply",
     )
     workflow(write, "steps:\n  - {id: a, tool: fail, with: {text: x}}\n", name="fails")
+    workflow(write, "steps:\n  - {id: a, tool: lock, with: {text: x}}\n", name="locked")
     workflow(
         write,
         """
@@ -133,3 +141,14 @@ def test_an_input_with_a_lone_surrogate_is_kept(project: Write, workdir: Path, h
     assert (run["code"], run["status"]) == (0, "succeeded")
     assert run["outputs"] == {"x": value, "out": f"{value}\ud800!"}
     assert show(workdir, str(run["job_id"]))["inputs"] == {"x": value}
+
+
+def test_a_job_whose_end_cannot_be_written_stops_with_a_clear_error(
+    project: Write, workdir: Path
+) -> None:
+    # The last step's record and the job's end are one write; the store is locked past its
+    # wait for it. The progress display, following the job, must not wait for ever.
+    result = agentgo(workdir, "run", "locked")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].endswith("database is locked"), result.stderr
