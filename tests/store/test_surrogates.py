@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentgo_cli.errors import ValueNotStorable
 from agentgo_cli.store import JobStore
 from agentgo_cli.store.base import JobStatus, TraceEntry, encode_json, storable_text, to_json
 
@@ -108,3 +110,13 @@ def test_any_text_becomes_storable_text(text: str) -> None:
     cleaned.encode("utf-8")
     if not any(0xD800 <= ord(c) <= 0xDFFF for c in text):
         assert cleaned == text
+
+
+async def test_a_text_that_cannot_be_stored_fails_only_its_own_write(store: JobStore) -> None:
+    job = await store.create_job("wf", {}, [], status=JobStatus.RUNNING, lease_owner="me")
+    await store.add_event(job.id, "job", "before", lease=job.lease)  # queued, not waited for
+    with pytest.raises(ValueNotStorable, match=r"cannot store text that is not valid Unicode"):
+        await store.create_job("wf", {}, [], principal="user:\udcff")  # a raw text column
+    await store.add_event(job.id, "job", "after", lease=job.lease)
+    assert [e.message for e in await store.events(job.id)] == ["before", "after"]
+    assert [j.id for j in await store.list_jobs()] == [job.id]
