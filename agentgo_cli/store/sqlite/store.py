@@ -51,20 +51,19 @@ from agentgo_cli.store.base import (
     JOB_DONE,
     POISON_AFTER,
     STEP_DONE,
-    BoardEntry,
     EventRecord,
     IdemRecord,
     JobRecord,
     JobStatus,
     Lease,
     StepRecord,
-    Todo,
     TraceEntry,
     TraceRecord,
     storable_text,
 )
-from agentgo_cli.store.sqlite import call_ops, ops, team_ops, trace_ops
+from agentgo_cli.store.sqlite import call_ops, ops, trace_ops
 from agentgo_cli.store.sqlite.schema import open_reader, open_writer
+from agentgo_cli.store.sqlite.team_state import TeamState
 from agentgo_cli.store.sqlite.writer import InlineWriter, Operation, Writer
 
 __all__ = ["SQLiteJobStore"]
@@ -130,7 +129,7 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class SQLiteJobStore:
+class SQLiteJobStore(TeamState):
     """The JobStore on one SQLite file; see the module docstring for its guarantees.
 
     Use it as ``async with SQLiteJobStore(path).running() as store:``, or call ``start()``
@@ -504,76 +503,6 @@ class SQLiteJobStore:
     async def idem_get(self, scope: str, key: str) -> IdemRecord | None:
         """The record of a key as stored, expired or not, or None."""
         return await self._read(call_ops.read_idem, scope, key)
-
-    # Teams' shared state (see TeamStore; the operations are in team_ops).
-
-    async def todo_add(
-        self, list_id: str, tasks: list[Any], *, first_seq: int | None = None
-    ) -> list[Todo]:
-        """Add tasks to a list (numbers ``first_seq`` on already there are kept); committed."""
-        encoded = [ops.dump(task, "a task of todo list '{}'", list_id) for task in tasks]
-        first = team_ops.new_first_seq(first_seq)
-        todos: list[Todo] = await self._write(team_ops.todo_add, list_id, encoded, first)
-        return todos
-
-    async def todo_claim(
-        self, list_id: str, owner: str, ttl_s: float, *, seq: int | None = None
-    ) -> Todo | None:
-        """Claim the first claimable todo (or ``seq``) with a fresh token; committed."""
-        ttl = team_ops.check_ttl(ttl_s)
-        todo: Todo | None = await self._write(team_ops.todo_claim, list_id, owner, ttl, seq)
-        return todo
-
-    async def todo_renew(self, list_id: str, seq: int, token: str, ttl_s: float) -> bool:
-        """Extend the claim ``token`` holds to now + ``ttl_s``; False when it holds none."""
-        ttl = team_ops.check_ttl(ttl_s)
-        renewed: bool = await self._write(team_ops.todo_renew, list_id, seq, token, ttl)
-        return renewed
-
-    async def todo_complete(self, list_id: str, seq: int, token: str, result: Any) -> bool:
-        """Mark the todo ``token`` holds done with ``result``; False when it holds none."""
-        encoded = ops.dump(result, "the result of todo {} of '{}'", str(seq), list_id)
-        done: bool = await self._write(team_ops.todo_complete, list_id, seq, token, encoded)
-        return done
-
-    async def todo_release(
-        self, list_id: str, *, owner: str | None = None, seq: int | None = None
-    ) -> int:
-        """Open claimed todos again (all of the list's, ``owner``'s or ``seq``); how many."""
-        released: int = await self._write(team_ops.todo_release, list_id, owner, seq)
-        return released
-
-    async def todos(self, list_id: str, *, status: str | None = None) -> list[Todo]:
-        """The todos of a list in seq order, of one status if given."""
-        if status is not None and status not in team_ops.TODO_STATUSES:
-            raise ValueError(f"a todo is 'open', 'claimed' or 'done', not '{status}'")
-        return await self._read(team_ops.read_todos, list_id, status)
-
-    async def board_get(self, board: str, key: str) -> BoardEntry | None:
-        """The entry of ``key`` on ``board``, or None."""
-        return await self._read(team_ops.read_board_entry, board, key)
-
-    async def board_put(
-        self,
-        board: str,
-        key: str,
-        value: Any,
-        expected_version: int,
-        *,
-        by: str | None = None,
-    ) -> tuple[bool, BoardEntry | None]:
-        """Write ``key`` if its version is ``expected_version`` (0: absent); committed."""
-        if expected_version < 0:
-            raise ValueError(f"a version is 0 (absent) or more, not {expected_version}")
-        encoded = ops.dump(value, "the value of '{}' on board '{}'", key, board)
-        put: tuple[bool, BoardEntry | None] = await self._write(
-            team_ops.board_put, board, key, encoded, expected_version, by
-        )
-        return put
-
-    async def board_list(self, board: str, *, prefix: str = "") -> list[BoardEntry]:
-        """The entries of ``board`` whose key starts with ``prefix``, by key."""
-        return await self._read(team_ops.read_board, board, prefix)
 
     # Reads.
 
