@@ -86,6 +86,21 @@ class CallContext:
     def depth(self) -> int:
         return len(self.chain) - 1
 
+    def below(self, target: str, trace: TraceContext | None = None) -> CallContext:
+        """The context of work this one hands to ``target`` (``agent:<name>``, …): the same
+        principal, scopes, job and log; the chain one longer; a fresh Spend; ``trace``
+        (default: a child span of this one's)."""
+        return CallContext(
+            self.principal,
+            self.scopes,
+            (*self.chain, target),
+            trace or self.trace.child(),
+            Spend(),
+            self.job_id,
+            self.log,
+            self.key,
+        )
+
 
 CURRENT: ContextVar[CallContext | None] = ContextVar("agentgo_call_context", default=None)
 """The context of the agent running now; the call_agent tool continues it."""
@@ -264,16 +279,7 @@ class CallService:
                 error.retry_after = wait
                 raise error
         trace = span or parent.trace.child()
-        ctx = CallContext(
-            parent.principal,
-            parent.scopes,
-            (*parent.chain, entry.target),
-            trace,
-            Spend(),
-            parent.job_id,
-            parent.log,
-            parent.key,
-        )
+        ctx = parent.below(entry.target, trace)
         key = idempotency_key
         output, replayed = None, False
         owned: Begin | None = None

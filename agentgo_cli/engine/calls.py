@@ -155,10 +155,7 @@ class AgentCalls:
             span=ctx.trace.span_id,
         )
         run = self._runs.get(ctx.job_id) if ctx.job_id else None
-        if run is not None and agent.spec.model_ref.provider != "scripted":
-            client = self._client_for(run, agent)  # counted and shadow-logged on the root's job
-        else:
-            client = self.models.client_for(agent.spec)
+        client = self._client(run, agent)
         result = await run_agent(
             agent,
             prompt=prompt,
@@ -175,42 +172,38 @@ class AgentCalls:
             result.cost_usd + ctx.spend.usd,
         )
 
+    def _client(self, run: Run | None, agent: AgentManifest) -> Client:
+        """The model client of an agent a call runs: counted and shadow-logged on the root
+        caller's job when it runs here (scripted models cost nothing to count)."""
+        if run is not None and agent.spec.model_ref.provider != "scripted":
+            return self._client_for(run, agent)
+        return self.models.client_for(agent.spec)
+
     async def _team(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
         """Run a call's target team: its turns run in the call (no step records), their
         cost and their agents' calls rolled up into the call's."""
-        from agentgo_cli.manifests.models.team import FEATURE_PROTOCOLS, TeamManifest
-        from agentgo_cli.teams.context import board_id
+        from agentgo_cli.manifests.models.team import TeamManifest
         from agentgo_cli.teams.coordinator import TeamRun, run_team
 
         team = self.teams.get(entry.target_name)
         if not isinstance(team, TeamManifest):
             raise CallError("not_found", f"{entry.ref}: its target {entry.target} is not here")
-        protocol = team.spec.protocol
-        if protocol in FEATURE_PROTOCOLS and protocol not in self.features:
-            raise CallError(
-                "failed",
-                f"{entry.ref}: team protocol '{protocol}' needs the '{protocol}' feature: add "
-                "it to 'features:' in agentgo.yaml",
-            )
         intent = entry.intent
         task = str(render(intent.prompt, {"input": value})) if intent.prompt else value
-        run_id = f"call:{ctx.trace.trace_id}:{ctx.trace.span_id}"
-        scope = team.spec.blackboard.scope if team.spec.blackboard else "team"
-        team_run = TeamRun(
+        team_run = TeamRun.begin(  # a protocol not enabled: the call fails (StepError)
             team,
             _CallTurns(self, ctx),
             self.store,
-            run_id,
-            board_id(
-                scope, team=team.name, run_id=run_id, job_id=ctx.job_id, principal=ctx.principal
-            ),
-            ctx.principal,
-            self.owner,
+            run_id=f"call:{ctx.trace.trace_id}:{ctx.trace.span_id}",
+            job_id=ctx.job_id,
+            principal=ctx.principal,
+            owner=self.owner,
+            features=self.features,
         )
-        output = await run_team(team_run, value if task is None else task)
-        return Dispatched(
-            output, team_run.tokens + ctx.spend.tokens, team_run.cost_usd + ctx.spend.usd
-        )
+        output = await run_team(team_run, task)
+        # The turns' agents call others under contexts of their own (``ctx.below``), whose
+        # spend their turns count: the team's totals are the call's.
+        return Dispatched(output, team_run.tokens, team_run.cost_usd)
 
     def builtin_tools(self) -> dict[str, Builtin]:
         """The built-in tools that call and find agents, bound to this catalog."""
@@ -265,32 +258,12 @@ class _CallTurns:
     def __init__(self, calls: AgentCalls, ctx: CallContext) -> None:
         self.calls = calls
         self.ctx = ctx
-        self.n = 0
 
     async def __call__(self, team: TeamRun, turn: Turn) -> TurnResult:
         from agentgo_cli.engine.roles import RoleFailed, Seat, may_fail, play
 
         calls, ctx = self.calls, self.ctx
-        self.n += 1
         run = calls._runs.get(ctx.job_id) if ctx.job_id else None
-
-        def client(agent: AgentManifest) -> Client:
-            if run is not None and agent.spec.model_ref.provider != "scripted":
-                return calls._client_for(run, agent)
-            return calls.models.client_for(agent.spec)
-
-        def call_context(name: str) -> CallContext:
-            return CallContext(
-                ctx.principal,
-                ctx.scopes,
-                (*ctx.chain, f"agent:{name}"),
-                ctx.trace.child(),
-                Spend(),
-                ctx.job_id,
-                ctx.log,
-                ctx.key,
-            )
-
         seat = Seat(
             agents=calls.agents,
             tools=calls.tools,
@@ -301,8 +274,8 @@ class _CallTurns:
                 idempotency_key=f"{team.run_id}{turn.suffix}",
                 span=ctx.trace.span_id,
             ),
-            client=client,
-            calls=call_context,
+            client=lambda agent: calls._client(run, agent),
+            calls=lambda name: ctx.below(f"agent:{name}"),
             observer=calls.observer if run is None else run.observer,
             redactor=calls.redactor,
         )

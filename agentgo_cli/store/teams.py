@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["BoardEntry", "TeamStore", "Todo"]
+__all__ = ["TODO_STATUSES", "BoardEntry", "TeamStore", "Todo"]
+
+TODO_STATUSES = ("open", "claimed", "done")
+"""What a todo's status may be, in the order a todo goes through them."""
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Todo:
     task: Any
     """What is to be done (decoded JSON)."""
     status: str
-    """``open`` | ``claimed`` | ``done``."""
+    """One of ``TODO_STATUSES``: ``open`` | ``claimed`` | ``done``."""
     owner: str | None
     """Who holds the claim (``claimed``) or completed it (``done``); None while open."""
     token: str | None

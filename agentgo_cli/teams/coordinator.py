@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentgo_cli.errors import StepError
-from agentgo_cli.teams.context import Handoff
+from agentgo_cli.manifests.models.team import FEATURE_PROTOCOLS
+from agentgo_cli.teams.context import Handoff, board_id
 
 if TYPE_CHECKING:
     from agentgo_cli.manifests.models.team import Role, TeamManifest
@@ -117,8 +118,6 @@ class TeamRun:
     principal: str
     owner: str
     """Who claims todos for this run's workers (unique per process)."""
-    resumed: bool = False
-    """Whether this run continues one a stopped process began (claims it held are freed)."""
     rounds: int = 0
     """Role turns played (replayed ones too: a resumed run counts as it did)."""
     tokens: int = 0
@@ -126,6 +125,31 @@ class TeamRun:
     started: float = field(default_factory=time.monotonic)
     summary: dict[str, Any] = field(default_factory=dict)
     """What the protocol notes about the run (recorded with the team step)."""
+
+    @classmethod
+    def begin(
+        cls,
+        team: TeamManifest,
+        runner: TurnRunner,
+        store: TeamStore,
+        *,
+        run_id: str,
+        job_id: str | None,
+        principal: str,
+        owner: str,
+        features: Collection[str],
+    ) -> TeamRun:
+        """A new run of ``team``, its blackboard found by its scope (``board_id``; ``team``
+        when it sets none); StepError when its protocol needs a feature not in ``features``."""
+        protocol = team.spec.protocol
+        if protocol in FEATURE_PROTOCOLS and protocol not in features:
+            raise StepError(
+                f"team '{team.name}': protocol '{protocol}' needs the '{protocol}' feature: "
+                "add it to 'features:' in agentgo.yaml"
+            )
+        scope = team.spec.blackboard.scope if team.spec.blackboard else "team"
+        board = board_id(scope, team=team.name, run_id=run_id, job_id=job_id, principal=principal)
+        return cls(team, runner, store, run_id, board, principal, owner)
 
     @property
     def name(self) -> str:

@@ -20,13 +20,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.errors import StepError, ValueNotStorable
+from agentgo_cli.store.teams import TODO_STATUSES
 from agentgo_cli.teams.context import TEAM, TeamContext, job_context
 
 if TYPE_CHECKING:
     from agentgo_cli.store.base import BoardEntry, TeamStore
     from agentgo_cli.tools.registry import Builtin, ToolContext
 
-__all__ = ["MAX_KEY", "MAX_TTL_S", "TODO_STATUSES", "team_tools"]
+__all__ = ["MAX_KEY", "MAX_TTL_S", "team_tools"]
 
 MAX_KEY = 512
 """The longest blackboard key (and prefix), in characters."""
@@ -34,7 +35,6 @@ MAX_TTL_S = 86_400.0
 """The longest claim a ``todo_claim`` may ask for (a day)."""
 DEFAULT_TTL_S = 300.0
 """A claim's time to live when ``todo_claim`` is given none."""
-TODO_STATUSES = ("open", "claimed", "done")
 _MAX_INT = 2**53
 """Versions and todo ids past this are no real one's (and past it JSON numbers lose
 precision in many clients)."""

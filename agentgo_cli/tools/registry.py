@@ -29,6 +29,7 @@ from agentgo_cli.manifests.models.tool import (
     ToolManifest,
 )
 from agentgo_cli.observer import ToolCalled
+from agentgo_cli.store.teams import TODO_STATUSES
 from agentgo_cli.tools._child import ImportProblem, describe, resolve
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ _BUILTIN_INPUTS: dict[str, dict[str, Any]] = {
     },
     "todo_list": {
         "type": "object",
-        "properties": {"status": {"enum": ["open", "claimed", "done", None]}},
+        "properties": {"status": {"enum": [*TODO_STATUSES, None]}},
     },
     "handoff": {
         "type": "object",

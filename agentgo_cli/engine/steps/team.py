@@ -16,10 +16,10 @@ from agentgo_cli.engine.steps.base import StepKind
 from agentgo_cli.engine.steps.role import RoleTurn
 from agentgo_cli.errors import StepError
 from agentgo_cli.expr import render
-from agentgo_cli.manifests.models.team import FEATURE_PROTOCOLS, TeamManifest
+from agentgo_cli.manifests.models.team import TeamManifest
 from agentgo_cli.manifests.models.workflow import TeamStep
 from agentgo_cli.store.base import StepStatus
-from agentgo_cli.teams.context import Handoff, board_id
+from agentgo_cli.teams.context import Handoff
 from agentgo_cli.teams.coordinator import TeamRun, Turn, TurnResult, run_team
 
 if TYPE_CHECKING:
@@ -30,17 +30,10 @@ __all__ = ["KIND", "execute", "team_of"]
 
 
 def team_of(engine: Engine, name: str) -> TeamManifest:
-    """The team of that name, its protocol enabled; StepError otherwise."""
+    """The team of that name; StepError when the set has none."""
     team = engine.teams.get(name)
     if not isinstance(team, TeamManifest):
         raise StepError(f"unknown team '{name}'")
-    protocol = team.spec.protocol
-    config = engine.mset.config
-    if protocol in FEATURE_PROTOCOLS and protocol not in (config.features if config else []):
-        raise StepError(
-            f"team '{name}': protocol '{protocol}' needs the '{protocol}' feature: add it to "
-            "'features:' in agentgo.yaml"
-        )
     return team
 
 
@@ -51,17 +44,15 @@ async def execute(
     team = team_of(engine, step.team)
     task = render(step.input, scope.values)
     job = run.job
-    principal = job.principal or engine.principal
-    run_id = f"{job.id}:{key}"
-    board = team.spec.blackboard.scope if team.spec.blackboard else "team"
-    team_run = TeamRun(
+    team_run = TeamRun.begin(
         team,
         _StepTurns(engine, run, key),
         engine.store,
-        run_id,
-        board_id(board, team=team.name, run_id=run_id, job_id=job.id, principal=principal),
-        principal,
-        engine.owner,
+        run_id=f"{job.id}:{key}",
+        job_id=job.id,
+        principal=job.principal or engine.principal,
+        owner=engine.owner,
+        features=engine.agent_calls.features,
     )
     try:
         return await run_team(team_run, task), 0, 0.0  # the turns count their own cost

@@ -17,6 +17,7 @@ from typing import Any
 from agentgo_cli.errors import ValueNotStorable
 from agentgo_cli.store.base import BoardEntry, Todo
 from agentgo_cli.store.sqlite.ops import load
+from agentgo_cli.store.teams import TODO_STATUSES
 
 __all__ = [
     "BOARD_COLUMNS",
@@ -32,7 +33,6 @@ __all__ = [
     "TODOS",
     "TODOS_BY_STATUS",
     "TODO_COLUMNS",
-    "TODO_STATUSES",
     "UPDATE_ENTRY",
     "board_put",
     "check_ttl",
@@ -49,9 +49,7 @@ __all__ = [
     "todo_renew",
 ]
 
-_OPEN, _CLAIMED, _DONE = "open", "claimed", "done"
-TODO_STATUSES = frozenset({_OPEN, _CLAIMED, _DONE})
-"""What a todo's status may be (``todos(status=...)`` takes only these)."""
+_OPEN, _CLAIMED, _DONE = TODO_STATUSES
 
 TODO_COLUMNS = (
     "list_id, seq, task, status, owner, token, claim_expires, claims, result, "

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentgo_cli.store.sqlite import ops, team_ops
-from agentgo_cli.store.teams import BoardEntry, Todo
+from agentgo_cli.store.teams import TODO_STATUSES, BoardEntry, Todo
 
 if TYPE_CHECKING:
     from agentgo_cli.store.sqlite.writer import Operation
@@ -69,7 +69,7 @@ class TeamState:
 
     async def todos(self, list_id: str, *, status: str | None = None) -> list[Todo]:
         """The todos of a list in seq order, of one status if given."""
-        if status is not None and status not in team_ops.TODO_STATUSES:
+        if status is not None and status not in TODO_STATUSES:
             raise ValueError(f"a todo is 'open', 'claimed' or 'done', not '{status}'")
         return await self._read(team_ops.read_todos, list_id, status)
 
