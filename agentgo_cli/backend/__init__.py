@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Protocol, Self
 
-from agentgo_cli.errors import ConfigError
-
 if TYPE_CHECKING:
     from agentgo_cli.backend.views import (
         CallRequest,
@@ -157,7 +155,7 @@ def backend_for(
     warn: Callable[[str], None] | None = None,
 ) -> Backend:
     """The backend of the active profile: local (the embedded engine and store), or, for a
-    profile with ``server:``, the remote one (not in this version: a ConfigError, exit 2).
+    profile with ``server:``, the remote one (``agentgo serve`` over HTTP).
 
     A config file that exists and is wrong is refused (InvalidConfigError, each error
     located), unless ``lenient``: ``validate`` reports its errors in its own list instead.
@@ -176,9 +174,7 @@ def backend_for(
             warn(warning)
     active = config.profile()
     if active is not None and active.server:
-        raise ConfigError(
-            f"profile '{config.profile_name}' sets 'server: {active.server}', but this version "
-            "has no remote backend yet: it would run against a local store instead. Use a "
-            "profile with 'store:' (or none)"
-        )
+        from agentgo_cli.backend.remote import RemoteBackend
+
+        return RemoteBackend(config)
     return LocalBackend(config)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from agentgo_cli.config import LoadedConfig
     from agentgo_cli.manifests.manifest_set import ManifestSet
 
-__all__ = ["call_input", "given_inputs", "principal", "workflow_set"]
+__all__ = ["call_input", "given_inputs", "principal", "read_input_file", "workflow_set"]
 
 
 def workflow_set(
@@ -102,21 +102,25 @@ def call_input(request: v.CallRequest, schema: dict[str, Any]) -> Any:
 
 
 def given_inputs(
-    pairs: dict[str, str], input_file: str | None, schemas: dict[str, Any]
+    pairs: dict[str, str],
+    input_file: str | None,
+    schemas: dict[str, Any],
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The inputs given to run or plan: --input-file's, then -i pairs parsed against the
-    inputs' schemas (defaults and checks come after: ``prepare_inputs``)."""
+    """The inputs given to run or plan: ``data`` (an input file a client read), then
+    --input-file's, then -i pairs parsed against the inputs' schemas (defaults and checks
+    come after: ``prepare_inputs``)."""
     from agentgo_cli.engine.inputs import parse_cli_value
 
-    given: dict[str, Any] = {}
+    given: dict[str, Any] = dict(data or {})
     if input_file:
-        given.update(_read_input_file(input_file))
+        given.update(read_input_file(input_file))
     for key, raw in pairs.items():
         given[key] = parse_cli_value(raw, schemas.get(key), name=key)
     return given
 
 
-def _read_input_file(path: str) -> dict[str, Any]:
+def read_input_file(path: str) -> dict[str, Any]:
     """The mapping of input names to values in a JSON (``.json``) or YAML file."""
     import yaml
 

@@ -157,6 +157,11 @@ class LocalBackend:
             )
         return self._engines
 
+    async def prepare(self) -> None:
+        """Open the store and the engines now rather than on first use (a server is ready
+        only once its store is)."""
+        await self._get_engines()
+
     # -- manifests -------------------------------------------------------------------------
 
     async def validate(self, request: v.ValidateRequest) -> v.ValidationReport:
@@ -217,7 +222,9 @@ class LocalBackend:
     async def submit(self, request: v.RunRequest) -> v.JobView:
         name, paths, mset = self._workflow_set(request.workflow)
         wf = mset.of_kind("Workflow")[name].manifest
-        given = _resolve.given_inputs(request.inputs, request.input_file, wf.spec.inputs)
+        given = _resolve.given_inputs(
+            request.inputs, request.input_file, wf.spec.inputs, request.input_data
+        )
         engines = await self._get_engines()
         engine = engines.put(paths, mset)
         job = await engine.submit(
@@ -240,7 +247,9 @@ class LocalBackend:
         name, _, mset = self._workflow_set(request.workflow)
         entry = mset.of_kind("Workflow")[name]
         schemas = entry.manifest.spec.inputs
-        given = _resolve.given_inputs(request.inputs, request.input_file, schemas)
+        given = _resolve.given_inputs(
+            request.inputs, request.input_file, schemas, request.input_data
+        )
         values = prepare_inputs(schemas, given)
         defaults = [n for n in values if n not in given]
         return plan_view(plan_workflow(entry, mset.of_kind("Team")), values, defaults)
@@ -321,7 +330,8 @@ class LocalBackend:
     async def jobs(self, query: v.JobsQuery) -> list[v.JobView]:
         store = await self._get_store()
         status = None if query.status is None else str(query.status)
-        return [job_view(j) for j in await store.list_jobs(status=status, limit=query.limit)]
+        found = await store.list_jobs(status=status, principal=query.principal, limit=query.limit)
+        return [job_view(j) for j in found]
 
     async def job(self, job_id: str) -> v.JobDetailView:
         store = await self._get_store()

@@ -82,6 +82,9 @@ class RunRequest(_View):
     inputs: dict[str, str] = Field(default_factory=dict)
     """``-i name=value`` pairs, as text (parsed against the input's schema)."""
     input_file: str | None = None
+    input_data: dict[str, Any] | None = None
+    """Input values as read from an input file by a client (``--input-file`` through a
+    server); ``inputs`` pairs are applied over them."""
     detach: bool = False
     """Only enqueue the job; a worker runs it."""
     principal: str | None = None
@@ -100,6 +103,8 @@ class PlanRequest(_View):
     inputs: dict[str, str] = Field(default_factory=dict)
     """``-i name=value`` pairs, as text (parsed against the input's schema)."""
     input_file: str | None = None
+    input_data: dict[str, Any] | None = None
+    """As RunRequest.input_data."""
 
 
 class ResumeRequest(_View):
@@ -117,6 +122,9 @@ class JobsQuery(_View):
 
     status: JobStatus | None = None
     limit: int = Field(50, ge=1)
+    principal: str | None = None
+    """Only the jobs run for this principal (through a server: always the token's own,
+    unless it holds ``agentgo:admin``)."""
 
 
 class LogsRequest(_View):

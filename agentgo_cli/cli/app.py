@@ -17,6 +17,7 @@ from agentgo_cli.cli import (
     plan,
     run,
     schema,
+    serve,
     validate,
     worker,
 )
@@ -65,6 +66,7 @@ validate.register(app)
 run.register(app)
 plan.register(app)
 worker.register(app)
+serve.register(app)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(models.app, name="models")
 app.add_typer(catalog.app, name="catalog")

@@ -468,8 +468,10 @@ class JobStore(CallStore, TeamStore, Protocol):
         """One job, or None."""
         ...
 
-    async def list_jobs(self, *, status: str | None = None, limit: int = 50) -> list[JobRecord]:
-        """Newest first."""
+    async def list_jobs(
+        self, *, status: str | None = None, principal: str | None = None, limit: int = 50
+    ) -> list[JobRecord]:
+        """Newest first; of one status and one principal (the job's own) if given."""
         ...
 
     async def steps(self, job_id: str) -> list[StepRecord]:

@@ -29,12 +29,16 @@ from agentgo_cli.manifests.types import (
 )
 
 __all__ = [
+    "API_SCOPES",
     "FEATURES",
     "BreakerSettings",
     "ConfigFile",
     "ModelPrice",
     "Profile",
     "ProviderSettings",
+    "ServeSettings",
+    "ServeToken",
+    "TlsSettings",
     "TRACE_LEVELS",
     "TRACE_PAYLOAD_BYTES",
     "TraceLevel",
@@ -168,6 +172,81 @@ class ProviderSettings(Spec):
         return ProviderSettings.model_validate({**data, **extra, "prices": prices})
 
 
+API_SCOPES = ("agentgo:admin", "agentgo:impersonate")
+"""Scopes a server token may hold that give rights over the API itself: ``agentgo:admin``
+sees and steers every principal's jobs; ``agentgo:impersonate`` may run and call as another
+principal (``--as``). Every other scope is an ACL scope that the token's jobs and calls carry."""
+
+
+class ServeToken(Spec):
+    """One bearer token that ``agentgo serve`` accepts, and whom it stands for."""
+
+    token: SecretRef | None = Field(
+        default=None,
+        description="The token, usually '${env:NAME}' or '${file:path}'; held only as a "
+        "SHA-256 digest once the server has read it.",
+    )
+    sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The token's SHA-256 digest (hex) instead of the token itself.",
+    )
+    principal: str = Field(
+        pattern=r"^[a-z][a-z0-9-]*:[^\s]+$",
+        description="Who the token's requests run as, e.g. 'user:alice' or 'service:ci'.",
+    )
+    scopes: list[str] = Field(
+        default_factory=list,
+        description="ACL scopes its jobs and calls carry, and the API scopes "
+        "'agentgo:admin' (every principal's jobs) and 'agentgo:impersonate' (--as).",
+    )
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ServeToken:
+        if (self.token is None) == (self.sha256 is None):
+            raise PydanticCustomError(
+                "serve_token", "a token takes 'token' or 'sha256', one of them"
+            )
+        return self
+
+
+class TlsSettings(Spec):
+    """TLS for ``agentgo serve``, passed to uvicorn."""
+
+    certfile: str
+    keyfile: str
+    keyfile_password: SecretRef | None = None
+    ca_certs: str | None = Field(
+        default=None, description="CA bundle to verify client certificates."
+    )
+
+
+class ServeSettings(Spec):
+    """How ``agentgo serve`` listens and whom it lets in."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: NonNegativeInt = Field(
+        default=1, description="In-process workers for queued jobs (0: an API-only node)."
+    )
+    tokens: list[ServeToken] = Field(default_factory=list)
+    default_skill: str | None = Field(
+        default=None,
+        description="The intent an A2A message that names no skill goes to.",
+    )
+    max_body_bytes: PositiveInt = Field(
+        default=1024 * 1024, description="Largest request body accepted (413 above it)."
+    )
+    request_timeout: PositiveFloat = Field(
+        default=300.0,
+        description="Seconds a request may take (a call, a run waiting for its job) before 504.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (none by default)."
+    )
+    tls: TlsSettings | None = None
+
+
 class ConfigFile(Spec):
     """The whole agentgo.yaml."""
 
@@ -176,6 +255,9 @@ class ConfigFile(Spec):
     features: list[Annotated[str, OneOf(FEATURES, "feature")]] = Field(default_factory=list)
     providers: dict[Annotated[str, AfterValidator(_known_provider)], ProviderSettings] = Field(
         default_factory=dict
+    )
+    serve: ServeSettings | None = Field(
+        default=None, description="How 'agentgo serve' listens and whom it lets in."
     )
 
     @model_validator(mode="after")

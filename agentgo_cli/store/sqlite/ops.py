@@ -39,7 +39,6 @@ __all__ = [
     "INSERT_JOB",
     "JOB_COLUMNS",
     "LIST_JOBS",
-    "LIST_JOBS_BY_STATUS",
     "MANY",
     "POISON",
     "OLDEST_EXPIRED",
@@ -101,9 +100,9 @@ INSERT_JOB = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
-LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?"
-LIST_JOBS_BY_STATUS = (
-    f"SELECT {JOB_COLUMNS} FROM jobs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+LIST_JOBS = (
+    f"SELECT {JOB_COLUMNS} FROM jobs WHERE (? IS NULL OR status = ?) "
+    "AND (? IS NULL OR principal = ?) ORDER BY created_at DESC, id DESC LIMIT ?"
 )
 # Statuses are spelled from their enums, so the SQL and the Python code cannot disagree.
 _QUEUED, _RUNNING, _CANCELLED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLED
@@ -565,11 +564,10 @@ def read_job(conn: sqlite3.Connection, job_id: str) -> JobRecord | None:
     return None if row is None else job_record(row)
 
 
-def read_jobs(conn: sqlite3.Connection, status: str | None, limit: int) -> list[JobRecord]:
-    if status is None:
-        rows = conn.execute(LIST_JOBS, (limit,)).fetchall()
-    else:
-        rows = conn.execute(LIST_JOBS_BY_STATUS, (status, limit)).fetchall()
+def read_jobs(
+    conn: sqlite3.Connection, status: str | None, principal: str | None, limit: int
+) -> list[JobRecord]:
+    rows = conn.execute(LIST_JOBS, (status, status, principal, principal, limit)).fetchall()
     return [job_record(row) for row in rows]
 
 

@@ -510,9 +510,11 @@ class SQLiteJobStore(TeamState):
         """One job, or None."""
         return await self._read(ops.read_job, job_id)
 
-    async def list_jobs(self, *, status: str | None = None, limit: int = 50) -> list[JobRecord]:
-        """Up to ``limit`` jobs, newest first, of one status if given."""
-        return await self._read(ops.read_jobs, status, max(limit, 0))
+    async def list_jobs(
+        self, *, status: str | None = None, principal: str | None = None, limit: int = 50
+    ) -> list[JobRecord]:
+        """Up to ``limit`` jobs, newest first, of one status and one principal if given."""
+        return await self._read(ops.read_jobs, status, principal, max(limit, 0))
 
     async def cancelled_ids(self, job_ids: list[str]) -> set[str]:
         """Those of the given jobs that have a cancel request, in one query."""

@@ -1,0 +1,233 @@
+"""The ``agentgo serve`` application: FastAPI over one long-lived LocalBackend.
+
+``create_app`` builds the app for a loaded config; its lifespan opens the backend (store,
+model hub, engines) once, starts the in-process workers that run queued jobs, and on
+shutdown stops them (running jobs drain to their next committed step, the rest is given up
+to be resumed) before the backend closes.
+
+The ``/v1`` routes (``server.v1``) are the Backend's methods, one endpoint each, with the
+view models as bodies: ``RemoteBackend`` is their client. Every AgentGoError becomes an
+error body (``backend.wire``) with the HTTP status of its exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentgo_cli import __version__
+from agentgo_cli.backend.wire import error_body, status_of
+from agentgo_cli.errors import AgentGoError, UsageError
+from agentgo_cli.server.auth import Denied, TokenTable, Unauthenticated
+
+if TYPE_CHECKING:
+    from agentgo_cli.backend.local import LocalBackend
+    from agentgo_cli.config import LoadedConfig
+    from agentgo_cli.manifests.models.config import ServeSettings
+
+__all__ = ["ServerState", "create_app"]
+
+_log = logging.getLogger("agentgo.serve")
+
+
+@dataclass
+class ServerState:
+    """What the routes share: the backend, the tokens, the settings, and readiness."""
+
+    config: LoadedConfig
+    settings: ServeSettings
+    tokens: TokenTable
+    workers: int
+    backend: LocalBackend | None = None
+    ready: bool = False
+    draining: bool = False
+    worker_task: asyncio.Task[None] | None = None
+    notices: list[str] = field(default_factory=list)
+
+    def local(self) -> LocalBackend:
+        if self.backend is None or self.draining:
+            raise AgentGoError("the server is starting or stopping; try again")
+        return self.backend
+
+
+def create_app(
+    config: LoadedConfig,
+    *,
+    workers: int | None = None,
+    settings: ServeSettings | None = None,
+) -> FastAPI:
+    """The app serving ``config``'s active profile. ``workers``: in-process workers for
+    queued jobs (default ``serve.workers``); ``settings``: ``serve:`` of the config
+    (default: as read from it). Raises ConfigError for tokens that cannot be read."""
+    from agentgo_cli.manifests.models.config import ServeSettings
+
+    settings = settings or (config.data.serve if config.data else None) or ServeSettings()
+    base = config.path.parent if config.path else None
+    state = ServerState(
+        config,
+        settings,
+        TokenTable.from_config(settings.tokens, base),
+        settings.workers if workers is None else workers,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from agentgo_cli.backend.local import LocalBackend
+
+        async with LocalBackend(config) as backend:
+            state.backend = backend
+            await backend.prepare()
+            if state.workers > 0:
+                state.worker_task = asyncio.ensure_future(_run_workers(state))
+            state.ready = True
+            try:
+                yield
+            finally:
+                state.ready = False
+                state.draining = True
+                await _stop_workers(state)
+        state.backend = None
+
+    app = FastAPI(
+        title="AgentGo",
+        version=__version__,
+        summary="Run, watch and call the agents, teams and workflows of an AgentGo project.",
+        lifespan=lifespan,
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.agentgo = state
+
+    @app.exception_handler(AgentGoError)
+    async def _agentgo_error(request: Request, exc: AgentGoError) -> JSONResponse:
+        if isinstance(exc, Unauthenticated):
+            return JSONResponse(
+                error_body(exc), status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        status = 403 if isinstance(exc, Denied) else getattr(exc, "http_status", status_of(exc))
+        return JSONResponse(error_body(exc), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}"
+            for err in exc.errors()[:5]
+        )
+        return JSONResponse(error_body(UsageError(f"invalid request: {problems}")), 422)
+
+    @app.get("/healthz", tags=["health"], summary="The process is up.")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The store is open and the server takes requests.",
+        responses={503: {"description": "Starting or stopping."}},
+    )
+    async def readyz() -> JSONResponse:
+        if state.ready and not state.draining:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "stopping" if state.draining else "starting"}, 503)
+
+    from agentgo_cli.server.v1 import router
+
+    app.include_router(router, prefix="/v1")
+    if settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "traceparent"],
+        )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+async def _run_workers(state: ServerState) -> None:
+    from agentgo_cli.backend.views import WorkRequest
+
+    backend = state.local()
+    request = WorkRequest(concurrency=state.workers, poll=0.5, drain=30.0)
+    async for notice in backend.work(request):
+        _log.info("worker: %s", notice.message)
+
+
+async def _stop_workers(state: ServerState) -> None:
+    task = state.worker_task
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+class BodyLimit:
+    """Refuse a request body over ``limit`` bytes with 413, by its Content-Length or, for a
+    body that does not say, as soon as more has arrived."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared < 0 or declared > self.limit:
+                    await _too_large(send, self.limit)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    import json
+
+    body = error_body(UsageError(f"the request body is larger than {limit} bytes"))
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

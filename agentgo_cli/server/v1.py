@@ -1,0 +1,353 @@
+"""The ``/v1`` HTTP API: every Backend method as an endpoint, the view models as bodies.
+
+Each request is authenticated by its bearer token (``server.auth``); the principal of a
+job or call is the token's. A job is seen and steered only by its own principal (or a token
+with ``agentgo:admin``): another's job is answered 404, as if it did not exist.
+
+Paths in requests (a workflow file, ``validate``'s files) name files of the server's
+project: relative to the folder of its agentgo.yaml, never outside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from agentgo_cli.backend import views as v
+from agentgo_cli.errors import NotFoundError, UsageError
+from agentgo_cli.server.auth import Caller
+
+if TYPE_CHECKING:
+    from agentgo_cli.backend.local import LocalBackend
+    from agentgo_cli.server.app import ServerState
+
+__all__ = ["ERRORS", "router"]
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["type", "message", "exit_code"],
+            "properties": {
+                "type": {"type": "string"},
+                "message": {"type": "string"},
+                "exit_code": {"type": "integer"},
+                "code": {"type": "string"},
+                "retry_after": {"type": "number"},
+                "kind": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("A usage mistake: bad arguments, a path outside the project."),
+    401: _error("No bearer token, or one the server does not know."),
+    403: _error("The token may not do this (ACL, --as without impersonation)."),
+    404: _error("No such job, intent or workflow (or not the caller's)."),
+    413: _error("The request body is too large."),
+    422: _error("Invalid request body or manifests, or a failed step or call."),
+    429: _error("The intent's rate limit refused the call."),
+    500: _error("The store failed."),
+    502: _error("A call's target failed or answered invalid output."),
+    503: _error("The server is starting or stopping, or a model provider failed."),
+    504: _error("The request took longer than the server allows."),
+}
+
+router = APIRouter(responses=ERRORS)
+
+
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.agentgo
+    return state
+
+
+def caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Caller:
+    """The request's caller, from its bearer token (401 without a known one)."""
+    return _state(request).tokens.caller(authorization)
+
+
+Authed = Annotated[Caller, Depends(caller)]
+
+
+def _backend(request: Request) -> LocalBackend:
+    return _state(request).local()
+
+
+Local = Annotated["LocalBackend", Depends(_backend)]
+
+
+def _in_project(request: Request, given: str) -> str:
+    """A path of a request as a file of the server's project (UsageError outside it)."""
+    config = _state(request).config
+    root = (config.path.parent if config.path else Path.cwd()).resolve()
+    path = Path(given)
+    full = (path if path.is_absolute() else root / path).resolve()
+    if full != root and root not in full.parents:
+        raise UsageError(f"{given}: the server reads only files of its project ({root.name}/)")
+    if not full.exists():
+        raise NotFoundError(f"{given}: no such file or folder in the server's project")
+    return str(full)
+
+
+def _workflow_ref(request: Request, ref: str) -> str:
+    """A workflow name as it is; a workflow file as a file of the server's project."""
+    if "/" in ref or ref.endswith((".yaml", ".yml")):
+        return _in_project(request, ref)
+    return ref
+
+
+async def _timed(request: Request, work: Any) -> Any:
+    """Await ``work`` within the server's request timeout (UsageError-shaped 504 after)."""
+    limit = _state(request).settings.request_timeout
+    try:
+        async with asyncio.timeout(limit):
+            return await work
+    except TimeoutError:
+        raise _Timeout(f"the request took longer than {limit:g}s") from None
+
+
+class _Timeout(UsageError):
+    """The request ran out of time (HTTP 504)."""
+
+    http_status = 504
+
+
+async def _own_job(backend: LocalBackend, who: Caller, job_id: str) -> v.JobDetailView:
+    """The job, if the caller may see it; NotFoundError otherwise (the same answer as for
+    a job that does not exist)."""
+    job = await backend.job(job_id)
+    if not who.may_see(job.principal):
+        raise NotFoundError(f"no job '{job_id}'")
+    return job
+
+
+# -- manifests ------------------------------------------------------------------------------
+
+
+@router.post("/validate", tags=["manifests"], summary="Validate a manifest set.")
+async def validate(
+    body: v.ValidateRequest, request: Request, who: Authed, backend: Local
+) -> v.ValidationReport:
+    body.paths = [_in_project(request, p) for p in body.paths]
+    report: v.ValidationReport = await _timed(request, backend.validate(body))
+    return report
+
+
+@router.post("/plan", tags=["manifests"], summary="A workflow's step graph, without running it.")
+async def plan(body: v.PlanRequest, request: Request, who: Authed, backend: Local) -> v.PlanView:
+    body.workflow = _workflow_ref(request, body.workflow)
+    return await backend.plan(body)
+
+
+# -- jobs -----------------------------------------------------------------------------------
+
+
+@router.post("/jobs", tags=["jobs"], summary="Start a job (or only enqueue it: detach).")
+async def submit(body: v.RunRequest, request: Request, who: Authed, backend: Local) -> v.JobView:
+    body.workflow = _workflow_ref(request, body.workflow)
+    if body.input_file is not None:
+        raise UsageError("send an input file's values as 'input_data', not its path")
+    body.principal, body.scopes = who.bind(body.principal, body.scopes)
+    return await backend.submit(body)
+
+
+@router.get("/jobs", tags=["jobs"], summary="Jobs, newest first.")
+async def jobs(
+    who: Authed,
+    backend: Local,
+    status: Annotated[v.JobStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+    principal: Annotated[str | None, Query()] = None,
+) -> list[v.JobView]:
+    if not who.admin:
+        if principal is not None and principal != who.principal:
+            return []
+        principal = who.principal
+    return await backend.jobs(v.JobsQuery(status=status, limit=limit, principal=principal))
+
+
+@router.get("/jobs/{job_id}", tags=["jobs"], summary="One job with its steps.")
+async def job(job_id: str, who: Authed, backend: Local) -> v.JobDetailView:
+    return await _own_job(backend, who, job_id)
+
+
+@router.get(
+    "/jobs/{job_id}/wait",
+    tags=["jobs"],
+    summary="Wait for a job to end (at most `timeout` seconds; 202 if it has not).",
+    responses={202: {"description": "Still running: ask again.", "model": v.JobView}},
+)
+async def wait(
+    job_id: str,
+    who: Authed,
+    backend: Local,
+    within: Annotated[float, Query(alias="timeout", gt=0, le=300)] = 30.0,
+) -> JSONResponse:
+    await _own_job(backend, who, job_id)
+    try:
+        async with asyncio.timeout(within):
+            done = await asyncio.shield(backend.wait(job_id))
+    except TimeoutError:
+        now = await backend.job(job_id)
+        return JSONResponse(v.JobView(**_job_fields(now)).model_dump(mode="json"), 202)
+    return JSONResponse(done.model_dump(mode="json"))
+
+
+def _job_fields(detail: v.JobDetailView) -> dict[str, Any]:
+    return {k: getattr(detail, k) for k in v.JobView.model_fields}
+
+
+@router.post("/jobs/{job_id}/resume", tags=["jobs"], summary="Take over a stopped job.")
+async def resume(
+    job_id: str, who: Authed, backend: Local, body: v.ResumeRequest | None = None
+) -> v.JobView:
+    await _own_job(backend, who, job_id)
+    request = body or v.ResumeRequest(job_id=job_id)
+    request.job_id = job_id
+    return await backend.resume(request)
+
+
+@router.post("/jobs/{job_id}/cancel", tags=["jobs"], summary="Ask a job to stop.")
+async def cancel(job_id: str, who: Authed, backend: Local) -> v.JobView:
+    await _own_job(backend, who, job_id)
+    return await backend.cancel(job_id)
+
+
+@router.post(
+    "/jobs/{job_id}/interrupt", tags=["jobs"], summary="Stop a job now, to be resumed later."
+)
+async def interrupt(job_id: str, who: Authed, backend: Local) -> v.JobDetailView:
+    await _own_job(backend, who, job_id)
+    return await backend.interrupt(job_id)
+
+
+@router.get("/jobs/{job_id}/logs", tags=["jobs"], summary="A job's stored log.")
+async def logs(
+    job_id: str, who: Authed, backend: Local, after: Annotated[int, Query(ge=0)] = 0
+) -> list[v.EventView]:
+    await _own_job(backend, who, job_id)
+    return await backend.logs(v.LogsRequest(job_id=job_id, after=after))
+
+
+@router.get("/jobs/{job_id}/trace", tags=["jobs"], summary="A job's trace as a tree.")
+async def trace(
+    job_id: str, who: Authed, backend: Local, step: Annotated[str | None, Query()] = None
+) -> v.TraceNode:
+    await _own_job(backend, who, job_id)
+    return await backend.trace(v.TraceRequest(job_id=job_id, step=step))
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    tags=["jobs"],
+    summary="A job's events as they happen (server-sent events, one EventView each).",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(job_id: str, who: Authed, backend: Local) -> StreamingResponse:
+    await _own_job(backend, who, job_id)
+    return StreamingResponse(_sse(backend.watch(job_id)), media_type="text/event-stream")
+
+
+async def _sse(events: AsyncIterator[v.EventView]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield b"data: " + event.model_dump_json().encode() + b"\n\n"
+    yield b"event: end\ndata: {}\n\n"
+
+
+@router.get("/completions", tags=["jobs"], summary="Candidates for shell completion.")
+async def completions(
+    who: Authed,
+    backend: Local,
+    what: Annotated[str, Query(pattern="^(workflow|intent|job)$")],
+    incomplete: str = "",
+) -> list[str]:
+    if what == "job":
+        query = v.JobsQuery(limit=50, principal=None if who.admin else who.principal)
+        return [j.job_id for j in await backend.jobs(query) if j.job_id.startswith(incomplete)]
+    return await backend.completions(what, incomplete)
+
+
+# -- catalog and calls ----------------------------------------------------------------------
+
+
+@router.post("/catalog/list", tags=["catalog"], summary="The intents of a manifest set.")
+async def catalog(
+    body: v.CatalogRequest, request: Request, who: Authed, backend: Local
+) -> list[v.CatalogEntryView]:
+    body.paths = [_in_project(request, p) for p in body.paths]
+    return await backend.catalog(body)
+
+
+@router.post("/catalog/show", tags=["catalog"], summary="One intent version.")
+async def intent(
+    body: v.IntentRequest, request: Request, who: Authed, backend: Local
+) -> v.IntentView:
+    body.paths = [_in_project(request, p) for p in body.paths]
+    return await backend.intent(body)
+
+
+@router.get(
+    "/catalog/intents/{name}/openapi.json",
+    tags=["catalog"],
+    summary="An OpenAPI 3.1 document of one intent: its call, input and output schemas.",
+)
+async def intent_openapi(name: str, request: Request, who: Authed, backend: Local) -> Any:
+    from agentgo_cli.server.openapi import intent_document
+
+    view = await backend.intent(v.IntentRequest(intent=name))
+    return intent_document(view, server_url=str(request.base_url).rstrip("/"))
+
+
+@router.post("/catalog/export", tags=["catalog"], summary="The catalog as A2A AgentCards.")
+async def export_cards(
+    body: v.ExportRequest, request: Request, who: Authed, backend: Local
+) -> list[v.ExportedCard]:
+    body.paths = [_in_project(request, p) for p in body.paths]
+    return await backend.export_cards(body)
+
+
+@router.post("/calls", tags=["calls"], summary="Call an intent through the call lifecycle.")
+async def call(
+    body: v.CallRequest,
+    request: Request,
+    who: Authed,
+    backend: Local,
+    traceparent: Annotated[str | None, Header()] = None,
+) -> v.CallResult:
+    body.principal, body.scopes = who.bind(body.principal, body.scopes)
+    if body.traceparent is None and traceparent is not None:
+        body.traceparent = traceparent
+    result: v.CallResult = await _timed(request, backend.call(body))
+    return result
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+@router.get("/models", tags=["models"], summary="Providers, models in use, and prices.")
+async def models(who: Authed, backend: Local) -> list[v.ModelView]:
+    return await backend.models()
+
+
+@router.post("/models/ping", tags=["models"], summary="One tiny call to a model.")
+async def ping(body: v.PingRequest, request: Request, who: Authed, backend: Local) -> v.PingResult:
+    result: v.PingResult = await _timed(request, backend.ping_model(body))
+    return result
