@@ -91,6 +91,22 @@ async def test_list_jobs_newest_first_with_status_and_limit(store: JobStore) -> 
     assert await store.list_jobs(limit=0) == []
 
 
+async def test_list_jobs_of_one_principal(store: JobStore) -> None:
+    made = []
+    for n, who in enumerate(["user:alice", "user:bob", "user:alice", None, "user:alice"]):
+        job = await store.create_job(f"wf{n}", {}, [], principal=who)
+        made.append(job.id)
+    await store.job_finished(made[2], "failed", error="boom")
+    alice = [j.id for j in await store.list_jobs(principal="user:alice")]
+    assert alice == [made[4], made[2], made[0]]
+    assert [j.id for j in await store.list_jobs(principal="user:bob")] == [made[1]]
+    failed = await store.list_jobs(principal="user:alice", status="failed")
+    assert [j.id for j in failed] == [made[2]]
+    assert await store.list_jobs(principal="user:bob", status="failed") == []
+    assert [j.id for j in await store.list_jobs(principal="user:alice", limit=1)] == [made[4]]
+    assert await store.list_jobs(principal="user:carol") == []
+
+
 async def test_job_finished_records_outputs_and_clears_the_lease(store: JobStore) -> None:
     job = await store.create_job("wf", {}, [], status="running", lease_owner="me")
     await store.job_finished(job.id, "succeeded", outputs={"answer": NESTED})
@@ -547,6 +563,7 @@ async def test_migrations_are_recorded_once(store_db: StoreDB) -> None:
         "0006_lease_epoch",
         "0007_trace",
         "0008_teams",
+        "0009_jobs_by_principal",
     ]
     assert all(at for _, at in applied)
     async with store_db.running():

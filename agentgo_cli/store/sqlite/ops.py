@@ -100,10 +100,15 @@ INSERT_JOB = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
-LIST_JOBS = (
-    f"SELECT {JOB_COLUMNS} FROM jobs WHERE (? IS NULL OR status = ?) "
-    "AND (? IS NULL OR principal = ?) ORDER BY created_at DESC, id DESC LIMIT ?"
-)
+_LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs{{}} ORDER BY created_at DESC, id DESC LIMIT ?"
+LIST_JOBS = {
+    (False, False): _LIST_JOBS.format(""),
+    (True, False): _LIST_JOBS.format(" WHERE status = ?"),
+    (False, True): _LIST_JOBS.format(" WHERE principal = ?"),
+    (True, True): _LIST_JOBS.format(" WHERE status = ? AND principal = ?"),
+}
+"""``jobs list`` by (status given, principal given): one plain query each, so each uses its
+index (jobs_by_created, jobs_by_status, jobs_by_principal)."""
 # Statuses are spelled from their enums, so the SQL and the Python code cannot disagree.
 _QUEUED, _RUNNING, _CANCELLED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLED
 _FAILED, _STEP_RUNNING, _STEP_FAILED = JobStatus.FAILED, StepStatus.RUNNING, StepStatus.FAILED
@@ -567,7 +572,9 @@ def read_job(conn: sqlite3.Connection, job_id: str) -> JobRecord | None:
 def read_jobs(
     conn: sqlite3.Connection, status: str | None, principal: str | None, limit: int
 ) -> list[JobRecord]:
-    rows = conn.execute(LIST_JOBS, (status, status, principal, principal, limit)).fetchall()
+    given = tuple(x for x in (status, principal) if x is not None)
+    sql = LIST_JOBS[status is not None, principal is not None]
+    rows = conn.execute(sql, (*given, limit)).fetchall()
     return [job_record(row) for row in rows]
 
 

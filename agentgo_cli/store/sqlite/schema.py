@@ -222,6 +222,11 @@ def _create_teams(db: Database) -> None:
     )
 
 
+def _index_jobs_by_principal(db: Database) -> None:
+    # ``jobs list`` through a server shows a token's own jobs, newest first.
+    db.execute("CREATE INDEX jobs_by_principal ON jobs (principal, created_at, id)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_jobs", _create_jobs),
     ("0002_steps", _create_steps),
@@ -231,6 +236,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0006_lease_epoch", _add_lease_epoch),
     ("0007_trace", _create_trace),
     ("0008_teams", _create_teams),
+    ("0009_jobs_by_principal", _index_jobs_by_principal),
 ]
 """Every migration, in the order it runs. Append; never rename or reorder."""
 
