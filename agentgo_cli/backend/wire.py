@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgo_cli import errors as e
+from pydantic import BaseModel, ConfigDict
 
-__all__ = ["STATUS_BY_EXIT", "error_body", "error_from_body", "status_of"]
+from agentgo_cli import errors as e
+from agentgo_cli.backend.views import ManifestErrorView
+
+__all__ = [
+    "STATUS_BY_EXIT",
+    "ErrorBody",
+    "ErrorDetail",
+    "error_body",
+    "error_from_body",
+    "status_of",
+]
 
 STATUS_BY_EXIT = {
     e.EXIT_FAILED: 422,
@@ -41,6 +51,34 @@ _CLASSES: dict[str, type[e.AgentGoError]] = {
         e.SandboxError,
     )
 }
+
+
+class ErrorDetail(BaseModel):
+    """What an error body says: the exception's class, its message and exit code, and
+    what that class carries (only the fields that apply are present)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    type: str
+    """The exception's class name (``NotFoundError``, ``CallError``, ...)."""
+    message: str
+    """The one-line message the CLI prints."""
+    exit_code: int
+    """The exit code the CLI exits with for this error."""
+    code: str | None = None
+    """A refused call's code (``invalid_input``, ``rate_limited``, ...)."""
+    retry_after: float | None = None
+    """Seconds until a rate-limited call may be tried again."""
+    kind: str | None = None
+    """A provider error's kind (``timeout``, ``rate_limit``, ...)."""
+    errors: list[ManifestErrorView] | None = None
+    """The located errors of invalid manifests or config."""
+
+
+class ErrorBody(BaseModel):
+    """The JSON body of every error answer of ``agentgo serve``: ``{"error": {...}}``."""
+
+    error: ErrorDetail
 
 
 def status_of(exc: e.AgentGoError) -> int:

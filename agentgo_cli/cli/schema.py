@@ -24,15 +24,18 @@ def export(
         False, "--check", help="Write nothing; exit 1 if a file differs from the models."
     ),
 ) -> None:
-    """Write one JSON Schema per manifest kind (and the config file) into a folder, and one
-    per request and view of the backend (what --output json prints) into its api/ folder."""
+    """Write one JSON Schema per manifest kind (and the config file) into a folder, one
+    per request and view of the backend (what --output json prints) into its api/ folder,
+    and the OpenAPI document of agentgo serve's HTTP API as api/openapi.json."""
     from agentgo_cli.backend.api_schema import api_schema_names, api_schema_text, write_api_schemas
     from agentgo_cli.manifests.schema import SCHEMA_NAMES, export_schemas, schema_text
+    from agentgo_cli.server.openapi import OPENAPI_FILE, server_document_text
 
     if check:
         wanted = {folder / f"{name}.schema.json": schema_text(name) for name in SCHEMA_NAMES}
         for name in api_schema_names():
             wanted[folder / "api" / f"{name}.schema.json"] = api_schema_text(name)
+        wanted[folder / "api" / OPENAPI_FILE] = server_document_text()
         stale = [
             path
             for path, text in wanted.items()
@@ -47,6 +50,9 @@ def export(
         return
     with writing(folder):
         written = [*export_schemas(folder), *write_api_schemas(folder / "api")]
+        openapi = folder / "api" / OPENAPI_FILE
+        openapi.write_text(server_document_text(), encoding="utf-8")
+        written.append(openapi)
     for path in written:
         typer.echo(f"wrote {path}")
 

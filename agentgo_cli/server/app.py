@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentgo_cli import __version__
 from agentgo_cli.backend.wire import error_body, status_of
-from agentgo_cli.errors import AgentGoError, UsageError
+from agentgo_cli.errors import AgentGoError, NotFoundError, UsageError
 from agentgo_cli.server.auth import Denied, TokenTable, Unauthenticated
+from agentgo_cli.server.openapi import install as install_openapi
+from agentgo_cli.server.openapi import operation_id
 
 if TYPE_CHECKING:
     from agentgo_cli.backend.local import LocalBackend
@@ -105,7 +108,9 @@ def create_app(
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
+    install_openapi(app)
     app.state.agentgo = state
 
     @app.exception_handler(AgentGoError)
@@ -124,6 +129,14 @@ def create_app(
             for err in exc.errors()[:5]
         )
         return JSONResponse(error_body(UsageError(f"invalid request: {problems}")), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            error_body(_route_error(request, exc)),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     @app.get("/healthz", tags=["health"], summary="The process is up.")
     async def healthz() -> dict[str, str]:
@@ -154,6 +167,18 @@ def create_app(
         )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
+
+
+def _route_error(request: Request, exc: StarletteHTTPException) -> AgentGoError:
+    """Starlette's own refusals (no such route, a method the route does not take) as our
+    errors, so every error answer has the same body."""
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        return NotFoundError(f"{where}: no such route (see /v1/openapi.json)")
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return UsageError(f"{where}: the route does not take {request.method}; it takes {allowed}")
+    return UsageError(f"{where}: {exc.detail}")
 
 
 async def _run_workers(state: ServerState) -> None:

@@ -8,9 +8,73 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.dependencies.models import Dependant
+    from fastapi.routing import APIRoute
+
     from agentgo_cli.backend.views import IntentView
 
-__all__ = ["intent_document", "server_document", "server_document_text"]
+__all__ = [
+    "BEARER",
+    "OPENAPI_FILE",
+    "install",
+    "intent_document",
+    "operation_id",
+    "server_document",
+    "server_document_text",
+]
+
+OPENAPI_FILE = "openapi.json"
+"""The server's document under ``schemas/api/`` (beside the views' JSON Schemas)."""
+
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A token listed under `serve.tokens` of the server's agentgo.yaml; the "
+    "request runs as the token's principal, with its scopes.",
+}
+"""The security scheme of every operation that needs a token."""
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId: its endpoint's name (``jobs_list``, ``catalog_show``), short
+    and stable, where FastAPI's default would add the path and the method."""
+    return route.name
+
+
+def install(app: FastAPI) -> None:
+    """Make ``app.openapi()`` answer the finished document: FastAPI's, plus the bearer
+    scheme required by every operation but those that read no token (``security: []``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _secure(build(), app)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _secure(doc: dict[str, Any], app: FastAPI) -> None:
+    from fastapi.routing import APIRoute
+
+    from agentgo_cli.server.v1 import caller
+
+    doc.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = BEARER
+    doc["security"] = [{"bearer": []}]
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        if _depends_on(route.dependant, caller):
+            continue
+        for method in route.methods or ():
+            operation = doc["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = []
+
+
+def _depends_on(dependant: Dependant, call: object) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
 
 
 def server_document() -> dict[str, Any]:

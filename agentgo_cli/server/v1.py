@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from agentgo_cli.backend import views as v
+from agentgo_cli.backend.wire import ErrorBody
 from agentgo_cli.errors import NotFoundError, UsageError
 from agentgo_cli.server.auth import Caller
 
@@ -28,29 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ERRORS", "router"]
 
-_ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["type", "message", "exit_code"],
-            "properties": {
-                "type": {"type": "string"},
-                "message": {"type": "string"},
-                "exit_code": {"type": "integer"},
-                "code": {"type": "string"},
-                "retry_after": {"type": "number"},
-                "kind": {"type": "string"},
-                "errors": {"type": "array", "items": {"type": "object"}},
-            },
-        }
-    },
-}
-
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+    return {"description": description, "model": ErrorBody}
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -58,6 +39,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: _error("No bearer token, or one the server does not know."),
     403: _error("The token may not do this (ACL, --as without impersonation)."),
     404: _error("No such job, intent or workflow (or not the caller's)."),
+    409: _error("The idempotency key was used before with another input."),
     413: _error("The request body is too large."),
     422: _error("Invalid request body or manifests, or a failed step or call."),
     429: _error("The intent's rate limit refused the call."),
@@ -66,6 +48,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: _error("The server is starting or stopping, or a model provider failed."),
     504: _error("The request took longer than the server allows."),
 }
+"""The error answers every /v1 route may give, each with the error body (``backend.wire``)."""
 
 router = APIRouter(responses=ERRORS)
 
@@ -160,7 +143,9 @@ async def plan(body: v.PlanRequest, request: Request, who: Authed, backend: Loca
 
 
 @router.post("/jobs", tags=["jobs"], summary="Start a job (or only enqueue it: detach).")
-async def submit(body: v.RunRequest, request: Request, who: Authed, backend: Local) -> v.JobView:
+async def jobs_submit(
+    body: v.RunRequest, request: Request, who: Authed, backend: Local
+) -> v.JobView:
     body.workflow = _workflow_ref(request, body.workflow)
     if body.input_file is not None:
         raise UsageError("send an input file's values as 'input_data', not its path")
@@ -169,7 +154,7 @@ async def submit(body: v.RunRequest, request: Request, who: Authed, backend: Loc
 
 
 @router.get("/jobs", tags=["jobs"], summary="Jobs, newest first.")
-async def jobs(
+async def jobs_list(
     who: Authed,
     backend: Local,
     status: Annotated[v.JobStatus | None, Query()] = None,
@@ -184,7 +169,7 @@ async def jobs(
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"], summary="One job with its steps.")
-async def job(job_id: str, who: Authed, backend: Local) -> v.JobDetailView:
+async def jobs_show(job_id: str, who: Authed, backend: Local) -> v.JobDetailView:
     return await _own_job(backend, who, job_id)
 
 
@@ -194,7 +179,7 @@ async def job(job_id: str, who: Authed, backend: Local) -> v.JobDetailView:
     summary="Wait for a job to end (at most `timeout` seconds; 202 if it has not).",
     responses={202: {"description": "Still running: ask again.", "model": v.JobView}},
 )
-async def wait(
+async def jobs_wait(
     job_id: str,
     who: Authed,
     backend: Local,
@@ -215,7 +200,7 @@ def _job_fields(detail: v.JobDetailView) -> dict[str, Any]:
 
 
 @router.post("/jobs/{job_id}/resume", tags=["jobs"], summary="Take over a stopped job.")
-async def resume(
+async def jobs_resume(
     job_id: str, who: Authed, backend: Local, body: v.ResumeRequest | None = None
 ) -> v.JobView:
     await _own_job(backend, who, job_id)
@@ -225,7 +210,7 @@ async def resume(
 
 
 @router.post("/jobs/{job_id}/cancel", tags=["jobs"], summary="Ask a job to stop.")
-async def cancel(job_id: str, who: Authed, backend: Local) -> v.JobView:
+async def jobs_cancel(job_id: str, who: Authed, backend: Local) -> v.JobView:
     await _own_job(backend, who, job_id)
     return await backend.cancel(job_id)
 
@@ -233,13 +218,13 @@ async def cancel(job_id: str, who: Authed, backend: Local) -> v.JobView:
 @router.post(
     "/jobs/{job_id}/interrupt", tags=["jobs"], summary="Stop a job now, to be resumed later."
 )
-async def interrupt(job_id: str, who: Authed, backend: Local) -> v.JobDetailView:
+async def jobs_interrupt(job_id: str, who: Authed, backend: Local) -> v.JobDetailView:
     await _own_job(backend, who, job_id)
     return await backend.interrupt(job_id)
 
 
 @router.get("/jobs/{job_id}/logs", tags=["jobs"], summary="A job's stored log.")
-async def logs(
+async def jobs_logs(
     job_id: str, who: Authed, backend: Local, after: Annotated[int, Query(ge=0)] = 0
 ) -> list[v.EventView]:
     await _own_job(backend, who, job_id)
@@ -247,11 +232,25 @@ async def logs(
 
 
 @router.get("/jobs/{job_id}/trace", tags=["jobs"], summary="A job's trace as a tree.")
-async def trace(
+async def jobs_trace(
     job_id: str, who: Authed, backend: Local, step: Annotated[str | None, Query()] = None
 ) -> v.TraceNode:
     await _own_job(backend, who, job_id)
     return await backend.trace(v.TraceRequest(job_id=job_id, step=step))
+
+
+_SSE = {
+    "description": "Server-sent events until the job ends: each event's `data:` is one "
+    "EventView (JSON); a last `event: end` (data `{}`) says the job has ended.",
+    "content": {
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "example": 'data: {"seq": 1, "time": 1764680000.5, "kind": "job", "message": '
+            '"started", "data": null, "job_id": "j-1", "step": null}\n\n'
+            "event: end\ndata: {}\n\n",
+        }
+    },
+}
 
 
 @router.get(
@@ -259,9 +258,9 @@ async def trace(
     tags=["jobs"],
     summary="A job's events as they happen (server-sent events, one EventView each).",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: _SSE},
 )
-async def events(job_id: str, who: Authed, backend: Local) -> StreamingResponse:
+async def jobs_events(job_id: str, who: Authed, backend: Local) -> StreamingResponse:
     await _own_job(backend, who, job_id)
     return StreamingResponse(_sse(backend.watch(job_id)), media_type="text/event-stream")
 
@@ -289,7 +288,7 @@ async def completions(
 
 
 @router.post("/catalog/list", tags=["catalog"], summary="The intents of a manifest set.")
-async def catalog(
+async def catalog_list(
     body: v.CatalogRequest, request: Request, who: Authed, backend: Local
 ) -> list[v.CatalogEntryView]:
     body.paths = [_in_project(request, p) for p in body.paths]
@@ -297,7 +296,7 @@ async def catalog(
 
 
 @router.post("/catalog/show", tags=["catalog"], summary="One intent version.")
-async def intent(
+async def catalog_show(
     body: v.IntentRequest, request: Request, who: Authed, backend: Local
 ) -> v.IntentView:
     body.paths = [_in_project(request, p) for p in body.paths]
@@ -309,7 +308,7 @@ async def intent(
     tags=["catalog"],
     summary="An OpenAPI 3.1 document of one intent: its call, input and output schemas.",
 )
-async def intent_openapi(name: str, request: Request, who: Authed, backend: Local) -> Any:
+async def catalog_intent_openapi(name: str, request: Request, who: Authed, backend: Local) -> Any:
     from agentgo_cli.server.openapi import intent_document
 
     view = await backend.intent(v.IntentRequest(intent=name))
@@ -317,7 +316,7 @@ async def intent_openapi(name: str, request: Request, who: Authed, backend: Loca
 
 
 @router.post("/catalog/export", tags=["catalog"], summary="The catalog as A2A AgentCards.")
-async def export_cards(
+async def catalog_export(
     body: v.ExportRequest, request: Request, who: Authed, backend: Local
 ) -> list[v.ExportedCard]:
     body.paths = [_in_project(request, p) for p in body.paths]
@@ -343,11 +342,13 @@ async def call(
 
 
 @router.get("/models", tags=["models"], summary="Providers, models in use, and prices.")
-async def models(who: Authed, backend: Local) -> list[v.ModelView]:
+async def models_list(who: Authed, backend: Local) -> list[v.ModelView]:
     return await backend.models()
 
 
 @router.post("/models/ping", tags=["models"], summary="One tiny call to a model.")
-async def ping(body: v.PingRequest, request: Request, who: Authed, backend: Local) -> v.PingResult:
+async def models_ping(
+    body: v.PingRequest, request: Request, who: Authed, backend: Local
+) -> v.PingResult:
     result: v.PingResult = await _timed(request, backend.ping_model(body))
     return result

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from agentgo_cli.backend.api_schema import api_schema_names, api_schema_text
 from agentgo_cli.cli.app import app
+from agentgo_cli.server.openapi import OPENAPI_FILE, server_document_text
 from tests.a2a.test_lifecycle import CONFIG, MANIFESTS
 from tests.conftest import REPO
 from tests.engine import engine_tools
@@ -93,8 +94,23 @@ def test_checked_in_api_schema_matches_the_views(name: str) -> None:
 
 def test_no_stray_api_schema() -> None:
     assert sorted(p.name for p in API.glob("*.json")) == sorted(
-        f"{n}.schema.json" for n in api_schema_names()
+        [OPENAPI_FILE, *(f"{n}.schema.json" for n in api_schema_names())]
     )
+
+
+def test_checked_in_openapi_document_matches_the_routes() -> None:
+    path = API / OPENAPI_FILE
+    assert path.is_file(), f"{path} is missing: run 'agentgo schema export schemas/'"
+    assert path.read_text(encoding="utf-8") == server_document_text(), (
+        f"{path} is out of date: run 'agentgo schema export schemas/'"
+    )
+
+
+def test_export_check_detects_a_stale_openapi_document(tmp_path: Path) -> None:
+    assert invoke("schema", "export", str(tmp_path))[0] == 0
+    (tmp_path / "api" / OPENAPI_FILE).write_text("{}\n", encoding="utf-8")
+    code, out, _ = invoke("schema", "export", str(tmp_path), "--check")
+    assert (code, out) == (1, f"{tmp_path / 'api' / OPENAPI_FILE}: out of date\n")
 
 
 def test_every_json_output_conforms_to_its_view(project: Write) -> None:
