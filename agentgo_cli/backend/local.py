@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from agentgo_cli.a2a.catalog import Catalog
     from agentgo_cli.config import LoadedConfig
     from agentgo_cli.engine.engines import Engines
+    from agentgo_cli.engine.scheduler import Engine
     from agentgo_cli.llm.hub import ModelHub
     from agentgo_cli.manifests.manifest_set import ManifestSet
 
@@ -430,6 +431,17 @@ class LocalBackend:
         )
         return v.CallResult(**outcome.as_dict())
 
+    async def profile_engine(self) -> tuple[list[str], Engine]:
+        """The active profile's manifest paths and their engine, loaded once and kept (a
+        worker's reload swaps in a new one): a server's A2A tasks are jobs of it."""
+        paths = self._profile_paths("serve")
+        return paths, (await self._get_engines()).get(paths)
+
+    def run_here(self, job: JobRecord, engine: Engine) -> None:
+        """Run a job just made under this process's lease (``Engine.submit`` with
+        ``run_here``), as ``submit`` does: ``wait``, ``watch`` and ``interrupt`` follow it."""
+        self._start(job, engine.run(job))
+
     # -- models ----------------------------------------------------------------------------
 
     async def models(self) -> list[v.ModelView]:
@@ -484,9 +496,57 @@ class LocalBackend:
             cost_usd=hub.prices.cost(ref, usage),
         )
 
+    # -- a server's life cycle --------------------------------------------------------------
+
+    async def adopt(self) -> list[str]:
+        """Take over and run here the running jobs whose owner was a process of this host
+        that is gone (a server killed and started again): they need not wait for their
+        leases to expire. Returns their ids; a job another process took first is left."""
+        from agentgo_cli.engine.owners import owner_is_dead
+        from agentgo_cli.errors import AgentGoError
+
+        store = await self._get_store()
+        taken = []
+        for job in await store.list_jobs(status="running", limit=10_000):
+            if not job.lease_owner or not owner_is_dead(job.lease_owner):
+                continue
+            try:
+                await self.resume(v.ResumeRequest(job_id=job.id))
+            except AgentGoError as exc:
+                _log.warning("job %s not taken over: %s", job.id, exc)
+                continue
+            taken.append(job.id)
+        return taken
+
+    async def drain(self, within: float, hurry: asyncio.Event | None = None) -> None:
+        """Stop at the next committed step: start no new step, wait (at most ``within``
+        seconds, or until ``hurry`` is set) for the steps in flight to finish, then give up
+        the jobs started here (their leases released: the next server or worker takes them
+        at once and redoes nothing). A worker's jobs (``work``) are given up by stopping it."""
+        if self._engines is None:
+            return
+        engines = self._engines
+        engines.gate.close()
+        deadline = time.monotonic() + within
+        while not engines.gate.settled(engines.running()):
+            if time.monotonic() >= deadline or (hurry is not None and hurry.is_set()):
+                break
+            await asyncio.sleep(0.02)
+        running = {j: t for j, t in self._tasks.items() if not t.done()}
+        for task in running.values():
+            task.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
+        for job_id, task in running.items():
+            if task.cancelled():
+                await self._give_up(job_id, "given up by a server that stopped; queued again")
+
     # -- worker ----------------------------------------------------------------------------
 
-    async def work(self, request: v.WorkRequest) -> AsyncIterator[v.WorkerNotice]:
+    async def work(
+        self, request: v.WorkRequest, *, stop: asyncio.Event | None = None
+    ) -> AsyncIterator[v.WorkerNotice]:
+        """Run queued jobs (see Worker.run). ``stop``: the event that stops it, instead of
+        SIGTERM (a server's workers, whose process signals the server owns)."""
         from agentgo_cli.engine.worker import Worker
 
         store = await self._get_store()
@@ -505,6 +565,7 @@ class LocalBackend:
                     v.WorkerNotice(message=line, job_id=job_id)
                 ),
                 drain=request.drain,
+                stop=stop,
             )
         )
         try:

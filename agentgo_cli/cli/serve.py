@@ -33,6 +33,16 @@ def register(app: typer.Typer) -> None:
             "--log-level",
             help="uvicorn's log level: critical, error, warning, info, debug.",
         ),
+        hash_token: bool = typer.Option(
+            False,
+            "--hash-token",
+            help="Read a token on stdin, print its 'sha256:' for serve.tokens, and exit.",
+        ),
+        new_token: bool = typer.Option(
+            False,
+            "--new-token",
+            help="Print a new random token (stdout) and its 'sha256:' (stderr), and exit.",
+        ),
     ) -> None:
         """Serve the active profile's project over HTTP: the /v1 API that profiles with
         'server:' send every command to, and the A2A protocol.
@@ -45,7 +55,13 @@ def register(app: typer.Typer) -> None:
         Prints 'listening on URL' on stderr once it takes requests. On SIGTERM or Ctrl-C
         it stops taking requests, lets running jobs reach their next committed step, gives
         them up to be resumed by the next server or worker, and exits 0.
+
+        A token can stay out of agentgo.yaml: '${env:NAME}' or '${file:path}' reads it at
+        start, or 'sha256:' holds only its digest ('--hash-token' prints it).
         """
+        if hash_token or new_token:
+            _token_tool(new=new_token)
+            return
         from agentgo_cli.config import load_config
         from agentgo_cli.errors import ConfigError, UsageError
 
@@ -77,3 +93,30 @@ def register(app: typer.Typer) -> None:
         from agentgo_cli.server.run import serve_forever
 
         run_async(serve_forever(config, settings, log_level=log_level))
+
+
+def _token_tool(*, new: bool) -> None:
+    """Print a token's sha256 for serve.tokens: of a new random one, or of one on stdin."""
+    import hashlib
+    import secrets
+    import sys
+
+    from agentgo_cli.errors import UsageError
+    from agentgo_cli.server.auth import MIN_LENGTH
+
+    if new:
+        token = secrets.token_urlsafe(32)
+        typer.echo(token)
+    else:
+        token = sys.stdin.readline().strip()
+        if len(token) < MIN_LENGTH:
+            raise UsageError(
+                f"--hash-token reads a token of at least {MIN_LENGTH} characters on stdin "
+                '(e.g. printf %s "$AG_TOKEN" | agentgo serve --hash-token)'
+            )
+    hashed = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    line = f"sha256: {hashed}"
+    if new:
+        typer.echo(f"{line}    (serve.tokens: keep this, give the token to its user)", err=True)
+    else:
+        typer.echo(line)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from agentgo_cli.engine.gate import StepGate
 from agentgo_cli.engine.owners import new_owner
 from agentgo_cli.engine.scheduler import LEASE_SECONDS, Engine
 from agentgo_cli.engine.trace import PAYLOAD_LIMIT, TraceLevel
@@ -42,6 +44,8 @@ class Engines:
         trace: TraceLevel = "steps",
         trace_limit: int = PAYLOAD_LIMIT,
     ) -> None:
+        self.gate = StepGate()
+        """Shared by every engine: a stopping server closes it to start no new step."""
         self.store = store
         self.models = models
         self.owner = owner or new_owner()
@@ -58,6 +62,7 @@ class Engines:
         self.trace_limit = trace_limit
         self._load = load
         self._engines: dict[tuple[str, ...], Engine] = {}
+        self._made: weakref.WeakSet[Engine] = weakref.WeakSet()
 
     def get(self, manifests: Sequence[str]) -> Engine:
         """The engine of that manifest set, loading the set the first time."""
@@ -72,6 +77,10 @@ class Engines:
         running the jobs it began)."""
         engine = self._engines[tuple(manifests)] = self._make(mset)
         return engine
+
+    def running(self) -> list[str]:
+        """The ids of the jobs run here now, by any engine made (a replaced one too)."""
+        return [job_id for engine in list(self._made) for job_id in engine.running()]
 
     def reload(self, notify: Callable[[str], None]) -> None:
         """Load every set in use again; swap in the ones that are valid.
@@ -90,7 +99,7 @@ class Engines:
             notify(f"reloaded {len(mset.of_kind('Workflow'))} workflows, {intents} intents")
 
     def _make(self, mset: ManifestSet) -> Engine:
-        return Engine(
+        engine = Engine(
             self.store,
             mset,
             owner=self.owner,
@@ -100,4 +109,7 @@ class Engines:
             redactor=self.redactor,
             trace=self.trace,
             trace_limit=self.trace_limit,
+            gate=self.gate,
         )
+        self._made.add(engine)
+        return engine

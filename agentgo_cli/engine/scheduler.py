@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.engine.calls import AgentCalls
 from agentgo_cli.engine.clients import JobClients
+from agentgo_cli.engine.gate import StepGate
 from agentgo_cli.engine.inputs import prepare_inputs
 from agentgo_cli.engine.outcomes import (
     ended_record,
@@ -124,8 +125,11 @@ class Engine:
         redactor: Redactor | None = None,
         trace: TraceLevel = "steps",
         trace_limit: int = PAYLOAD_LIMIT,
+        gate: StepGate | None = None,
     ) -> None:
         tune_gc()
+        self.gate = gate or StepGate()
+        """Counts the leaf steps at work; a stopping server closes it (engine/gate.py)."""
         self._runs: dict[str, Run] = {}
         """The jobs running here, by id (calls dispatched for them find their job)."""
         if trace != "off":  # every job run here records its trace (engine/trace.py)
@@ -193,8 +197,14 @@ class Engine:
         return self.agent_calls.service
 
     def workflow(self, name: str) -> WorkflowManifest:
-        """The workflow of that name; StepError if the set has none."""
+        """The workflow of that name, or the synthetic one of an A2A task
+        (``a2a:<intent>@<version>``, a2a/task_workflow.py); StepError if the set has none."""
         wf = self.workflows.get(name)
+        if wf is None:
+            from agentgo_cli.a2a.task_workflow import PREFIX, call_workflow
+
+            if name.startswith(PREFIX):
+                wf = self.workflows[name] = call_workflow(name)
         if not isinstance(wf, WorkflowManifest):
             raise StepError(f"workflow '{name}' is not in the manifest set")
         return wf
@@ -269,8 +279,11 @@ class Engine:
         return found
 
     def _agents_of_target(self, target: str) -> set[str]:
-        """The agents a call target may run: the agent, or the team's."""
+        """The agents a call target may run: the agent, or the team's (a remote A2A
+        agent's are not ours)."""
         kind, _, name = target.partition(":")
+        if kind == "a2a":
+            return set()
         return {name} if kind == "agent" else self._agents_of_team(name)
 
     def _agents_of_team(self, name: str) -> set[str]:
@@ -279,6 +292,10 @@ class Engine:
         if not isinstance(team, TeamManifest):
             return set()
         return {a for r in team.spec.roles for a in (r.agent, *r.fallback_agents)}
+
+    def running(self) -> list[str]:
+        """The ids of the jobs this engine runs now."""
+        return list(self._running)
 
     def _shown(self, text: str | None) -> str | None:
         """Text for an event: secrets masked."""
@@ -542,7 +559,10 @@ class Engine:
         spent, spent_usd = 0, 0.0  # failed attempts: every attempt is paid for
         execute = step_kind.execute
         limited = step_kind.leaf and run.semaphore is not None
+        gate = self.gate
         while True:
+            if gate.closed:  # the process stops: no new step (it is cancelled here)
+                await gate.park(job_id)
             if time.time() >= run.lease_until:  # our lease may have run out: renew first
                 await self._hold(run, key)
             await self.store.step_started(job_id, key, step.id, kind, attempt, lease=run.lease)
@@ -551,11 +571,15 @@ class Engine:
                 work = execute(self, run, step, key, scope, attempt)
                 if limited:
                     work = self._limited(run, work)
-                if step.timeout is None:
-                    output, tokens, cost = await work
-                else:
-                    async with asyncio.timeout(step.timeout.seconds):
+                gate.active += step_kind.leaf
+                try:
+                    if step.timeout is None:
                         output, tokens, cost = await work
+                    else:
+                        async with asyncio.timeout(step.timeout.seconds):
+                            output, tokens, cost = await work
+                finally:
+                    gate.active -= step_kind.leaf
             except FAILS_STEP as exc:
                 details = run.details.pop(key, None)
                 message = (

@@ -48,6 +48,7 @@ class Worker:
         notify: Callable[[str], None],
         on_job: Callable[[str, str], None] | None = None,
         drain: float = DRAIN_SECONDS,
+        stop: asyncio.Event | None = None,
     ) -> int:
         """Claim and run jobs until stopped (or, with ``once``, until none is left); return
         how many jobs ran to their end here.
@@ -60,15 +61,20 @@ class Worker:
         seconds to finish (a second SIGTERM cuts that short), and those still running then
         are given up (``JobStore.release``), so another worker takes them at once. A cancel
         from outside (Ctrl-C) gives them up at once.
+
+        With ``stop`` (a worker inside ``agentgo serve``, whose server owns the signals),
+        no signal handler is set: setting ``stop`` acts as SIGTERM does.
         """
         engines, store = self.engines, self.store
         tell = on_job or (lambda _job_id, _line: None)
         done = 0
-        reload, stopping, hurry = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        reload, stopping, hurry = asyncio.Event(), stop or asyncio.Event(), asyncio.Event()
         stop_watching = reload_triggers(reload, watch_paths, poll)
-        undo_term = _on_signal(
-            signal.SIGTERM, lambda: (hurry if stopping.is_set() else stopping).set()
-        )
+        undo_term: Callable[[], None] = _nothing
+        if stop is None:
+            undo_term = _on_signal(
+                signal.SIGTERM, lambda: (hurry if stopping.is_set() else stopping).set()
+            )
         running: _Running = {}
 
         def reap(finished: set[asyncio.Task[JobRecord]]) -> None:
@@ -148,6 +154,10 @@ async def _first(within: float, *waits: asyncio.Event | asyncio.Task[JobRecord])
     finally:
         for getter in getters:
             getter.cancel()
+
+
+def _nothing() -> None:
+    pass
 
 
 def _on_signal(sig: signal.Signals, handler: Callable[[], object]) -> Callable[[], None]:

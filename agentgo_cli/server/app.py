@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from agentgo_cli.config import LoadedConfig
     from agentgo_cli.manifests.models.config import ServeSettings
 
-__all__ = ["ServerState", "create_app"]
+__all__ = ["ServerState", "Unavailable", "create_app"]
 
 _log = logging.getLogger("agentgo.serve")
 
@@ -55,11 +55,38 @@ class ServerState:
     draining: bool = False
     worker_task: asyncio.Task[None] | None = None
     notices: list[str] = field(default_factory=list)
+    worker_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the server stops: its workers take no new job."""
+    hurry: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set by a second SIGTERM or Ctrl-C: give the running jobs up without waiting."""
+    _stopping: asyncio.Future[None] | None = None
 
     def local(self) -> LocalBackend:
         if self.backend is None or self.draining:
-            raise AgentGoError("the server is starting or stopping; try again")
+            raise Unavailable("the server is starting or stopping; try again")
         return self.backend
+
+    async def stop(self) -> None:
+        """Stop taking requests and running jobs: the workers take no new job, running jobs
+        stop at their next committed step (at most ``serve.drain`` seconds, or until ``hurry``) and
+        are given up, to be resumed by the next server or worker. Safe to call again."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
+        self.ready = False
+        self.draining = True
+        self.worker_stop.set()
+        if self.backend is not None:
+            await self.backend.drain(self.settings.drain, self.hurry)
+        await _stop_workers(self)
+
+
+class Unavailable(AgentGoError):
+    """The server is starting or stopping (HTTP 503)."""
+
+    http_status = 503
 
 
 def create_app(
@@ -90,14 +117,14 @@ def create_app(
             state.backend = backend
             await backend.prepare()
             if state.workers > 0:
+                for job_id in await backend.adopt():
+                    _log.info("took over job %s from a process of this host that is gone", job_id)
                 state.worker_task = asyncio.ensure_future(_run_workers(state))
             state.ready = True
             try:
                 yield
             finally:
-                state.ready = False
-                state.draining = True
-                await _stop_workers(state)
+                await state.stop()
         state.backend = None
 
     app = FastAPI(
@@ -186,7 +213,7 @@ async def _run_workers(state: ServerState) -> None:
 
     backend = state.local()
     request = WorkRequest(concurrency=state.workers, poll=0.5, drain=30.0)
-    async for notice in backend.work(request):
+    async for notice in backend.work(request, stop=state.worker_stop):
         _log.info("worker: %s", notice.message)
 
 

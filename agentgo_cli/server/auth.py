@@ -23,6 +23,7 @@ __all__ = [
     "ADMIN",
     "ANONYMOUS",
     "IMPERSONATE",
+    "MIN_LENGTH",
     "Caller",
     "Denied",
     "TokenTable",
@@ -33,6 +34,8 @@ __all__ = [
 ADMIN = "agentgo:admin"
 IMPERSONATE = "agentgo:impersonate"
 ANONYMOUS = "anonymous"
+MIN_LENGTH = 16
+"""The fewest characters a token may have."""
 
 
 class Unauthenticated(AgentGoError):
@@ -85,8 +88,10 @@ class Caller:
         return (principal or self.principal), (scopes or own)
 
     def may_see(self, job_principal: str | None) -> bool:
-        """Whether it may read and steer a job run for ``job_principal``."""
-        return self.admin or job_principal == self.principal
+        """Whether it may read and steer a job run for ``job_principal``: its own, or any
+        with ``agentgo:admin``, or with ``agentgo:impersonate`` (which may start a job as
+        anyone, so must follow it)."""
+        return self.admin or self.impersonate or job_principal == self.principal
 
 
 class TokenTable:
@@ -101,18 +106,28 @@ class TokenTable:
         Raises ConfigError for a reference that cannot be read or an empty token."""
         from agentgo_cli.config import resolve_secret
 
-        entries = []
+        entries: list[tuple[bytes, Caller]] = []
         for n, entry in enumerate(tokens):
+            where = f"serve.tokens[{n}] ({entry.principal})"
             if entry.sha256 is not None:
                 hashed = bytes.fromhex(entry.sha256)
             else:
-                value = resolve_secret(str(entry.token), base)
-                if len(value) < 16:
+                try:
+                    value = resolve_secret(str(entry.token), base)
+                except ConfigError as exc:
+                    raise ConfigError(f"{where}: {exc}") from None
+                if len(value) < MIN_LENGTH:
                     raise ConfigError(
-                        f"serve.tokens[{n}] ({entry.principal}): a token must be at least "
-                        "16 characters"
+                        f"{where}: a token must be at least {MIN_LENGTH} characters "
+                        "('agentgo serve --new-token' makes one)"
                     )
                 hashed = digest(value)
+            for m, (known, _) in enumerate(entries):
+                if hmac.compare_digest(known, hashed):
+                    raise ConfigError(
+                        f"{where}: the same token as serve.tokens[{m}]; give each principal "
+                        "a token of its own"
+                    )
             scopes = frozenset(entry.scopes)
             caller = Caller(
                 entry.principal,

@@ -245,6 +245,11 @@ class ServeSettings(Spec):
         default_factory=list, description="Origins allowed by CORS (none by default)."
     )
     tls: TlsSettings | None = None
+    drain: NonNegativeFloat = Field(
+        default=30.0,
+        description="Seconds a stopping server waits for the steps in flight to finish "
+        "before it gives their jobs up anyway (0: at once).",
+    )
 
 
 class ConfigFile(Spec):
