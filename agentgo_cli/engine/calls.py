@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
 from agentgo_cli.a2a.lifecycle import CURRENT, CallContext, CallService, Dispatched, Spend
-from agentgo_cli.a2a.trace import TraceContext
+from agentgo_cli.a2a.task_workflow import job_trace
 from agentgo_cli.engine.agent import run_agent
 from agentgo_cli.engine.state import CALLING_TOOLS, Run
 from agentgo_cli.errors import CallError, StepError
@@ -116,8 +116,8 @@ class AgentCalls:
         if agent is not None:
             chain = (*chain, f"agent:{agent}")
         job_id = job.id
-        if run.trace is None:
-            run.trace = TraceContext.start()
+        if run.trace is None:  # an A2A task's job continues its request's trace
+            run.trace = job_trace(job.workflow, job.inputs)
         observer = run.observer
 
         async def log(record: dict[str, Any]) -> None:
