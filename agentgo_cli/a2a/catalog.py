@@ -1,6 +1,9 @@
 """The catalog: every intent of a manifest set, callable by name and semver range.
 
-Cards come from Capability manifests. An agent that no card targets still gets a synthetic
+Cards come from Capability manifests. A card may target a remote A2A agent
+(``target: a2a:https://…``): its intents are ordinary entries, checked here like any other
+(input, ACL, quota, idempotency before the call, output after), and dispatched to
+``a2a.remote.call_remote``. An agent that no card targets still gets a synthetic
 card with one intent, ``<agent>.run`` (version 1.0.0, internal), so that manifests written
 before capability cards keep working. Its input is the task as text (``SYNTHETIC_INPUT``,
 enforced like any intent's input); its output is what the agent answers: the object of its
@@ -42,9 +45,12 @@ class CatalogEntry:
 
     intent: Intent
     target: str
-    """'agent:<name>' or 'team:<name>'."""
+    """'agent:<name>', 'team:<name>' or 'a2a:<url>' (a remote A2A agent)."""
     card: str | None
     """The Capability manifest's name; None for a synthetic card."""
+    auth_token: str | None = None
+    """A remote target's bearer token as the card writes it (``${env:NAME}``): resolved at
+    each call, never here."""
 
     @property
     def name(self) -> str:
@@ -97,7 +103,10 @@ class Catalog:
             card = entry.manifest
             if isinstance(card, CapabilityManifest):
                 carded.add(card.spec.target)
-                entries += [CatalogEntry(i, card.spec.target, name) for i in card.spec.intents]
+                token = card.spec.auth.token if card.spec.auth else None
+                entries += [
+                    CatalogEntry(i, card.spec.target, name, token) for i in card.spec.intents
+                ]
         for name, entry in sorted(mset.of_kind("Agent").items()):
             agent = entry.manifest
             if isinstance(agent, AgentManifest) and f"agent:{name}" not in carded:

@@ -137,6 +137,8 @@ class AgentCalls:
         """Run a call's target agent as the caller's principal (CallService's dispatcher)."""
         if entry.target_kind == "team":
             return await self._team(entry, value, ctx)
+        if entry.target_kind == "a2a":
+            return await self._remote(entry, value, ctx)
         agent = self.agents.get(entry.target_name)
         if not isinstance(agent, AgentManifest):
             raise CallError("not_found", f"{entry.ref}: its target {entry.target} is not here")
@@ -171,6 +173,13 @@ class AgentCalls:
             result.usage.total + ctx.spend.tokens,
             result.cost_usd + ctx.spend.usd,
         )
+
+    async def _remote(self, entry: CatalogEntry, value: Any, ctx: CallContext) -> Dispatched:
+        """Call a remote A2A agent (``target: a2a:<url>``) with the a2a-sdk client."""
+        from agentgo_cli.a2a.remote import call_remote
+
+        timeout = entry.intent.timeout.seconds if entry.intent.timeout else None
+        return await call_remote(entry, value, ctx, seconds=timeout)
 
     def _client(self, run: Run | None, agent: AgentManifest) -> Client:
         """The model client of an agent a call runs: counted and shadow-logged on the root

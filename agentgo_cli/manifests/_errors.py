@@ -30,7 +30,7 @@ _PATTERN_HELP = {
     "expressions can read it (steps.<id>, inputs.<name>)",
     INTENT_PATTERN: "use dotted lower-case words, e.g. research.summarize",
     CALL_PATTERN: "write an intent and an optional version range, e.g. research.summarize@^1",
-    TARGET_PATTERN: "write agent:<name> or team:<name>",
+    TARGET_PATTERN: "write agent:<name>, team:<name> or a2a:https://host/path",
     ENTRYPOINT_PATTERN: "write module.path:function, e.g. mypkg.tools:count_words",
     STORE_PATTERN: "write sqlite:///path/to/file.db or postgresql://user@host:5432/db",
     URL_PATTERN: "write an http:// or https:// URL",

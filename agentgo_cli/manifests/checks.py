@@ -295,8 +295,10 @@ class _Checker:
 
     def _capability(self, entry: Entry, m: CapabilityManifest) -> None:
         doc = entry.doc
-        known = self.agents if m.spec.target_kind == "Agent" else self.teams
-        self._ref(doc, ("spec", "target"), m.spec.target_kind.lower(), m.spec.target_name, known)
+        if m.spec.target_kind != "A2A":  # a remote agent is checked when it is called
+            known = self.agents if m.spec.target_kind == "Agent" else self.teams
+            kind = m.spec.target_kind.lower()
+            self._ref(doc, ("spec", "target"), kind, m.spec.target_name, known)
         for i, intent in enumerate(m.spec.intents):
             base: PathKey = ("spec", "intents", i)
             self._schema(doc, (*base, "input"), intent.input)

@@ -515,8 +515,8 @@ CAPABILITY = [
     ),
     case(
         manifest("Capability", "target: agents:writer\nintents: [{name: w.sum, version: 1.0.0}]"),
-        "m.yaml:6:11: spec.target: invalid value 'agents:writer': write agent:<name> or "
-        "team:<name>",
+        "m.yaml:6:11: spec.target: invalid value 'agents:writer': write agent:<name>, "
+        "team:<name> or a2a:https://host/path",
         id="target",
     ),
     case(

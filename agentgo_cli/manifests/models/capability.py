@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from agentgo_cli.manifests.models.common import JsonSchemaDoc, Manifest, Spec
-from agentgo_cli.manifests.types import TARGET_PATTERN, Duration, IntentName, OneOf, SemVer
+from agentgo_cli.manifests.types import (
+    TARGET_PATTERN,
+    Duration,
+    IntentName,
+    OneOf,
+    SecretRef,
+    SemVer,
+)
 from agentgo_cli.principal import (
     MAX_LENGTH,
     PRINCIPAL_GLOB_PATTERN,
@@ -16,9 +24,11 @@ from agentgo_cli.principal import (
     check_principal_glob,
 )
 
-__all__ = ["AclRule", "CapabilityManifest", "CapabilitySpec", "Intent", "RateLimit"]
+__all__ = ["AclRule", "CapabilityManifest", "CapabilitySpec", "Intent", "RateLimit", "RemoteAuth"]
 
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+_SECRET_REF = re.compile(r"\$\{(env|file):[^}]*\}")
+"""A ${env:NAME} or ${file:/path} reference (a token must be one, not the token itself)."""
 
 
 class AclRule(Spec):
@@ -99,17 +109,64 @@ class Intent(Spec):
         return self
 
 
+class RemoteAuth(Spec):
+    """How calls to a remote A2A agent authenticate: a bearer token read from a secret."""
+
+    token: SecretRef = Field(
+        description="The bearer token, as ${env:NAME} or ${file:/path}; read at each call."
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _a_reference(cls, value: SecretRef) -> SecretRef:
+        if _SECRET_REF.search(value) is None:
+            raise PydanticCustomError(
+                "literal_token",
+                "write the token as a secret reference such as ${env:PARTNER_TOKEN} so "
+                "that it stays out of the file",
+            )
+        return value
+
+
 class CapabilitySpec(Spec):
     """The target that serves the intents, and the intents."""
 
     target: Annotated[str, Field(pattern=TARGET_PATTERN)] = Field(
-        description="'agent:<name>' or 'team:<name>'"
+        description="'agent:<name>', 'team:<name>', or 'a2a:https://host/path': a remote A2A "
+        "agent (its card at <url>/.well-known/agent-card.json, or the URL itself when it "
+        "ends in .json); plain http:// is for loopback and development only"
+    )
+    auth: RemoteAuth | None = Field(
+        default=None, description="The bearer token for an a2a: target (none: anonymous)."
     )
     intents: list[Intent] = Field(min_length=1)
 
+    @field_validator("target")
+    @classmethod
+    def _remote_url(cls, value: str) -> str:
+        if value.startswith("a2a:"):
+            problem = remote_url_problem(value[4:])
+            if problem is not None:
+                raise PydanticCustomError(
+                    "a2a_url",
+                    "invalid A2A URL '{url}': {problem}",
+                    {"url": value[4:], "problem": problem},
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _auth_is_for_remote(self) -> CapabilitySpec:
+        if self.auth is not None and self.target_kind != "A2A":
+            raise PydanticCustomError(
+                "auth_target", "'auth' is only for a remote target (a2a:https://…)"
+            )
+        return self
+
     @property
     def target_kind(self) -> str:
-        return "Agent" if self.target.startswith("agent:") else "Team"
+        """'Agent', 'Team' or 'A2A' (a remote agent)."""
+        kind = self.target.partition(":")[0]
+        return {"agent": "Agent", "team": "Team"}.get(kind, "A2A")
 
     @property
     def target_name(self) -> str:
@@ -121,3 +178,29 @@ class CapabilityManifest(Manifest):
 
     kind: Literal["Capability"]
     spec: CapabilitySpec
+
+
+def remote_url_problem(url: str) -> str | None:
+    """What is wrong with the URL of a remote A2A agent, or None: an http(s) URL with a host,
+    a valid port, no user or password (the token goes in ``auth``) and no fragment."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc).lower()
+    if parts.scheme not in ("http", "https"):
+        return "use https:// (or http:// on loopback for development)"
+    if not parts.hostname:
+        return "it names no host"
+    if parts.username is not None or parts.password is not None:
+        return "put no credentials in the URL; give the token in 'auth: {token: ${env:NAME}}'"
+    if parts.fragment:
+        return "a URL with a #fragment names no agent"
+    if port == 0:
+        return "port 0 is not a port to call"
+    host = parts.hostname
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]|[0-9a-f:.]+", host):
+        return f"'{host}' is not a host name"
+    return None
