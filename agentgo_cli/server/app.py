@@ -226,8 +226,8 @@ async def _stop_workers(state: ServerState) -> None:
 
 
 class BodyLimit:
-    """Refuse a request body over ``limit`` bytes with 413, by its Content-Length or, for a
-    body that does not say, as soon as more has arrived."""
+    """Refuse a request body over ``limit`` bytes with 413: by its Content-Length, or, for
+    a body that does not say (chunked), by reading it here first, up to the limit."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -246,25 +246,28 @@ class BodyLimit:
                 if declared < 0 or declared > self.limit:
                     await _too_large(send, self.limit)
                     return
+                await self.app(scope, receive, send)  # the server holds it to its length
+                return
+        # No length said: the app would see the excess only as a failed read (a 400), so
+        # the body is read here, and passed on once it is known to be small enough.
+        read: list[Message] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                await _too_large(send, self.limit)
+                return
+            if not message.get("more_body", False):
+                break
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _too_large(send, self.limit)
+        async def replay() -> Message:
+            return read.pop(0) if read else await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _too_large(send: Send, limit: int) -> None:

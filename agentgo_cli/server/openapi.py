@@ -5,18 +5,23 @@ schema and answers its output schema."""
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from fastapi.dependencies.models import Dependant
     from fastapi.routing import APIRoute
+    from pydantic import BaseModel
+    from pydantic.json_schema import JsonSchemaMode
 
     from agentgo_cli.backend.views import IntentView
 
 __all__ = [
+    "AGENT_CARD_PATH",
     "BEARER",
     "OPENAPI_FILE",
+    "TRACEPARENT_PATTERN",
     "install",
     "intent_document",
     "operation_id",
@@ -36,6 +41,43 @@ BEARER = {
 """The security scheme of every operation that needs a token."""
 
 
+AGENT_CARD_PATH = "/.well-known/agent-card.json"
+"""Where the server's A2A agent card is read (A2A 1.0)."""
+
+DESCRIPTION = (
+    "The HTTP API of `agentgo serve`: every command of the `agentgo` CLI as a route of "
+    "`/v1`, with the JSON views of `--output json` as bodies; a profile with `server:` "
+    "sends its commands here. Every `/v1` route needs a bearer token (`serve.tokens`); "
+    "an error is answered with an ErrorBody whose `exit_code` is the CLI's. The A2A 1.0 "
+    "bindings are listed by the agent card's `supportedInterfaces`."
+)
+"""The document's ``info.description``."""
+
+_AGENT_CARD: dict[str, Any] = {
+    "tags": ["a2a"],
+    "summary": "The A2A agent card: the server's intents as skills, and its A2A bindings.",
+    "operationId": "a2a_agent_card",
+    "security": [],
+    "responses": {
+        "200": {
+            "description": "An A2A 1.0 AgentCard (read without a token).",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["name", "skills"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "skills": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                }
+            },
+        }
+    },
+}
+
+
 def operation_id(route: APIRoute) -> str:
     """A route's operationId: its endpoint's name (``jobs_list``, ``catalog_show``), short
     and stable, where FastAPI's default would add the path and the method."""
@@ -49,7 +91,10 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _secure(build(), app)
+            doc = build()
+            _secure(doc, app)
+            doc["info"]["description"] = DESCRIPTION
+            doc["paths"][AGENT_CARD_PATH] = {"get": _AGENT_CARD}
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -92,52 +137,143 @@ def server_document_text() -> str:
 
 
 def intent_document(view: IntentView, *, server_url: str) -> dict[str, Any]:
-    """An OpenAPI 3.1 document for calling one intent through ``POST /v1/calls``."""
+    """An OpenAPI 3.1 document for calling one intent version through ``POST /v1/calls``:
+    the request is ``/v1/calls``'s body (CallRequest) with ``intent`` fixed to this version
+    and ``input`` its input schema; the answer is the call's record (CallResult) with
+    ``output`` its output schema. The two schemas are components ``Input`` and ``Output``
+    (their local ``$ref``s rewritten to point into them)."""
+    from agentgo_cli.backend.views import CallRequest, CallResult
+    from agentgo_cli.backend.wire import ErrorBody
+
     name = f"{view.name}@{view.version}"
-    request_schema = {
-        "type": "object",
-        "required": ["intent", "input"],
-        "additionalProperties": False,
-        "properties": {
-            "intent": {"const": name},
-            "input": view.input if view.input is not None else {},
-            "idempotency_key": {"type": ["string", "null"]},
-            "traceparent": {"type": ["string", "null"]},
-        },
+    schemas: dict[str, Any] = {
+        "Input": _embedded(view.input, "#/components/schemas/Input"),
+        "Output": _embedded(view.output, "#/components/schemas/Output"),
     }
-    response_schema = {
-        "type": "object",
-        "required": ["output"],
-        "properties": {"output": view.output if view.output is not None else {}},
+    request = _component(CallRequest, "validation", schemas)
+    request["properties"]["intent"] = {
+        "const": name,
+        "title": "Intent",
+        "description": "This intent version.",
     }
+    request["properties"]["input"] = {"$ref": "#/components/schemas/Input"}
+    request["properties"]["traceparent"] = {
+        "type": "string",
+        "pattern": TRACEPARENT_PATTERN,
+        "description": "A W3C trace context the call joins.",
+    }
+    # The CLI's -i pairs (text parsed against the input schema) are for people; a client
+    # of this document sends the input as a value.
+    del request["properties"]["pairs"]
+    request["required"] = ["intent", "input"]
+    result = _component(CallResult, "serialization", schemas)
+    result["properties"]["output"] = {"$ref": "#/components/schemas/Output"}
+    _component(ErrorBody, "serialization", schemas)
+
+    def error(description: str) -> dict[str, Any]:
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+    operation_name = re.sub(r"[^A-Za-z0-9]+", "_", view.name)
     return {
         "openapi": "3.1.0",
-        "info": {"title": name, "version": view.version, "description": view.description},
+        "info": {
+            "title": name,
+            "version": view.version,
+            "description": view.description or f"Call the intent {name}.",
+        },
         "servers": [{"url": server_url}],
+        "security": [{"bearer": []}],
+        "tags": [{"name": "calls", "description": "Calls through the call lifecycle."}],
         "paths": {
             "/v1/calls": {
                 "post": {
-                    "operationId": f"call_{view.name.replace('.', '_').replace('-', '_')}",
-                    "summary": view.description or f"Call {name}",
-                    "security": [{"bearer": []}],
+                    "operationId": f"call_{operation_name}",
+                    "summary": f"Call {name}.",
+                    "description": view.description,
+                    "tags": ["calls"],
+                    "parameters": [_TRACEPARENT],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": request_schema}},
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CallRequest"}
+                            }
+                        },
                     },
                     "responses": {
                         "200": {
-                            "description": "The intent's output, with the call's record.",
-                            "content": {"application/json": {"schema": response_schema}},
+                            "description": "The call's record, with the intent's output.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/CallResult"}
+                                }
+                            },
                         },
-                        "401": {"description": "No bearer token, or an unknown one."},
-                        "403": {"description": "The intent's ACL refused the caller."},
-                        "422": {"description": "The input does not match the input schema."},
-                        "429": {"description": "The intent's rate limit refused the call."},
+                        "400": error("A usage mistake (input and pairs both given)."),
+                        "401": error("No bearer token, or one the server does not know."),
+                        "403": error("The intent's ACL refused the caller."),
+                        "404": error("The intent (or this version of it) is gone."),
+                        "409": error("The idempotency key was used before with another input."),
+                        "422": error("The input does not match the input schema."),
+                        "429": error("The intent's rate limit refused the call."),
+                        "502": error("The target failed or answered invalid output."),
+                        "504": error("The call took longer than the server allows."),
                     },
                 }
             }
         },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
+        "components": {"schemas": schemas, "securitySchemes": {"bearer": BEARER}},
     }
+
+
+TRACEPARENT_PATTERN = "^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$"
+"""A W3C ``traceparent`` the server takes: version (not ff), trace id and parent span id
+(not all zeros), flags."""
+
+_TRACEPARENT = {
+    "name": "traceparent",
+    "in": "header",
+    "required": False,
+    "description": "A W3C trace context: the call joins that trace (the body's traceparent "
+    "wins when both are given).",
+    "schema": {"type": "string", "pattern": TRACEPARENT_PATTERN},
+}
+
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples", "example"})
+"""Keywords whose values are data, not schemas: their keys are never rewritten."""
+
+
+def _embedded(schema: Any, at: str) -> Any:
+    """A user's JSON Schema placed at ``at`` of a document: its local references ("#",
+    "#/$defs/...") made to point there. A schema with its own ``$id`` is left as it is
+    (its references resolve against that id). No schema (None) is the empty schema."""
+    if schema is None:
+        return {}
+    if not isinstance(schema, dict) or "$id" in schema:
+        return schema
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#"):
+                out[key] = at + value[1:]
+            elif key in _DATA_KEYWORDS:
+                out[key] = value
+            else:
+                out[key] = rewrite(value)
+        return out
+
+    return rewrite(schema)
+
+
+def _component(model: type[BaseModel], mode: JsonSchemaMode, schemas: dict[str, Any]) -> Any:
+    """Add a model's JSON Schema (and the models it refers to) to ``schemas``; return it."""
+    body = model.model_json_schema(mode=mode, ref_template="#/components/schemas/{model}")
+    schemas.update(body.pop("$defs", {}))
+    schemas[model.__name__] = body
+    return body

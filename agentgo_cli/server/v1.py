@@ -177,7 +177,11 @@ async def jobs_show(job_id: str, who: Authed, backend: Local) -> v.JobDetailView
     "/jobs/{job_id}/wait",
     tags=["jobs"],
     summary="Wait for a job to end (at most `timeout` seconds; 202 if it has not).",
-    responses={202: {"description": "Still running: ask again.", "model": v.JobView}},
+    response_model=v.JobView,
+    responses={
+        200: {"description": "The job has ended."},
+        202: {"description": "Still running: ask again.", "model": v.JobView},
+    },
 )
 async def jobs_wait(
     job_id: str,
@@ -303,12 +307,31 @@ async def catalog_show(
     return await backend.intent(body)
 
 
+_OPENAPI = {
+    "description": "The intent's OpenAPI 3.1 document: POST /v1/calls with this intent "
+    "version, its input schema (component Input) and output schema (component Output).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["openapi", "info", "paths", "components"],
+                "properties": {"openapi": {"type": "string", "pattern": "^3\\.1\\."}},
+            }
+        }
+    },
+}
+
+
 @router.get(
     "/catalog/intents/{name}/openapi.json",
     tags=["catalog"],
     summary="An OpenAPI 3.1 document of one intent: its call, input and output schemas.",
+    response_model=None,
+    responses={200: _OPENAPI},
 )
-async def catalog_intent_openapi(name: str, request: Request, who: Authed, backend: Local) -> Any:
+async def catalog_intent_openapi(
+    name: str, request: Request, who: Authed, backend: Local
+) -> dict[str, Any]:
     from agentgo_cli.server.openapi import intent_document
 
     view = await backend.intent(v.IntentRequest(intent=name))

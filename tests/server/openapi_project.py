@@ -1,0 +1,165 @@
+"""A small served project for the OpenAPI tests: intents (one whose input schema has
+``$defs``), a workflow with a python tool, and ``create_app`` on uvicorn on a free loopback
+port in a thread, with a token for ``user:alice``.
+
+The project lives in a folder of its own (not the test's working folder), so one server
+can serve a whole test module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.a2a.test_lifecycle import MANIFESTS
+from tests.cli.test_json_views import WORKFLOW
+
+TOKEN = "openapi-test-token-0123456789"
+"""The bearer token of ``user:alice`` (its digest is in the config)."""
+IMPERSONATOR = "openapi-test-token-impersonate"
+"""A token of ``service:ci`` that may act as anyone (``agentgo:impersonate``)."""
+START_SECONDS = 30.0
+
+SHAPES = """
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: measurer}
+spec:
+  model: scripted:demo
+  script:
+    - reply: {area: 2.5, unit: m2}
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: shapes-card}
+spec:
+  target: agent:measurer
+  intents:
+    - name: shapes.area
+      version: 2.0.0
+      description: The area of a shape.
+      input:
+        type: object
+        required: [shape]
+        additionalProperties: false
+        properties:
+          shape: {$ref: "#/$defs/shape"}
+          note: {type: string, maxLength: 20}
+        $defs:
+          shape:
+            type: object
+            required: [kind, size]
+            additionalProperties: false
+            properties:
+              kind: {enum: [square, circle]}
+              size: {type: number, minimum: 0, maximum: 100}
+      output:
+        type: object
+        required: [area]
+        properties: {area: {type: number}, unit: {type: string}}
+      prompt: "The area of a ${{ input.shape.kind }}."
+"""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+CONFIG = f"""
+profile: p
+profiles:
+  p: {{store: 'sqlite:///state/agentgo.db', manifests: [./m]}}
+providers:
+  scripted:
+    prices: {{demo: {{input: 2.0, output: 4.0}}}}
+serve:
+  workers: 0
+  request_timeout: 20
+  tokens:
+    - {{sha256: {_digest(TOKEN)}, principal: "user:alice", scopes: [research.read]}}
+    - {{sha256: {_digest(IMPERSONATOR)}, principal: "service:ci", scopes: [agentgo:impersonate]}}
+"""
+
+
+def write_project(root: Path) -> Path:
+    """Write the project under ``root``; return its agentgo.yaml."""
+    (root / "m").mkdir(parents=True, exist_ok=True)
+    (root / "m" / "all.yaml").write_text(MANIFESTS.lstrip("\n"), encoding="utf-8")
+    (root / "m" / "wf.yaml").write_text(WORKFLOW.lstrip("\n"), encoding="utf-8")
+    (root / "m" / "shapes.yaml").write_text(SHAPES.lstrip("\n"), encoding="utf-8")
+    config = root / "agentgo.yaml"
+    config.write_text(CONFIG.lstrip("\n"), encoding="utf-8")
+    return config
+
+
+@dataclass
+class Served:
+    """A running server of the project: its base URL and its headers for ``user:alice``."""
+
+    url: str
+    root: Path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {TOKEN}"}
+
+
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[Served]:
+    """The project under ``root`` served on 127.0.0.1 (a free port) for the block.
+
+    The server runs with ``root`` as its working folder and ``HOME`` (so nothing of the
+    user's is read), as ``agentgo serve`` started there would."""
+    import uvicorn
+
+    from agentgo_cli.config import load_config
+    from agentgo_cli.server.app import create_app
+
+    config_path = write_project(root)
+    with _env(HOME=str(root / "home"), XDG_CONFIG_HOME=str(root / "home" / ".config")):
+        config = load_config(None, path=config_path).check()
+        app = create_app(config)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=0,
+                log_level="critical",
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        thread = threading.Thread(target=server.run, name="agentgo-openapi-test")
+        thread.start()
+        try:
+            deadline = time.monotonic() + START_SECONDS
+            while not server.started:
+                assert thread.is_alive() and time.monotonic() < deadline, "no server"
+                time.sleep(0.005)
+            host, port = server.servers[0].sockets[0].getsockname()[:2]
+            yield Served(f"http://{host}:{port}", root)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+            assert not thread.is_alive(), "the test server did not stop"
+
+
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    old = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
