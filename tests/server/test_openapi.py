@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
@@ -81,9 +81,7 @@ def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]
 
 def validator(doc: dict[str, Any], component: str) -> jsonschema.Draft202012Validator:
     """A validator of one component schema of ``doc`` (its $refs resolved in ``doc``)."""
-    registry: Registry[Any] = Registry().with_resource(
-        DOC_URN, Resource(contents=doc, specification=DRAFT202012)
-    )
+    registry: Registry[Any] = Registry().with_resource(DOC_URN, DRAFT202012.create_resource(doc))
     return jsonschema.Draft202012Validator(
         {"$ref": f"{DOC_URN}#/components/schemas/{component}"}, registry=registry
     )
