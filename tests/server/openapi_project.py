@@ -1,6 +1,6 @@
 """A small served project for the OpenAPI tests: intents (one whose input schema has
-``$defs``), a workflow with a python tool, and ``create_app`` on uvicorn on a free loopback
-port in a thread, with a token for ``user:alice``.
+``$defs``), a workflow with a python tool, and tokens for ``user:alice`` and an
+impersonating ``service:ci``; served by ``serving.ThreadServer``.
 
 The project lives in a folder of its own (not the test's working folder), so one server
 can serve a whole test module.
@@ -11,20 +11,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.a2a.test_lifecycle import MANIFESTS
 from tests.cli.test_json_views import WORKFLOW
+from tests.server.serving import ThreadServer
 
 TOKEN = "openapi-test-token-0123456789"
 """The bearer token of ``user:alice`` (its digest is in the config)."""
 IMPERSONATOR = "openapi-test-token-impersonate"
 """A token of ``service:ci`` that may act as anyone (``agentgo:impersonate``)."""
-START_SECONDS = 30.0
 
 SHAPES = """
 apiVersion: agentgo/v1
@@ -112,43 +110,15 @@ class Served:
 
 @contextlib.contextmanager
 def serving(root: Path) -> Iterator[Served]:
-    """The project under ``root`` served on 127.0.0.1 (a free port) for the block.
-
-    The server runs with ``root`` as its working folder and ``HOME`` (so nothing of the
-    user's is read), as ``agentgo serve`` started there would."""
-    import uvicorn
-
-    from agentgo_cli.config import load_config
-    from agentgo_cli.server.app import create_app
-
+    """The project under ``root`` served on 127.0.0.1 (a free port) for the block, with
+    ``root`` as ``HOME`` (so nothing of the user's is read)."""
     config_path = write_project(root)
     with _env(HOME=str(root / "home"), XDG_CONFIG_HOME=str(root / "home" / ".config")):
-        config = load_config(None, path=config_path).check()
-        app = create_app(config)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=0,
-                log_level="critical",
-                access_log=False,
-                lifespan="on",
-                timeout_graceful_shutdown=5,
-            )
-        )
-        thread = threading.Thread(target=server.run, name="agentgo-openapi-test")
-        thread.start()
+        server = ThreadServer(config_path)
         try:
-            deadline = time.monotonic() + START_SECONDS
-            while not server.started:
-                assert thread.is_alive() and time.monotonic() < deadline, "no server"
-                time.sleep(0.005)
-            host, port = server.servers[0].sockets[0].getsockname()[:2]
-            yield Served(f"http://{host}:{port}", root)
+            yield Served(server.url, root)
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-            assert not thread.is_alive(), "the test server did not stop"
+            server.stop()
 
 
 @contextlib.contextmanager
