@@ -115,7 +115,7 @@ def _token_tool(*, new: bool) -> None:
                 '(e.g. printf %s "$AG_TOKEN" | agentgo serve --hash-token)'
             )
     hashed = hashlib.sha256(token.encode("utf-8")).hexdigest()
-    line = f"sha256: {hashed}"
+    line = f"sha256: '{hashed}'"  # quoted: a digest of digits and an 'e' reads as a number
     if new:
         typer.echo(f"{line}    (serve.tokens: keep this, give the token to its user)", err=True)
     else:

@@ -196,6 +196,17 @@ async def jobs_wait(
     except TimeoutError:
         now = await backend.job(job_id)
         return JSONResponse(v.JobView(**_job_fields(now)).model_dump(mode="json"), 202)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is None or task.cancelling():
+            raise  # this request was cancelled, not only the job's run
+        from agentgo_cli.server.app import Unavailable
+
+        # The server stops: the job was given up at its last committed step.
+        raise Unavailable(
+            f"the server is stopping: job {job_id} was given up, to be resumed by the next "
+            f"server or worker ('agentgo jobs wait {job_id}' follows it there)"
+        ) from None
     return JSONResponse(done.model_dump(mode="json"))
 
 
