@@ -33,6 +33,7 @@ __all__ = [
     "agent_cards",
     "card_file_name",
     "interface_url",
+    "server_card",
 ]
 
 PROTOCOL_VERSION = "1.0"
@@ -62,6 +63,35 @@ def interface_url(base_url: str, target: str) -> str:
     return f"{base_url.rstrip('/')}/a2a/{kind}/{name}"
 
 
+def server_card(
+    catalog: Catalog,
+    *,
+    name: str,
+    interfaces: list[tuple[str, str]],
+    agentgo_version: str,
+) -> dict[str, Any]:
+    """The one AgentCard of ``agentgo serve`` (ProtoJSON): every intent of the catalog as a
+    skill (its newest version; a remote agent's intents are its own to publish), served at
+    ``interfaces`` ((url, protocol binding) pairs), streaming, with the same Bearer scheme
+    and intent-schemas extension as the per-target cards."""
+    intents: dict[str, list[CatalogEntry]] = {}
+    for entry in catalog.entries():  # by name, then version (newest last)
+        if entry.target_kind != "a2a":
+            intents.setdefault(entry.name, []).append(entry)
+    card = _card(f"server:{name}", intents, base_url="", agentgo_version=agentgo_version)
+    card["description"] = (
+        f"The AgentGo project '{name}': send a message to one of its "
+        f"{len(intents)} skill{'s' * (len(intents) != 1)} (metadata 'skill': <skill id>)."
+    )
+    card["supportedInterfaces"] = [
+        {"url": url, "protocolBinding": binding, "protocolVersion": PROTOCOL_VERSION}
+        for url, binding in interfaces
+    ]
+    card["version"] = agentgo_version
+    card["capabilities"]["streaming"] = True
+    return card
+
+
 def card_file_name(card: dict[str, Any]) -> str:
     """'<target-kind>-<name>.json', the file ``agentgo catalog export --out`` writes."""
     kind, _, name = _target_of(card).partition(":")
@@ -80,7 +110,7 @@ def _card(
     skills = [_skill(entry) for entry in latest.values()]
     modes_in = _union(skill["inputModes"] for skill in skills)
     modes_out = _union(skill["outputModes"] for skill in skills)
-    version = max((entry.version for entry in latest.values()), key=parse_version)
+    version = max((e.version for e in latest.values()), key=parse_version, default="0.0.0")
     extension = {
         "uri": EXTENSION_URI,
         "description": (

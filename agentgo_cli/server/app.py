@@ -183,6 +183,9 @@ def create_app(
     from agentgo_cli.server.v1 import router
 
     app.include_router(router, prefix="/v1")
+    from agentgo_cli.server.a2a import mount_a2a
+
+    mount_a2a(app, state)
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
