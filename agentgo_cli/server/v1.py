@@ -205,7 +205,7 @@ async def jobs_wait(
         # The server stops: the job was given up at its last committed step.
         raise Unavailable(
             f"the server is stopping: job {job_id} was given up, to be resumed by the next "
-            f"server or worker ('agentgo jobs wait {job_id}' follows it there)"
+            f"server or worker ('agentgo jobs watch {job_id}' follows it there)"
         ) from None
     return JSONResponse(done.model_dump(mode="json"))
 

@@ -275,7 +275,7 @@ class ServeChild:
             cwd=cwd,
             env=env or child_env(),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -308,14 +308,19 @@ class ServeChild:
     def wait(self, timeout: float = 60) -> int:
         """Its exit code, once it has exited (and its stderr is all read)."""
         code = self.proc.wait(timeout)
-        self._reader.join(10)
+        self._close()
         return code
+
+    def _close(self) -> None:
+        self._reader.join(10)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
         self.proc.wait(30)
-        self._reader.join(10)
+        self._close()
 
     def stop(self) -> int:
         """SIGTERM, then its exit code (SIGKILL after 60 s)."""
