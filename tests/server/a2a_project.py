@@ -1,5 +1,6 @@
 """A project served over A2A for the A2A tests: a public skill, an internal one with a
-typed output, and a slow one (to be cancelled or watched), with tokens for alice and bob;
+typed output, a slow one (to be cancelled or watched) and one of two seconds (to be
+interrupted by a crash), with tokens for alice and bob;
 ``Served`` runs ``create_app`` for it on uvicorn on a loopback port in a thread."""
 
 from __future__ import annotations
@@ -40,6 +41,29 @@ spec:
   latency: 20s
   script:
     - reply: "finally"
+---
+apiVersion: agentgo/v1
+kind: Agent
+metadata: {name: plodder}
+spec:
+  model: scripted:plodder
+  latency: 2s
+  script:
+    - reply: "done at last"
+---
+apiVersion: agentgo/v1
+kind: Capability
+metadata: {name: plod-card}
+spec:
+  target: agent:plodder
+  intents:
+    - name: plod.along
+      version: 1.0.0
+      description: Take two seconds.
+      input: {type: string}
+      output: {type: string}
+      prompt: "${{ input }}"
+      classification: internal
 ---
 apiVersion: agentgo/v1
 kind: Capability

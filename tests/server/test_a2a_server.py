@@ -116,7 +116,8 @@ def _output(task: Task) -> Any:
 async def test_the_card_lists_every_intent_as_a_skill_with_both_bindings(url: str) -> None:
     card = await _card(url)  # no token: the card is public
 
-    assert {s.id for s in card.skills} == {"greet.hello", "research.summarize", "slow.wait"}
+    skills = {s.id for s in card.skills}
+    assert skills == {"greet.hello", "research.summarize", "slow.wait", "plod.along"}
     interfaces = {i.protocol_binding: i.url for i in card.supported_interfaces}
     assert interfaces == {"JSONRPC": f"{url}/a2a/jsonrpc", "HTTP+JSON": f"{url}/a2a/rest"}
     assert {i.protocol_version for i in card.supported_interfaces} == {"1.0"}

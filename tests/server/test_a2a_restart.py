@@ -1,0 +1,114 @@
+"""An A2A task is a job of the store, so it outlives its server: a task running when the
+installed ``agentgo serve`` is SIGKILLed is finished by the next server. A message that
+names no skill goes to ``serve.default_skill``; a task's calls continue the request's
+``traceparent``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+from a2a.helpers.proto_helpers import new_text_part
+from a2a.types.a2a_pb2 import (
+    GetTaskRequest,
+    Message,
+    Role,
+    SendMessageConfiguration,
+    SendMessageRequest,
+    Task,
+    TaskState,
+)
+
+from tests.server.a2a_project import ALICE, Served, headers, write_project
+from tests.server.serving import ServeChild
+
+
+async def _client(http: httpx.AsyncClient, url: str, binding: str) -> Any:
+    card = await A2ACardResolver(http, url).get_agent_card()
+    config = ClientConfig(httpx_client=http, streaming=False, supported_protocol_bindings=[binding])
+    return ClientFactory(config).create(card)
+
+
+async def _send(client: Any, text: str, skill: str | None, *, immediately: bool = False) -> Task:
+    message = Message(message_id=uuid.uuid4().hex, role=Role.ROLE_USER, parts=[new_text_part(text)])
+    if skill is not None:
+        message.metadata.update({"skill": skill})
+    request = SendMessageRequest(
+        message=message, configuration=SendMessageConfiguration(return_immediately=immediately)
+    )
+    (response,) = [r async for r in client.send_message(request)]
+    task: Task = response.task
+    return task
+
+
+def _state(task: Task) -> str:
+    return TaskState.Name(task.status.state)
+
+
+async def test_a_task_running_when_its_server_is_killed_is_finished_by_the_next(
+    tmp_path: Path,
+) -> None:
+    write_project(tmp_path)
+    first = ServeChild(tmp_path, "--workers", "1")
+    try:
+        async with httpx.AsyncClient(headers=headers(ALICE), timeout=30) as http:
+            client = await _client(http, str(first.url), "JSONRPC")
+            task = await _send(client, "slowly", "plod.along", immediately=True)
+            assert _state(task) in ("TASK_STATE_SUBMITTED", "TASK_STATE_WORKING")
+            await asyncio.sleep(0.5)  # its step has started: the model's turn takes 2 s
+    finally:
+        first.kill()  # SIGKILL: no drain, the job stays running under a dead owner
+
+    second = ServeChild(tmp_path, "--workers", "1")
+    try:
+        async with httpx.AsyncClient(headers=headers(ALICE), timeout=30) as http:
+            client = await _client(http, str(second.url), "HTTP+JSON")
+            deadline = time.monotonic() + 30
+            seen = await client.get_task(GetTaskRequest(id=task.id))
+            while _state(seen) != "TASK_STATE_COMPLETED" and time.monotonic() < deadline:
+                assert _state(seen) in ("TASK_STATE_SUBMITTED", "TASK_STATE_WORKING")
+                await asyncio.sleep(0.2)
+                seen = await client.get_task(GetTaskRequest(id=task.id))
+    finally:
+        second.stop()
+    assert _state(seen) == "TASK_STATE_COMPLETED", second.stderr
+    assert seen.status.message.parts[0].text == "done at last"
+
+
+@pytest.fixture
+def defaulted(tmp_path: Path) -> Any:
+    served = Served(write_project(tmp_path, default_skill="greet.hello"))
+    yield served
+    served.stop()
+
+
+@pytest.mark.parametrize("binding", ["JSONRPC", "HTTP+JSON"])
+async def test_a_message_naming_no_skill_goes_to_the_default_skill(
+    binding: str, defaulted: Served
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:  # anonymous: greet.hello is public
+        client = await _client(http, defaulted.url, binding)
+        task = await _send(client, "Ada", None)
+
+    assert _state(task) == "TASK_STATE_COMPLETED"
+    assert task.metadata["skill"] == "greet.hello"
+
+
+async def test_a_tasks_calls_continue_the_requests_traceparent(defaulted: Served) -> None:
+    trace_id = uuid.uuid4().hex
+    parent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+    headers_ = {**headers(ALICE), "traceparent": parent}
+    async with httpx.AsyncClient(headers=headers_, timeout=30) as http:
+        client = await _client(http, defaulted.url, "JSONRPC")
+        task = await _send(client, "Ada", None)
+        logs = await http.get(f"{defaulted.url}/v1/jobs/{task.id}/logs")
+
+    calls = [e for e in logs.json() if e["kind"] == "call"]
+    assert [c["data"]["trace_id"] for c in calls] == [trace_id]
+    assert calls[0]["data"]["intent"] == "greet.hello@1.0.0"
