@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "local_only(reason): the test's [remote] run (tests/remote.py) is skipped, saying why",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """NO_COLOR, a fixed width, a temporary home, and no AGENTGO_* variables."""

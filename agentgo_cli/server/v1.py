@@ -77,15 +77,21 @@ Local = Annotated["LocalBackend", Depends(_backend)]
 
 
 def _in_project(request: Request, given: str) -> str:
-    """A path of a request as a file of the server's project (UsageError outside it)."""
+    """A path of a request as a file of the server's project (UsageError outside it).
+
+    It is named relative to the server's working folder when inside it, as a command run
+    there names it, so messages quoting it read as they do locally; a path that does not
+    exist is left to the backend, which reports it as a local run does.
+    """
     config = _state(request).config
     root = (config.path.parent if config.path else Path.cwd()).resolve()
     path = Path(given)
     full = (path if path.is_absolute() else root / path).resolve()
     if full != root and root not in full.parents:
         raise UsageError(f"{given}: the server reads only files of its project ({root.name}/)")
-    if not full.exists():
-        raise NotFoundError(f"{given}: no such file or folder in the server's project")
+    here = Path.cwd().resolve()
+    if full == here or here in full.parents:
+        return full.relative_to(here).as_posix() or "."
     return str(full)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,6 +60,10 @@ def _project(extra: str | None = None) -> Iterator[Path]:
             os.chdir(old)
 
 
+@pytest.mark.local_only(
+    "a project per example would start 60 servers, and a server opens its store as it "
+    "starts; remote completion is test_completion_cli's"
+)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(incomplete=st.text(max_size=40))
 def test_completion_of_any_typed_word_is_names_starting_with_it(incomplete: str) -> None:
