@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 
 from tests.engine.engine_tools import COMMON
 
@@ -351,3 +354,65 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+# -- a project's jobs, as the lifecycle and crash tests follow them ----------------------
+
+
+def marks(root: Path) -> list[tuple[str, str, str]]:
+    """(start|end, job id, step id) of every slow-mark execution, in order."""
+    path = root / "marks"
+    if not path.exists():
+        return []
+    return [tuple(line.split("\t")) for line in path.read_text().splitlines()]  # type: ignore[misc]
+
+
+def wait_for_mark(root: Path, what: str, step: str, timeout: float = 20) -> str:
+    """Wait until a ``what`` mark of ``step`` is written; the job id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for kind, job_id, step_id in marks(root):
+            if (kind, step_id) == (what, step):
+                return job_id
+        time.sleep(0.02)
+    pytest.fail(f"no '{what}' mark of step {step} within {timeout}s: {marks(root)}")
+
+
+def db_rows(root: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{root / 'state' / 'agentgo.db'}?mode=ro", uri=True) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def job_state(root: Path, job_id: str) -> tuple[str, str | None, dict[str, str]]:
+    """(status, lease owner, {step key: status}) of a job, read from the store."""
+    [(status, owner)] = db_rows(root, "SELECT status, lease_owner FROM jobs WHERE id = ?", job_id)
+    steps = dict(db_rows(root, "SELECT key, status FROM steps WHERE job_id = ?", job_id))
+    return status, owner, steps
+
+
+def finished(project: Path, job_id: str) -> Any:
+    """Follow a job through the remote profile to its end; its outputs."""
+    watched = agentgo(project, "-p", "remote", "jobs", "watch", job_id, "-o", "json")
+    assert watched.returncode == 0, watched.stderr
+    shown = agentgo(project, "-p", "remote", "jobs", "show", job_id, "-o", "json")
+    job = json.loads(shown.stdout)
+    assert job["status"] == "succeeded", job
+    return job["outputs"]
+
+
+def start_run(project: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(AGENTGO), "-p", "remote", "run", *args],
+        cwd=project,
+        env=child_env(AG_TEST_MARKS=str(project / "marks")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def serve_remote(project: Path, *args: str) -> ServeChild:
+    server = ServeChild(project, *args, env=child_env(AG_TEST_MARKS=str(project / "marks")))
+    assert server.url is not None
+    point_remote(project / "agentgo.yaml", server.url)
+    return server

@@ -9,60 +9,29 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.server.serving import (
     AGENTGO,
-    ServeChild,
     ThreadServer,
     agentgo,
-    child_env,
+    finished,
     headers,
-    point_remote,
+    job_state,
+    marks,
+    serve_remote,
+    start_run,
+    wait_for_mark,
     write_project,
 )
 
 pytestmark = pytest.mark.skipif(not AGENTGO.exists(), reason="agentgo is not installed")
-
-
-def marks(root: Path) -> list[tuple[str, str, str]]:
-    """(start|end, job id, step id) of every slow-mark execution, in order."""
-    path = root / "marks"
-    if not path.exists():
-        return []
-    return [tuple(line.split("\t")) for line in path.read_text().splitlines()]  # type: ignore[misc]
-
-
-def wait_for_mark(root: Path, what: str, step: str, timeout: float = 20) -> str:
-    """Wait until a ``what`` mark of ``step`` is written; the job id."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for kind, job_id, step_id in marks(root):
-            if (kind, step_id) == (what, step):
-                return job_id
-        time.sleep(0.02)
-    pytest.fail(f"no '{what}' mark of step {step} within {timeout}s: {marks(root)}")
-
-
-def db_rows(root: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(f"file:{root / 'state' / 'agentgo.db'}?mode=ro", uri=True) as conn:
-        return conn.execute(sql, args).fetchall()
-
-
-def job_state(root: Path, job_id: str) -> tuple[str, str | None, dict[str, str]]:
-    """(status, lease owner, {step key: status}) of a job, read from the store."""
-    [(status, owner)] = db_rows(root, "SELECT status, lease_owner FROM jobs WHERE id = ?", job_id)
-    steps = dict(db_rows(root, "SELECT key, status FROM steps WHERE job_id = ?", job_id))
-    return status, owner, steps
 
 
 @pytest.fixture
@@ -140,44 +109,16 @@ def test_a_stopping_server_is_not_ready_refuses_work_and_gives_its_jobs_up(
     )
 
 
-def finished(project: Path, job_id: str) -> Any:
-    """Follow a job through the remote profile to its end; its outputs."""
-    watched = agentgo(project, "-p", "remote", "jobs", "watch", job_id, "-o", "json")
-    assert watched.returncode == 0, watched.stderr
-    shown = agentgo(project, "-p", "remote", "jobs", "show", job_id, "-o", "json")
-    job = json.loads(shown.stdout)
-    assert job["status"] == "succeeded", job
-    return job["outputs"]
-
-
-def _start_run(project: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(AGENTGO), "-p", "remote", "run", *args],
-        cwd=project,
-        env=child_env(AG_TEST_MARKS=str(project / "marks")),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _serve(project: Path, *args: str) -> ServeChild:
-    server = ServeChild(project, *args, env=child_env(AG_TEST_MARKS=str(project / "marks")))
-    assert server.url is not None
-    point_remote(project / "agentgo.yaml", server.url)
-    return server
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_on_a_signal_running_jobs_stop_at_their_next_committed_step_and_it_exits_0(
     project: Path, sig: signal.Signals
 ) -> None:
-    server = _serve(project, "--workers", "1")
+    server = serve_remote(project, "--workers", "1")
     try:
         # One job a worker of the server runs (detached), one POST /v1/jobs runs itself.
         queued = agentgo(project, "-p", "remote", "run", "marked", "-i", "slow=1.5", "--detach")
         assert queued.returncode == 0, queued.stderr
-        waiting = _start_run(project, "marked", "-i", "slow=1.5", "-o", "json")
+        waiting = start_run(project, "marked", "-i", "slow=1.5", "-o", "json")
         deadline = time.monotonic() + 20
         while len([m for m in marks(project) if m[::2] == ("start", "two")]) < 2:
             assert time.monotonic() < deadline, marks(project)
@@ -202,7 +143,7 @@ def test_on_a_signal_running_jobs_stop_at_their_next_committed_step_and_it_exits
     if sig != signal.SIGTERM:
         return  # the same stop: what follows is shown once
     # The next server finishes both (its worker takes the queued jobs), redoing nothing.
-    again = _serve(project, "--workers", "2")
+    again = serve_remote(project, "--workers", "2")
     try:
         for job_id in jobs:
             assert finished(project, job_id) == {"labels": ["first", "second", "third"]}
@@ -214,7 +155,7 @@ def test_on_a_signal_running_jobs_stop_at_their_next_committed_step_and_it_exits
 
 
 def test_a_second_signal_gives_the_jobs_up_at_once(project: Path) -> None:
-    server = _serve(project, "--workers", "1")
+    server = serve_remote(project, "--workers", "1")
     try:
         queued = agentgo(project, "-p", "remote", "run", "napping", "--detach", "-o", "json")
         job_id = json.loads(queued.stdout)["job_id"]
@@ -240,7 +181,7 @@ def test_a_second_signal_gives_the_jobs_up_at_once(project: Path) -> None:
 
 def test_serve_drain_bounds_the_wait_for_steps_in_flight(project: Path) -> None:
     write_project(project, "drain: 0.5", workers=1)
-    server = _serve(project, "--workers", "1")
+    server = serve_remote(project, "--workers", "1")
     try:
         queued = agentgo(project, "-p", "remote", "run", "napping", "--detach", "-o", "json")
         job_id = json.loads(queued.stdout)["job_id"]
@@ -260,7 +201,7 @@ def test_serve_drain_bounds_the_wait_for_steps_in_flight(project: Path) -> None:
 
 
 def test_workers_0_is_an_api_only_node(project: Path) -> None:
-    server = _serve(project, "--workers", "0")
+    server = serve_remote(project, "--workers", "0")
     try:
         queued = agentgo(project, "-p", "remote", "run", "quick", "--detach", "-o", "json")
         job_id = json.loads(queued.stdout)["job_id"]
