@@ -33,7 +33,13 @@ if TYPE_CHECKING:
     from agentgo_cli.backend.views import WorkerNotice, WorkRequest
     from agentgo_cli.config import LoadedConfig
 
-__all__ = ["TOKEN_ENV", "ServedProjects", "ServeProcess", "remote_config_text"]
+__all__ = [
+    "TOKEN_ENV",
+    "ServeProcess",
+    "ServedProjects",
+    "remote_config_text",
+    "served_project",
+]
 
 TOKEN_ENV = "AG_REMOTE_TEST_TOKEN"
 """The variable the remote profile's token is read from (not AGENTGO_*: those are cleared)."""
@@ -231,45 +237,41 @@ class ServedProjects:
             server.stop()
 
 
-def remote_config_text(config_text: str, url: str, serve_profile: str) -> str:
-    """An agentgo.yaml for the installed command's remote runs: ``config_text`` (whose
-    profiles the server serves) with a ``serve:`` token for the local principal and a
-    ``remote`` profile, made the default, that sends commands to ``url``."""
+def remote_config_text(config_text: str, url: str | None) -> str:
+    """``config_text`` (an agentgo.yaml whose profiles a server serves) with a ``serve:``
+    token for the local principal and, given ``url``, a ``remote`` profile that sends
+    commands there, made the default."""
     import yaml
 
+    from agentgo_cli.server.auth import ADMIN, IMPERSONATE
+
     data = yaml.safe_load(config_text) or {}
-    data.setdefault("profiles", {})[REMOTE_PROFILE] = {
-        "server": url,
+    token = {
         "token": f"${{env:{TOKEN_ENV}}}",
+        "principal": _principal(),
+        "scopes": [ADMIN, IMPERSONATE],
     }
-    data["profile"] = REMOTE_PROFILE
-    data["serve"] = _serve_block(serve_profile)
+    data["serve"] = {"tokens": [token]}
+    if url is not None:
+        data.setdefault("profiles", {})[REMOTE_PROFILE] = {
+            "server": url,
+            "token": f"${{env:{TOKEN_ENV}}}",
+        }
+        data["profile"] = REMOTE_PROFILE
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def _serve_block(_: str) -> dict[str, Any]:
-    from agentgo_cli.server.auth import ADMIN, IMPERSONATE
-
-    return {
-        "tokens": [
-            {
-                "token": f"${{env:{TOKEN_ENV}}}",
-                "principal": _principal(),
-                "scopes": [ADMIN, IMPERSONATE],
-            }
-        ]
-    }
-
-
 class ServeProcess:
-    """``agentgo -p PROFILE serve --port 0`` of a project as a child process; ``url`` once it
-    listens. Stopped (SIGTERM, then SIGKILL) by ``stop``."""
+    """``agentgo [-p PROFILE] serve --port 0 --workers 0`` as a child process; ``url`` once
+    it listens, ``log`` what it printed on stderr. ``stop``: SIGTERM (SIGKILL if it hangs)."""
 
     def __init__(
-        self, agentgo: Path, cwd: Path, env: dict[str, str], profile: str, *args: str
+        self, agentgo: Path, cwd: Path, env: dict[str, str], profile: str | None, *args: str
     ) -> None:
+        chosen = ["-p", profile] if profile else []
+        self.log: list[str] = []
         self.proc = subprocess.Popen(
-            [str(agentgo), "-p", profile, "serve", "--port", "0", "--workers", "0", *args],
+            [str(agentgo), *chosen, "serve", "--port", "0", "--workers", "0", *args],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -277,24 +279,23 @@ class ServeProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
+        self._reader = threading.Thread(target=self._read, name="agentgo-serve-stderr")
         self.url = self._listening()
 
     def _listening(self) -> str:
         assert self.proc.stderr is not None
-        seen = []
         for line in self.proc.stderr:
-            seen.append(line)
+            self.log.append(line)
             if "listening on " in line:
-                threading.Thread(target=self._drain, daemon=True).start()
+                self._reader.start()
                 return line.rsplit("listening on ", 1)[1].strip()
         self.stop()
-        raise RuntimeError("agentgo serve did not start:\n" + "".join(seen))
+        raise RuntimeError("agentgo serve did not start:\n" + "".join(self.log))
 
-    def _drain(self) -> None:
+    def _read(self) -> None:
         assert self.proc.stderr is not None
-        with contextlib.suppress(ValueError, OSError):
-            for _ in self.proc.stderr:
-                pass
+        for line in self.proc.stderr:
+            self.log.append(line)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -304,15 +305,28 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=30)
+        if self._reader.is_alive():
+            self._reader.join(timeout=10)
         if self.proc.stderr is not None:
             self.proc.stderr.close()
 
 
 @contextlib.contextmanager
-def serving(agentgo: Path, cwd: Path, env: dict[str, str], profile: str) -> Iterator[ServeProcess]:
-    """A ``ServeProcess`` for the block."""
-    server = ServeProcess(agentgo, cwd, env, profile)
+def served_project(agentgo: Path, root: Path, env: dict[str, str]) -> Iterator[ServeProcess]:
+    """The project at ``root`` served by the installed ``agentgo serve`` (its default
+    profile), and its agentgo.yaml made to send every command there (the default profile
+    becomes ``remote``); ``env`` holds the token (TOKEN_ENV). After the block the server
+    is stopped and the file put back."""
+    import yaml
+
+    path = root / "agentgo.yaml"
+    original = path.read_text(encoding="utf-8")
+    served = (yaml.safe_load(original) or {}).get("profile")
+    path.write_text(remote_config_text(original, None), encoding="utf-8")
+    server = ServeProcess(agentgo, root, env, served)
     try:
+        path.write_text(remote_config_text(original, server.url), encoding="utf-8")
         yield server
     finally:
         server.stop()
+        path.write_text(original, encoding="utf-8")

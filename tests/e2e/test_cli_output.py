@@ -1,19 +1,21 @@
 """What the shell sees of the installed `agentgo`: a detached job's id captured with $( ),
-output cut short by `head`, and JSON on a terminal."""
+output cut short by `head`, and JSON on a terminal; run here and through a remote profile."""
 
 from __future__ import annotations
 
 import json
 import os
 import pty
+import secrets
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_worker import AGENTGO, _env, agentgo
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
+from tests.remote import TOKEN_ENV, served_project
 
 Write = Callable[[str, str], Path]
 
@@ -47,6 +49,23 @@ def project(write: Write) -> Write:
     workflow(write, QUICK, name="quick")
     workflow(write, MANY, name="many")
     return write
+
+
+@pytest.fixture(params=["local", "remote"], autouse=True)
+def backend_kind(
+    request: pytest.FixtureRequest,
+    project: Write,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """Each test twice: the project run here, and sent to an ``agentgo serve`` of it (a
+    child process) through a remote profile, with the same assertions."""
+    if request.param == "local":
+        yield "local"
+        return
+    monkeypatch.setenv(TOKEN_ENV, secrets.token_urlsafe(24))
+    with served_project(AGENTGO, workdir, _env()):
+        yield "remote"
 
 
 def sh(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
