@@ -9,6 +9,10 @@
   ListTasks, CancelTask, SubscribeToTask, …).
 - ``/a2a/rest/…``: the HTTP+JSON binding (``POST /a2a/rest/message:send``,
   ``GET /a2a/rest/tasks/{id}``, …).
+- ``POST /a2a/{agent|team}/{name}``: the JSON-RPC binding for one target's skills, where
+  the per-target cards of ``agentgo catalog export --url <server>`` point (a message that
+  names no skill goes to the target's only one), and that card at
+  ``GET /a2a/{agent|team}/{name}/.well-known/agent-card.json``.
 
 Each A2A request is authenticated by its bearer token like the ``/v1`` API, except that no
 token at all is the ``anonymous`` caller, whom the ACL lets call ``public`` skills only;
@@ -36,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from agentgo_cli.server.a2a_tasks import CALLER, JobTasks
+from agentgo_cli.server.a2a_tasks import CALLER, TARGET, JobTasks
 from agentgo_cli.server.auth import Unauthenticated
 
 if TYPE_CHECKING:
@@ -50,6 +54,8 @@ __all__ = ["CARD_PATH", "JSONRPC_PATH", "REST_PATH", "mount_a2a"]
 CARD_PATH = AGENT_CARD_WELL_KNOWN_PATH
 JSONRPC_PATH = "/a2a/jsonrpc"
 REST_PATH = "/a2a/rest"
+TARGET_PATH = "/a2a/{kind}/{name}"
+"""One target's JSON-RPC endpoint (a2a_card.interface_url); after the two above, which win."""
 
 _Endpoint = Callable[[Request], Awaitable[Response]]
 _BASE_URL: ContextVar[str] = ContextVar("agentgo_a2a_base_url", default="")
@@ -67,7 +73,24 @@ def mount_a2a(app: FastAPI, state: ServerState) -> None:
         if isinstance(rest, Route):  # tenants (the /{tenant}/… mount) are not served
             routes.append(_authed(rest, state, _rest_refusal))
     routes.append(_card_route(state))
+    routes.append(Route(TARGET_PATH + CARD_PATH, _target_card(state), methods=["GET"]))
+    for rpc in create_jsonrpc_routes(handler, TARGET_PATH, context_builder=contexts):
+        routes.append(_authed(_targets_only(rpc), state, _jsonrpc_refusal))
     app.router.routes.extend(routes)
+
+
+def _targets_only(route: Route) -> Route:
+    """The route for agents' and teams' paths only (404 for any other /a2a/x/y)."""
+    inner: _Endpoint = route.endpoint
+
+    async def endpoint(request: Request) -> Response:
+        from agentgo_cli.errors import NotFoundError
+
+        if request.path_params.get("kind") not in ("agent", "team"):
+            raise NotFoundError(f"no A2A endpoint at {request.url.path}")
+        return await inner(request)
+
+    return Route(route.path, endpoint, methods=list(route.methods or ()), name=route.name)
 
 
 class _Contexts(DefaultServerCallContextBuilder):
@@ -76,6 +99,9 @@ class _Contexts(DefaultServerCallContextBuilder):
     def build(self, request: Request) -> ServerCallContext:
         context = super().build(request)
         context.state[CALLER] = request.scope.get(CALLER)
+        params = request.path_params
+        if "kind" in params and "name" in params:
+            context.state[TARGET] = f"{params['kind']}:{params['name']}"
         return context
 
 
@@ -139,6 +165,35 @@ def _card_route(state: ServerState) -> Route:
             _BASE_URL.reset(token)
 
     return Route(CARD_PATH, endpoint, methods=["GET"], name="a2a_agent_card")
+
+
+def _target_card(state: ServerState) -> _Endpoint:
+    """The endpoint answering one target's card (as ``catalog export`` writes it), its
+    interface URL made from the request's base URL; 404 for a target with no intents."""
+
+    async def endpoint(request: Request) -> Response:
+        from agentgo_cli import __version__
+        from agentgo_cli.a2a.a2a_card import agent_cards
+        from agentgo_cli.errors import NotFoundError
+
+        target = f"{request.path_params['kind']}:{request.path_params['name']}"
+        _, engine = await state.local().profile_engine()
+        base = str(request.base_url).rstrip("/")
+        for card in agent_cards(engine.catalog, base_url=base, agentgo_version=__version__):
+            if _card_target(card) == target:
+                return JSONResponse(card)
+        raise NotFoundError(f"no agent or team '{target}' with intents on this server")
+
+    return endpoint
+
+
+def _card_target(card: dict[str, Any]) -> str:
+    from agentgo_cli.a2a.a2a_card import EXTENSION_URI
+
+    for extension in card["capabilities"]["extensions"]:
+        if extension["uri"] == EXTENSION_URI:
+            return str(extension["params"]["target"])
+    return ""
 
 
 async def server_card(state: ServerState, base_url: str) -> AgentCard:

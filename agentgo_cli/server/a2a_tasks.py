@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from a2a.server.context import ServerCallContext
     from a2a.server.events.event_queue import Event
 
-    from agentgo_cli.a2a.catalog import CatalogEntry
+    from agentgo_cli.a2a.catalog import Catalog, CatalogEntry
     from agentgo_cli.a2a.idempotency import Idempotency
     from agentgo_cli.backend import views as v
     from agentgo_cli.backend.local import LocalBackend
@@ -80,6 +80,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALLER",
+    "TARGET",
     "AuthenticationRequired",
     "JobTasks",
     "PermissionDenied",
@@ -88,6 +89,8 @@ __all__ = [
 
 CALLER = "agentgo.caller"
 """Where the request's Caller is: the ASGI scope, then the ServerCallContext's state."""
+TARGET = "agentgo.target"
+"""The target ('agent:<name>', 'team:<name>') whose endpoint a request came to, if one."""
 SKILL_KEYS = ("skill", "skillId", "skill_id")
 """Metadata keys naming the skill a message is for (the request's, then the message's)."""
 _TTL = 24 * 3600.0
@@ -189,16 +192,36 @@ class JobTasks(RequestHandler):
             raise TaskNotFoundError(message=f"no task '{task_id}'")
         return job
 
+    def _entry(
+        self, params: SendMessageRequest, catalog: Catalog, target: str | None
+    ) -> CatalogEntry:
+        """The intent a message calls: its skill (``_skill``) in the catalog; at a target's
+        endpoint, one of that target's (its only one when the message names none)."""
+        try:
+            if target is None:
+                return catalog.lookup(self._skill(params))
+            named = _named_skill(params)
+            if named is None:
+                names = sorted({e.name for e in catalog.entries() if e.target == target})
+                if len(names) != 1:
+                    raise InvalidParamsError(
+                        message=f"{target} has {len(names)} skills ({', '.join(names) or 'none'})"
+                        "; name one in the message's metadata ('skill': <skill id>)"
+                    )
+                named = names[0]
+            entry = catalog.lookup(named)
+        except CallError as exc:
+            raise InvalidParamsError(message=f"{exc} (the agent card lists the skills)") from None
+        if entry.target != target:
+            raise InvalidParamsError(message=f"{target} has no skill '{named}'")
+        return entry
+
     def _skill(self, params: SendMessageRequest) -> str:
         """The skill a message is for: named in the request's or the message's metadata, else
         the server's ``serve.default_skill``."""
-        for metadata in (params.metadata, params.message.metadata):
-            for key in SKILL_KEYS:
-                if key in metadata.fields:
-                    value = metadata.fields[key]
-                    if value.WhichOneof("kind") != "string_value" or not value.string_value:
-                        raise InvalidParamsError(message=f"metadata '{key}' must name a skill")
-                    return str(value.string_value)
+        named = _named_skill(params)
+        if named is not None:
+            return named
         default = self._state.settings.default_skill
         if default:
             return default
@@ -218,10 +241,7 @@ class JobTasks(RequestHandler):
             await self._continued(message.task_id, caller)
         backend = self._backend()
         paths, engine = await backend.profile_engine()
-        try:
-            entry = engine.catalog.lookup(self._skill(params))
-        except CallError as exc:
-            raise InvalidParamsError(message=f"{exc} (the agent card lists the skills)") from None
+        entry = self._entry(params, engine.catalog, context.state.get(TARGET))
         value, kind = message_input(message, entry.intent.input)
         _check_output_modes(params, entry)
         scopes = caller.acl_scopes()
@@ -438,6 +458,18 @@ class JobTasks(RequestHandler):
         raise UnsupportedOperationError(
             message="this agent has no extended card: the public one lists every skill"
         )
+
+
+def _named_skill(params: SendMessageRequest) -> str | None:
+    """The skill named in the request's metadata, else in the message's, if any."""
+    for metadata in (params.metadata, params.message.metadata):
+        for key in SKILL_KEYS:
+            if key in metadata.fields:
+                value = metadata.fields[key]
+                if value.WhichOneof("kind") != "string_value" or not value.string_value:
+                    raise InvalidParamsError(message=f"metadata '{key}' must name a skill")
+                return str(value.string_value)
+    return None
 
 
 def _caller(context: ServerCallContext) -> Caller:

@@ -58,13 +58,10 @@ async def _card(url: str, token: str | None = None) -> AgentCard:
 
 
 class _Client:
-    """The sdk client for one binding and one token (None: anonymous)."""
+    """An sdk client, with the sends these tests make."""
 
-    def __init__(self, http: httpx.AsyncClient, card: AgentCard, binding: str, streaming: bool):
-        config = ClientConfig(
-            httpx_client=http, streaming=streaming, supported_protocol_bindings=[binding]
-        )
-        self.client = ClientFactory(config).create(card)
+    def __init__(self, client: Any) -> None:
+        self.client = client
 
     async def send(
         self, message: Message, *, immediately: bool = False, history: int | None = None
@@ -89,7 +86,10 @@ async def connect(url: str) -> AsyncIterator[Any]:
         card = await _card(url)
         http = httpx.AsyncClient(headers=headers(token), timeout=30)
         clients.append(http)
-        return _Client(http, card, binding, streaming)
+        config = ClientConfig(
+            httpx_client=http, streaming=streaming, supported_protocol_bindings=[binding]
+        )
+        return _Client(ClientFactory(config).create(card))
 
     yield make
     for http in clients:
@@ -343,3 +343,23 @@ async def test_refusals_carry_the_http_status_and_error_code_of_the_binding(url:
             "/a2a/jsonrpc", json=bad_page, headers={**version, **headers(ALICE)}
         )
         assert answer.json()["error"]["code"] == -32602
+
+
+async def test_a_targets_endpoint_serves_its_card_and_its_skills(url: str) -> None:
+    async with httpx.AsyncClient(headers=headers(ALICE), timeout=30) as http:
+        card = await A2ACardResolver(http, f"{url}/a2a/agent/researcher").get_agent_card()
+        assert [s.id for s in card.skills] == ["research.summarize"]
+        assert card.supported_interfaces[0].url == f"{url}/a2a/agent/researcher"
+        config = ClientConfig(httpx_client=http, streaming=False)
+        client = _Client(ClientFactory(config).create(card))
+
+        task = await client.task(_message(None, {"topic": "one skill"}))  # its only skill
+        assert _state(task) == "TASK_STATE_COMPLETED"
+        assert _output(task) == {"summary": "Three sources agree."}
+        with pytest.raises(A2AError, match="agent:researcher has no skill 'greet.hello'"):
+            await client.task(_message("greet.hello", "Ada"))
+
+        missing = await http.get(f"{url}/a2a/agent/nobody/.well-known/agent-card.json")
+        assert missing.status_code == 404
+        elsewhere = await http.post(f"{url}/a2a/rest/nothing", json={})
+        assert elsewhere.status_code == 404
