@@ -24,6 +24,8 @@ from agentgo_cli.backend.wire import error_from_body
 from agentgo_cli.errors import AgentGoError, ConfigError, UsageError
 
 if TYPE_CHECKING:
+    import ssl
+
     from agentgo_cli.config import LoadedConfig
 
 __all__ = ["RemoteBackend"]
@@ -60,6 +62,7 @@ class RemoteBackend:
             headers=headers,
             timeout=httpx.Timeout(60.0, connect=10.0),
             transport=self._transport,
+            verify=_verify(self._config),
         )
         return self
 
@@ -282,6 +285,25 @@ def _token(config: LoadedConfig) -> str | None:
     return resolve_secret(str(profile.token), base)
 
 
+def _verify(config: LoadedConfig) -> ssl.SSLContext | bool:
+    """How the server's certificate is checked: against the profile's ``ca_certs``, else
+    the system's CAs. Raises ConfigError for a bundle that cannot be read."""
+    profile = config.profile()
+    if profile is None or profile.ca_certs is None:
+        return True
+    import ssl
+
+    base = config.path.parent if config.path is not None else Path.cwd()
+    path = base / profile.ca_certs
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"profile '{config.profile_name}': ca_certs {profile.ca_certs}: cannot load it as "
+            f"PEM certificates: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+
+
 def _q(part: str) -> str:
     from urllib.parse import quote
 
@@ -296,4 +318,9 @@ def _json(response: httpx.Response) -> Any:
 
 
 def _reason(exc: httpx.HTTPError) -> str:
-    return str(exc) or type(exc).__name__
+    reason = str(exc) or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in reason:
+        reason += (
+            " (a self-signed or private CA's certificate: name its CA in the profile's 'ca_certs:')"
+        )
+    return reason

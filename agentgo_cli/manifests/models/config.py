@@ -111,6 +111,12 @@ class Profile(Spec):
     manifests: list[str] = Field(default_factory=list, description="Folders and files to load.")
     server: str | None = Field(default=None, pattern=URL_PATTERN)
     token: SecretRef | None = None
+    ca_certs: str | None = Field(
+        default=None,
+        description="With 'server: https://…': a CA bundle (PEM) to verify the server's "
+        "certificate with instead of the system's, for a self-signed or private CA's "
+        "certificate (relative to agentgo.yaml).",
+    )
     providers: dict[Annotated[str, AfterValidator(_known_provider)], ProviderSettings] = Field(
         default_factory=dict,
         description="Provider settings for this profile, over the top-level 'providers'.",
@@ -233,6 +239,12 @@ class ServeSettings(Spec):
     default_skill: str | None = Field(
         default=None,
         description="The intent an A2A message that names no skill goes to.",
+    )
+    anonymous_tasks: bool = Field(
+        default=False,
+        description="Callers without a token may list, read, follow and cancel the A2A "
+        "tasks callers without a token started: all of them, as one principal (for test "
+        "servers and conformance suites that send no token).",
     )
     max_body_bytes: PositiveInt = Field(
         default=1024 * 1024, description="Largest request body accepted (413 above it)."
