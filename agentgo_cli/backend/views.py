@@ -64,17 +64,24 @@ class _View(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+class _Body(_View):
+    """A request that is also a body of ``agentgo serve``: its values must have the types
+    its schema says (0 is not false, "5" is not 5), as the OpenAPI document promises."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, strict=True)
+
+
 # -- requests ------------------------------------------------------------------------------
 
 
-class ValidateRequest(_View):
+class ValidateRequest(_Body):
     """What ``agentgo validate`` asks for."""
 
     paths: list[str] = Field(default_factory=list)
     """Files and folders; empty: the active profile's manifests."""
 
 
-class RunRequest(_View):
+class RunRequest(_Body):
     """What ``agentgo run`` asks for."""
 
     workflow: str
@@ -95,7 +102,7 @@ class RunRequest(_View):
     live display); otherwise each model turn is one complete call."""
 
 
-class PlanRequest(_View):
+class PlanRequest(_Body):
     """What ``agentgo plan`` asks for: a workflow and its inputs, as ``run`` takes them."""
 
     workflow: str
@@ -107,7 +114,7 @@ class PlanRequest(_View):
     """As RunRequest.input_data."""
 
 
-class ResumeRequest(_View):
+class ResumeRequest(_Body):
     """What ``agentgo resume`` asks for."""
 
     job_id: str
@@ -144,14 +151,14 @@ class TraceRequest(_View):
     ``go/attempt:1/call:1/turn:1``): only that node and what is below it; None: the job."""
 
 
-class CatalogRequest(_View):
+class CatalogRequest(_Body):
     """What ``agentgo catalog list`` asks for."""
 
     paths: list[str] = Field(default_factory=list)
     all_versions: bool = False
 
 
-class IntentRequest(_View):
+class IntentRequest(_Body):
     """What ``agentgo catalog show`` asks for."""
 
     intent: str
@@ -159,7 +166,7 @@ class IntentRequest(_View):
     paths: list[str] = Field(default_factory=list)
 
 
-class ExportRequest(_View):
+class ExportRequest(_Body):
     """What ``agentgo catalog export`` asks for."""
 
     paths: list[str] = Field(default_factory=list)
@@ -167,7 +174,7 @@ class ExportRequest(_View):
     url: str = "http://localhost:8080"
 
 
-class CallRequest(_View):
+class CallRequest(_Body):
     """What ``agentgo call`` asks for."""
 
     intent: str
@@ -182,7 +189,7 @@ class CallRequest(_View):
     traceparent: str | None = None
 
 
-class PingRequest(_View):
+class PingRequest(_Body):
     """What ``agentgo models ping`` asks for."""
 
     ref: str

@@ -157,12 +157,22 @@ def create_app(
         )
         return JSONResponse(error_body(UsageError(f"invalid request: {problems}")), 422)
 
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+        # A bug of ours: answered with the error body (the server's log keeps the
+        # traceback, written by the server after this answer); never the exception's text.
+        failed = AgentGoError(f"the server failed ({type(exc).__name__}); its log has more")
+        return JSONResponse(error_body(failed), status_code=500)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request)
         return JSONResponse(
-            error_body(_route_error(request, exc)),
+            error_body(_route_error(request, exc, headers)),
             status_code=exc.status_code,
-            headers=exc.headers,
+            headers=headers,
         )
 
     @app.get("/healthz", tags=["health"], summary="The process is up.")
@@ -199,16 +209,35 @@ def create_app(
     return app
 
 
-def _route_error(request: Request, exc: StarletteHTTPException) -> AgentGoError:
+def _route_error(
+    request: Request, exc: StarletteHTTPException, headers: dict[str, str]
+) -> AgentGoError:
     """Starlette's own refusals (no such route, a method the route does not take) as our
     errors, so every error answer has the same body."""
     where = f"{request.method} {request.url.path}"
     if exc.status_code == 404:
         return NotFoundError(f"{where}: no such route (see /v1/openapi.json)")
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        allowed = headers["Allow"]
         return UsageError(f"{where}: the route does not take {request.method}; it takes {allowed}")
     return UsageError(f"{where}: {exc.detail}")
+
+
+def _allowed(request: Request) -> str:
+    """The methods of every route of the request's path (Starlette's 405 names only those
+    of the first route it found: /v1/jobs takes GET and POST, from two routes)."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 async def _run_workers(state: ServerState) -> None:

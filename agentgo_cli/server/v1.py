@@ -83,6 +83,8 @@ def _in_project(request: Request, given: str) -> str:
     there names it, so messages quoting it read as they do locally; a path that does not
     exist is left to the backend, which reports it as a local run does.
     """
+    if "\0" in given:
+        raise UsageError(f"{given!r}: a path cannot hold a NUL character")
     config = _state(request).config
     root = (config.path.parent if config.path else Path.cwd()).resolve()
     path = Path(given)
@@ -185,8 +187,14 @@ async def jobs_show(job_id: str, who: Authed, backend: Local) -> v.JobDetailView
     summary="Wait for a job to end (at most `timeout` seconds; 202 if it has not).",
     response_model=v.JobView,
     responses={
-        200: {"description": "The job has ended."},
-        202: {"description": "Still running: ask again.", "model": v.JobView},
+        200: {
+            "description": "The job has ended; or it does not run in this server (queued "
+            "for a worker, or run by another process): then it is as it is now."
+        },
+        202: {
+            "description": "Still running in this server after `timeout` seconds: ask again.",
+            "model": v.JobView,
+        },
     },
 )
 async def jobs_wait(
@@ -265,7 +273,28 @@ _SSE = {
     "EventView (JSON); a last `event: end` (data `{}`) says the job has ended.",
     "content": {
         "text/event-stream": {
-            "schema": {"type": "string"},
+            "schema": {
+                "description": "One event of the stream (OpenAPI 3.1: the schema of each).",
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["data"],
+                        "properties": {
+                            "event": {"const": "message"},
+                            "data": {
+                                "type": "string",
+                                "contentMediaType": "application/json",
+                                "contentSchema": {"$ref": "#/components/schemas/EventView"},
+                            },
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["event", "data"],
+                        "properties": {"event": {"const": "end"}, "data": {"const": "{}"}},
+                    },
+                ],
+            },
             "example": 'data: {"seq": 1, "time": 1764680000.5, "kind": "job", "message": '
             '"started", "data": null, "job_id": "j-1", "step": null}\n\n'
             "event: end\ndata: {}\n\n",

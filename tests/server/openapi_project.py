@@ -65,6 +65,26 @@ spec:
 """
 
 
+SLOW = """
+apiVersion: agentgo/v1
+kind: Tool
+metadata: {name: doze}
+spec:
+  runtime: {type: python, entrypoint: "tests.engine.engine_tools:doze"}
+  input: {type: object, required: [seconds], properties: {seconds: {type: number}}}
+---
+apiVersion: agentgo/v1
+kind: Workflow
+metadata: {name: slow}
+spec:
+  inputs: {seconds: {type: number, default: 1}}
+  steps:
+    - id: nap
+      tool: doze
+      with: {seconds: "${{ inputs.seconds }}"}
+"""
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -91,6 +111,7 @@ def write_project(root: Path) -> Path:
     (root / "m" / "all.yaml").write_text(MANIFESTS.lstrip("\n"), encoding="utf-8")
     (root / "m" / "wf.yaml").write_text(WORKFLOW.lstrip("\n"), encoding="utf-8")
     (root / "m" / "shapes.yaml").write_text(SHAPES.lstrip("\n"), encoding="utf-8")
+    (root / "m" / "slow.yaml").write_text(SLOW.lstrip("\n"), encoding="utf-8")
     config = root / "agentgo.yaml"
     config.write_text(CONFIG.lstrip("\n"), encoding="utf-8")
     return config

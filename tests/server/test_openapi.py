@@ -377,3 +377,77 @@ def test_a_schema_with_its_own_id_is_embedded_as_it_is() -> None:
     schema = {"$id": "urn:t:x", "properties": {"a": {"$ref": "#/$defs/a"}}, "$defs": {"a": {}}}
     doc = intent_document(_view(schema), server_url="http://127.0.0.1:1")
     assert doc["components"]["schemas"]["Input"] == schema
+
+
+# -- what schemathesis found ----------------------------------------------------------------
+
+
+def test_a_path_with_a_nul_is_a_usage_error_not_a_crash(served: Served) -> None:
+    for route, body in (
+        ("/v1/catalog/show", {"intent": "shapes.area", "paths": ["m/a\x00b"]}),
+        ("/v1/validate", {"paths": ["\x00"]}),
+        ("/v1/jobs", {"workflow": "m/\x00.yaml"}),
+    ):
+        answer = post(served, route, body)
+        assert answer.status_code == 400, (route, answer.text)
+        assert answer.json()["error"]["type"] == "UsageError"
+        assert answer.json()["error"]["message"].endswith(": a path cannot hold a NUL character")
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "problem"),
+    [
+        (
+            "/v1/catalog/list",
+            {"all_versions": 0},
+            "body.all_versions: Input should be a valid boolean",
+        ),
+        (
+            "/v1/jobs",
+            {"workflow": "wf", "detach": "true"},
+            "body.detach: Input should be a valid boolean",
+        ),
+        (
+            "/v1/models/ping",
+            {"ref": "scripted:demo", "within": "5"},
+            "body.within: Input should be a valid number",
+        ),
+        (
+            "/v1/calls",
+            {"intent": "shapes.area", "pairs": {"a": 1}},
+            "body.pairs.a: Input should be a valid string",
+        ),
+    ],
+)
+def test_a_body_value_of_another_type_is_refused_not_converted(
+    served: Served, route: str, body: dict[str, Any], problem: str
+) -> None:
+    answer = post(served, route, body)
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "error": {"type": "UsageError", "message": f"invalid request: {problem}", "exit_code": 2}
+    }
+
+
+def test_an_unexpected_failure_is_answered_with_the_error_body_and_no_detail() -> None:
+    from starlette.testclient import TestClient
+
+    from agentgo_cli.config import LoadedConfig
+    from agentgo_cli.server.app import create_app
+
+    app = create_app(LoadedConfig(None, None, None, []))
+
+    @app.get("/v1/broken-for-the-test")
+    async def broken() -> None:
+        raise RuntimeError("a secret detail")
+
+    answer = TestClient(app, raise_server_exceptions=False).get("/v1/broken-for-the-test")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json() == {
+        "error": {
+            "type": "AgentGoError",
+            "message": "the server failed (RuntimeError); its log has more",
+            "exit_code": 1,
+        }
+    }

@@ -1,0 +1,114 @@
+"""schemathesis against a running ``agentgo serve`` app, over every /v1 operation of its
+OpenAPI document: requests made from the document (valid and invalid ones), sent with a
+token, never get a 5xx, and every answer matches the document (its status is listed, its
+content type and body are the ones documented, a route that needs a token refuses a
+request without one, a wrong method is 405 with Allow).
+
+Bounded for the test run: a fixed number of examples per operation, derandomised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from agentgo_cli.server.openapi import server_document
+from tests.server.openapi_project import Served, serving
+
+EXAMPLES = 25
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("fuzzed")) as running:
+        yield running
+
+
+schema = schemathesis.openapi.from_dict(server_document()).include(path_regex="^/v1/")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_v1_operation_answers_as_documented(case: Any, served: Served) -> None:
+    # Valid requests may still be refused (a job or intent that does not exist, a path
+    # outside the project): the documented 4xx answers them, so positive data is not
+    # required to succeed here.
+    case.call_and_validate(
+        base_url=served.url,
+        headers=served.headers,
+        excluded_checks=[positive_data_acceptance],
+        timeout=30,
+    )
+
+
+def answered(served: Served, method: str, path: str, **parts: Any) -> Any:
+    """Send one request of ours through its operation of the document; its answer, checked
+    as the generated ones are (status, content type, body)."""
+    case = schema[path][method].Case(**parts)
+    return case.call_and_validate(
+        base_url=served.url,
+        headers=served.headers,
+        excluded_checks=[positive_data_acceptance],
+        timeout=30,
+    )
+
+
+def test_answers_about_real_jobs_and_calls_are_as_documented(served: Served) -> None:
+    ran = answered(served, "POST", "/v1/jobs", body={"workflow": "wf", "inputs": {"topic": "a b"}})
+    assert ran.status_code == 200
+    job = {"job_id": ran.json()["job_id"]}
+    done = answered(served, "GET", "/v1/jobs/{job_id}/wait", path_parameters=job)
+    assert (done.status_code, done.json()["status"]) == (200, "succeeded")
+    queued = answered(served, "POST", "/v1/jobs", body={"workflow": "wf", "detach": True})
+    assert (queued.status_code, queued.json()["status"]) == (200, "queued")
+    waiting = {"job_id": queued.json()["job_id"]}
+
+    assert answered(served, "GET", "/v1/jobs").status_code == 200
+    for path in ("/v1/jobs/{job_id}", "/v1/jobs/{job_id}/logs", "/v1/jobs/{job_id}/trace"):
+        assert answered(served, "GET", path, path_parameters=job).status_code == 200
+    queued_now = answered(
+        served, "GET", "/v1/jobs/{job_id}/wait", path_parameters=waiting, query={"timeout": 0.2}
+    )
+    assert (queued_now.status_code, queued_now.json()["status"]) == (200, "queued")
+    events = answered(served, "GET", "/v1/jobs/{job_id}/events", path_parameters=job)
+    assert events.status_code == 200
+    assert events.text.endswith("event: end\ndata: {}\n\n")
+    cancelled = answered(served, "POST", "/v1/jobs/{job_id}/cancel", path_parameters=waiting)
+    assert cancelled.status_code == 200
+
+    slow = answered(served, "POST", "/v1/jobs", body={"workflow": "slow"})
+    napping = {"job_id": slow.json()["job_id"]}
+    still = answered(
+        served, "GET", "/v1/jobs/{job_id}/wait", path_parameters=napping, query={"timeout": 0.2}
+    )
+    assert (still.status_code, still.json()["status"]) == (202, "running")
+    stopped = answered(served, "POST", "/v1/jobs/{job_id}/interrupt", path_parameters=napping)
+    assert stopped.status_code == 200
+    resumed = answered(served, "POST", "/v1/jobs/{job_id}/resume", path_parameters=napping)
+    assert resumed.status_code == 200
+    ended = answered(served, "GET", "/v1/jobs/{job_id}/wait", path_parameters=napping)
+    assert (ended.status_code, ended.json()["status"]) == (200, "succeeded")
+
+    call = {"intent": "shapes.area", "input": {"shape": {"kind": "circle", "size": 1}}}
+    assert answered(served, "POST", "/v1/calls", body=call).json()["output"]["area"] == 2.5
+    assert answered(served, "POST", "/v1/plan", body={"workflow": "wf"}).status_code == 200
+    assert answered(served, "POST", "/v1/validate", body={}).json()["valid"] is True
+    shown = answered(served, "POST", "/v1/catalog/show", body={"intent": "shapes.area"})
+    assert shown.json()["version"] == "2.0.0"
+    document = answered(
+        served,
+        "GET",
+        "/v1/catalog/intents/{name}/openapi.json",
+        path_parameters={"name": "shapes.area"},
+    )
+    assert document.json()["openapi"] == "3.1.0"
