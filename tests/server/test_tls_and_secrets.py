@@ -111,9 +111,7 @@ def test_a_token_never_appears_in_the_log_or_the_store(tmp_path: Path) -> None:
         results.append(agentgo(tmp_path, "-p", "remote", "jobs", "list"))
     finally:
         assert server.stop() == 0
-    assert [r.returncode for r in results] == [0, 0, 0, 4, 4, 0, 3, 4], [
-        r.stderr for r in results
-    ]
+    assert [r.returncode for r in results] == [0, 0, 0, 4, 4, 0, 3, 4], [r.stderr for r in results]
     seen = {"the server's stderr": server.stderr}
     seen.update({f"command {n}": r.stdout + r.stderr for n, r in enumerate(results)})
     with sqlite3.connect(tmp_path / "state" / "agentgo.db") as conn:
