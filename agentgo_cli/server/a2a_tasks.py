@@ -11,7 +11,8 @@ principal) answers the task the first one made, and makes no second job.
 A caller sees only its own tasks; another's, and any job that is not an A2A task, is
 TaskNotFound. A caller without a token (``anonymous``) may call public skills and gets
 its task in SendMessage's answer or stream, but cannot look a task up later: every
-anonymous caller is the same principal, and task ids are not secrets.
+anonymous caller is the same principal, and task ids are not secrets (unless
+``serve.anonymous_tasks`` lets every anonymous caller see them all, as one principal).
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ class JobTasks(RequestHandler):
 
     async def _own(self, task_id: str, caller: Caller) -> v.JobDetailView:
         """The caller's A2A task's job; TaskNotFoundError for anything else."""
-        if caller.anonymous or not task_id:
+        if not task_id or (caller.anonymous and not self._state.settings.anonymous_tasks):
             raise TaskNotFoundError(message=f"no task '{task_id}'")
         try:
             job = await self._backend().job(task_id)
@@ -382,7 +383,8 @@ class JobTasks(RequestHandler):
             validate_page_size(params.page_size)
         size = params.page_size if params.HasField("page_size") else DEFAULT_LIST_TASKS_PAGE_SIZE
         after = _cursor(params.page_token) if params.page_token else None
-        jobs = [] if caller.anonymous else await self._guarded(caller, self._jobs(caller))
+        hidden = caller.anonymous and not self._state.settings.anonymous_tasks
+        jobs = [] if hidden else await self._guarded(caller, self._jobs(caller))
         tasks = [
             (job, task)
             for job in jobs

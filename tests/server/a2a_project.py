@@ -122,7 +122,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def write_project(root: Path, *, default_skill: str | None = None) -> Path:
+def write_project(
+    root: Path, *, default_skill: str | None = None, anonymous_tasks: bool = False
+) -> Path:
     """The project's files under ``root``; its agentgo.yaml."""
     (root / "manifests").mkdir(parents=True, exist_ok=True)
     (root / "manifests" / "a2a.yaml").write_text(textwrap.dedent(MANIFESTS).lstrip())
@@ -134,6 +136,8 @@ def write_project(root: Path, *, default_skill: str | None = None) -> Path:
     ]
     if default_skill:
         serve.append(f"  default_skill: {default_skill}")
+    if anonymous_tasks:
+        serve.append("  anonymous_tasks: true")
     config = root / "agentgo.yaml"
     config.write_text(
         "profile: local\n"

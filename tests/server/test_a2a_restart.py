@@ -1,7 +1,7 @@
 """An A2A task is a job of the store, so it outlives its server: a task running when the
 installed ``agentgo serve`` is SIGKILLed is finished by the next server. A message that
 names no skill goes to ``serve.default_skill``; a task's calls continue the request's
-``traceparent``."""
+``traceparent``; ``serve.anonymous_tasks`` shows callers without a token their tasks."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.helpers.proto_helpers import new_text_part
 from a2a.types.a2a_pb2 import (
     GetTaskRequest,
+    ListTasksRequest,
     Message,
     Role,
     SendMessageConfiguration,
@@ -24,6 +25,7 @@ from a2a.types.a2a_pb2 import (
     Task,
     TaskState,
 )
+from a2a.utils.errors import A2AError
 
 from tests.server.a2a_project import ALICE, Served, headers, write_project
 from tests.server.serving import ServeChild
@@ -83,7 +85,7 @@ async def test_a_task_running_when_its_server_is_killed_is_finished_by_the_next(
 
 @pytest.fixture
 def defaulted(tmp_path: Path) -> Any:
-    served = Served(write_project(tmp_path, default_skill="greet.hello"))
+    served = Served(write_project(tmp_path, default_skill="greet.hello", anonymous_tasks=True))
     yield served
     served.stop()
 
@@ -112,3 +114,25 @@ async def test_a_tasks_calls_continue_the_requests_traceparent(defaulted: Served
     calls = [e for e in logs.json() if e["kind"] == "call"]
     assert [c["data"]["trace_id"] for c in calls] == [trace_id]
     assert calls[0]["data"]["intent"] == "greet.hello@1.0.0"
+
+
+@pytest.mark.parametrize("binding", ["JSONRPC", "HTTP+JSON"])
+async def test_anonymous_tasks_lets_callers_without_a_token_see_anonymous_tasks(
+    binding: str, defaulted: Served
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        anonymous = await _client(http, defaulted.url, binding)
+        task = await _send(anonymous, "Ada", None)
+        seen = await anonymous.get_task(GetTaskRequest(id=task.id))
+        listed = await anonymous.list_tasks(ListTasksRequest())
+    async with httpx.AsyncClient(headers=headers(ALICE), timeout=30) as http:
+        alice = await _client(http, defaulted.url, binding)
+        hers = await _send(alice, "Alice", None)
+
+    assert _state(seen) == "TASK_STATE_COMPLETED"
+    assert task.id in [t.id for t in listed.tasks]
+    assert hers.id not in [t.id for t in listed.tasks]
+    with pytest.raises(A2AError, match="no task"):
+        async with httpx.AsyncClient(timeout=30) as http:
+            anonymous = await _client(http, defaulted.url, binding)
+            await anonymous.get_task(GetTaskRequest(id=hers.id))
