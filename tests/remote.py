@@ -62,7 +62,9 @@ def _settings(token: str) -> Any:
         principal=_principal(),
         scopes=[ADMIN, IMPERSONATE],
     )
-    return ServeSettings(host="127.0.0.1", port=0, workers=0, tokens=[entry])
+    # drain=0: a test's server, stopped at the test's end, gives a job still running up at
+    # once instead of waiting (up to 30 s) for its step in flight, as a local run's does.
+    return ServeSettings(host="127.0.0.1", port=0, workers=0, tokens=[entry], drain=0)
 
 
 def _quick_server(config: uvicorn.Config) -> uvicorn.Server:
