@@ -60,8 +60,12 @@ class ServerState:
     hurry: asyncio.Event = field(default_factory=asyncio.Event)
     """Set by a second SIGTERM or Ctrl-C: give the running jobs up without waiting."""
     _stopping: asyncio.Future[None] | None = None
+    startup_error: AgentGoError | None = None
+    """Why the backend could not be opened at start (the server serves no work then)."""
 
     def local(self) -> LocalBackend:
+        if self.startup_error is not None:
+            raise Unavailable(f"the server could not start: {self.startup_error}")
         if self.backend is None or self.draining:
             raise Unavailable("the server is starting or stopping; try again")
         return self.backend
@@ -114,8 +118,13 @@ def create_app(
         from agentgo_cli.backend.local import LocalBackend
 
         async with LocalBackend(config) as backend:
+            try:
+                await backend.prepare()
+            except AgentGoError as exc:  # the store cannot be opened: said by local()
+                state.startup_error = exc  # (and by agentgo serve, which exits with it)
+                yield
+                return
             state.backend = backend
-            await backend.prepare()
             if state.workers > 0:
                 for job_id in await backend.adopt():
                     _log.info("took over job %s from a process of this host that is gone", job_id)

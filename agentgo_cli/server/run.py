@@ -72,6 +72,9 @@ async def serve_forever(
     finally:
         announce.cancel()
         sock.close()
+    state = _state(server)
+    if state is not None and state.startup_error is not None:
+        raise state.startup_error
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -120,6 +123,12 @@ class _Server(uvicorn.Server):
         # Stopped by a signal is the normal end: exit 0, not by that signal raised again.
         getattr(self, "_captured_signals", []).clear()
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        agentgo = _state(self)
+        if agentgo is not None and agentgo.startup_error is not None:
+            self.should_exit = True  # serve_forever raises it: one line, no traceback
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for listener in self.servers:
             listener.close()
@@ -137,6 +146,8 @@ def _state(server: uvicorn.Server) -> ServerState | None:
 async def _announce(server: Any, scheme: str) -> None:
     while not getattr(server, "started", False):  # noqa: ASYNC110 (uvicorn sets a flag)
         await asyncio.sleep(0.02)
+    if server.should_exit:  # it could not start after all
+        return
     for listener in getattr(server, "servers", []):
         for sock in listener.sockets:
             host, port = sock.getsockname()[:2]

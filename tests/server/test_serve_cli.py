@@ -229,3 +229,16 @@ def _table() -> TokenTable:
         config = load_config(path=write_project(Path(tmp))).check()
         assert config.data is not None and config.data.serve is not None
         return TokenTable.from_config(config.data.serve.tokens, Path(tmp))
+
+
+def test_a_store_it_cannot_open_is_one_line_not_a_traceback(workdir: Path) -> None:
+    write_project(workdir)
+    (workdir / "state").write_text("a file where the store's folder should be")
+    code, out, err = invoke("serve", "--port", "0")
+    assert (code, out) == (1, "")
+    assert err.endswith(
+        f"error: cannot open job store {workdir / 'state' / 'agentgo.db'}: File exists "
+        f"({workdir / 'state'})\n"
+    )
+    assert "Traceback" not in err
+    assert "listening on" not in err
