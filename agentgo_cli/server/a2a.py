@@ -153,7 +153,20 @@ def _card_route(state: ServerState) -> Route:
     async def current(_: AgentCard) -> AgentCard:
         return await server_card(state, _BASE_URL.get())
 
-    placeholder = AgentCard(name="agentgo", description="AgentGo", version="0")
+    placeholder = parse_agent_card(  # replaced per request; complete, so the sdk stays quiet
+        {
+            "name": "agentgo",
+            "description": "AgentGo",
+            "version": "0",
+            "supportedInterfaces": [
+                {"url": JSONRPC_PATH, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}
+            ],
+            "capabilities": {"streaming": True},
+            "defaultInputModes": ["application/json"],
+            "defaultOutputModes": ["application/json"],
+            "skills": [{"id": "-", "name": "-", "description": "-", "tags": ["-"]}],
+        }
+    )
     (route,) = create_agent_card_routes(placeholder, card_modifier=current, card_url=CARD_PATH)
     inner: _Endpoint = route.endpoint
 
