@@ -112,6 +112,11 @@ def test_a_token_never_appears_in_the_log_or_the_store(tmp_path: Path) -> None:
     finally:
         assert server.stop() == 0
     assert [r.returncode for r in results] == [0, 0, 0, 4, 4, 0, 3, 4], [r.stderr for r in results]
+    assert results[4].stderr == (
+        "error: this token runs as user:alice; acting as user:bob (--as) needs the scope "
+        "'agentgo:impersonate'\n"
+    )
+    assert results[7].stderr == "error: this token is not known to the server\n"
     seen = {"the server's stderr": server.stderr}
     seen.update({f"command {n}": r.stdout + r.stderr for n, r in enumerate(results)})
     with sqlite3.connect(tmp_path / "state" / "agentgo.db") as conn:
