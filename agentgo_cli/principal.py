@@ -24,6 +24,7 @@ __all__ = [
     "ANONYMOUS",
     "MAX_LENGTH",
     "PRINCIPAL_GLOB_PATTERN",
+    "PRINCIPAL_PATTERN",
     "InvalidPrincipal",
     "Principal",
     "check_principal_glob",
@@ -37,6 +38,13 @@ MAX_LENGTH = 128
 
 _PART = r"[a-z0-9_][a-z0-9._@+-]*"
 _PRINCIPAL_RE = re.compile(rf"(?P<kind>[a-z][a-z0-9-]*):(?P<name>{_PART}(?:/{_PART})*)")
+_PART_ANY_CASE = r"[A-Za-z0-9_][A-Za-z0-9._@+-]*"
+PRINCIPAL_PATTERN = (
+    rf"^(?=.{{1,{MAX_LENGTH}}}$)(?:[Aa][Nn][Oo][Nn][Yy][Mm][Oo][Uu][Ss]|"
+    rf"[A-Za-z][A-Za-z0-9-]*:{_PART_ANY_CASE}(?:/{_PART_ANY_CASE})*)$"
+)
+"""The principal grammar as a JSON Schema pattern (for API documents): the text
+``parse_principal`` takes, written in ASCII."""
 PRINCIPAL_GLOB_PATTERN = r"^[A-Za-z0-9_:.@+/*?-]{1,128}$"
 """What an ACL rule's principal may hold: a principal's characters, any case, and * ?."""
 _GLOB_RE = re.compile(PRINCIPAL_GLOB_PATTERN)

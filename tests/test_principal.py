@@ -3,6 +3,7 @@ property test that whatever parses round-trips and holds no control characters."
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentgo_cli.principal import (
+    PRINCIPAL_PATTERN,
     InvalidPrincipal,
     Principal,
     check_principal_glob,
@@ -128,3 +130,35 @@ def test_whatever_parses_round_trips_without_control_characters(text: str) -> No
 def test_login_principal_is_always_a_principal_or_none(login: str) -> None:
     made = login_principal(login)
     assert made is None or str(parse_principal(made)) == made
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_principal(text)
+    except InvalidPrincipal:
+        return False
+    return True
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.from_regex(PRINCIPAL_PATTERN),
+        st.builds(
+            lambda kind, name: f"{kind}:{name}",
+            st.from_regex(r"[a-zA-Z][a-zA-Z0-9-]{0,8}", fullmatch=True),
+            st.text(alphabet="abZ09._@+-/\n\t :K\u212a", max_size=130),
+        ),
+        st.sampled_from(["anonymous", "AnonyMous", "user:" + "a" * 123, "user:" + "a" * 124]),
+    )
+)
+def test_the_principal_pattern_is_the_grammar(text: str) -> None:
+    # What the pattern (of the API documents) takes parses; ASCII text that parses matches
+    # it (parse_principal lowers first, so a non-ASCII letter that lowers to ASCII, such as
+    # the Kelvin sign, parses but is left out of the pattern).
+    matches = re.fullmatch(PRINCIPAL_PATTERN, text) is not None
+    if matches:
+        assert _parses(text)
+    if text.isascii():
+        assert matches == _parses(text)

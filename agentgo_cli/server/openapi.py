@@ -144,6 +144,7 @@ def intent_document(view: IntentView, *, server_url: str) -> dict[str, Any]:
     (their local ``$ref``s rewritten to point into them)."""
     from agentgo_cli.backend.views import CallRequest, CallResult
     from agentgo_cli.backend.wire import ErrorBody
+    from agentgo_cli.principal import PRINCIPAL_PATTERN
 
     name = f"{view.name}@{view.version}"
     schemas: dict[str, Any] = {
@@ -162,6 +163,14 @@ def intent_document(view: IntentView, *, server_url: str) -> dict[str, Any]:
         "pattern": TRACEPARENT_PATTERN,
         "description": "A W3C trace context the call joins.",
     }
+    request["properties"]["principal"] = {
+        "anyOf": [{"type": "string", "pattern": PRINCIPAL_PATTERN}, {"type": "null"}],
+        "description": "Call as this principal instead of the token's (needs the token "
+        "scope agentgo:impersonate).",
+    }
+    request["properties"]["scopes"]["description"] = (
+        "ACL scopes the call carries: the token's, or (with agentgo:impersonate) these."
+    )
     # The CLI's -i pairs (text parsed against the input schema) are for people; a client
     # of this document sends the input as a value.
     del request["properties"]["pairs"]
@@ -235,9 +244,9 @@ _TRACEPARENT = {
     "name": "traceparent",
     "in": "header",
     "required": False,
-    "description": "A W3C trace context: the call joins that trace (the body's traceparent "
-    "wins when both are given).",
-    "schema": {"type": "string", "pattern": TRACEPARENT_PATTERN},
+    "description": "A W3C trace context the call joins; one that is not valid is ignored (a "
+    "new trace starts), as W3C Trace Context asks. The body's traceparent, if given, wins.",
+    "schema": {"type": "string"},
 }
 
 _DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples", "example"})

@@ -11,6 +11,7 @@ project: relative to the folder of its agentgo.yaml, never outside it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -398,11 +399,22 @@ async def call(
     request: Request,
     who: Authed,
     backend: Local,
-    traceparent: Annotated[str | None, Header()] = None,
+    traceparent: Annotated[
+        str | None,
+        Header(
+            description="A W3C trace context the call joins; one that is not valid is "
+            "ignored (a new trace starts), as W3C Trace Context asks. The body's "
+            "traceparent, if given, wins (and must be valid)."
+        ),
+    ] = None,
 ) -> v.CallResult:
+    from agentgo_cli.a2a.trace import parse_traceparent
+
     body.principal, body.scopes = who.bind(body.principal, body.scopes)
     if body.traceparent is None and traceparent is not None:
-        body.traceparent = traceparent
+        with contextlib.suppress(ValueError):
+            parse_traceparent(traceparent)
+            body.traceparent = traceparent
     result: v.CallResult = await _timed(request, backend.call(body))
     return result
 

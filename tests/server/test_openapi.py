@@ -451,3 +451,20 @@ def test_an_unexpected_failure_is_answered_with_the_error_body_and_no_detail() -
             "exit_code": 1,
         }
     }
+
+
+def test_a_traceparent_header_that_is_not_valid_is_ignored(served: Served) -> None:
+    body = {"intent": "shapes.area", "input": SHAPE_INPUT}
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    joined = post(served, "/v1/calls", body, headers={**served.headers, "traceparent": parent})
+    assert joined.status_code == 200
+    assert joined.json()["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert joined.json()["parent_span_id"] == "b7ad6b7169203331"
+    for bad in ("", ":o", "00-" + "0" * 32 + "-b7ad6b7169203331-01"):
+        fresh = post(served, "/v1/calls", body, headers={**served.headers, "traceparent": bad})
+        assert fresh.status_code == 200, (bad, fresh.text)
+        assert fresh.json()["trace_id"] != "0af7651916cd43dd8448eb211c80319c"
+        assert fresh.json()["parent_span_id"] != "b7ad6b7169203331"
+    refused = post(served, "/v1/calls", {**body, "traceparent": ":o"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"].startswith("--traceparent: a traceparent is ")

@@ -4,6 +4,9 @@ token, never get a 5xx, and every answer matches the document (its status is lis
 content type and body are the ones documented, a route that needs a token refuses a
 request without one, a wrong method is 405 with Allow).
 
+An intent's own document is checked the same way, with one thing more: a request it
+allows (an input its input schema takes) is accepted, one it refuses is refused.
+
 Bounded for the test run: a fixed number of examples per operation, derandomised.
 """
 
@@ -12,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from agentgo_cli.server.openapi import server_document
-from tests.server.openapi_project import Served, serving
+from tests.server.openapi_project import IMPERSONATOR, Served, serving
 
 EXAMPLES = 25
 
@@ -112,3 +117,30 @@ def test_answers_about_real_jobs_and_calls_are_as_documented(served: Served) -> 
         path_parameters={"name": "shapes.area"},
     )
     assert document.json()["openapi"] == "3.1.0"
+
+
+def test_calls_made_from_an_intent_document_answer_as_it_says(served: Served) -> None:
+    url = f"{served.url}/v1/catalog/intents/shapes.area/openapi.json"
+    document = httpx.get(url, headers=served.headers, timeout=30).json()
+    call = schemathesis.openapi.from_dict(document)["/v1/calls"]["POST"]
+    # The token may act as anyone, so a principal and scopes the document allows are
+    # taken as they are; the intent has no ACL.
+    token = {"Authorization": f"Bearer {IMPERSONATOR}"}
+    seen: dict[int, int] = {}
+
+    @settings(
+        max_examples=2 * EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        call.as_strategy(generation_mode=GenerationMode.POSITIVE)
+        | call.as_strategy(generation_mode=GenerationMode.NEGATIVE)
+    )
+    def one(case: Any) -> None:
+        answer = case.call_and_validate(base_url=served.url, headers=token, timeout=30)
+        seen[answer.status_code] = seen.get(answer.status_code, 0) + 1
+
+    one()
+    assert seen.get(200, 0) > 0 and seen.get(422, 0) > 0, seen
