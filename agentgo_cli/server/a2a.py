@@ -99,6 +99,7 @@ class _Contexts(DefaultServerCallContextBuilder):
     def build(self, request: Request) -> ServerCallContext:
         context = super().build(request)
         context.state[CALLER] = request.scope.get(CALLER)
+        context.state.get("headers", {}).pop("authorization", None)  # the caller is enough
         params = request.path_params
         if "kind" in params and "name" in params:
             context.state[TARGET] = f"{params['kind']}:{params['name']}"
