@@ -29,8 +29,8 @@ from agentgo_cli import __version__
 from agentgo_cli.backend.wire import error_body, status_of
 from agentgo_cli.errors import AgentGoError, NotFoundError, UsageError
 from agentgo_cli.server.auth import Denied, TokenTable, Unauthenticated
+from agentgo_cli.server.openapi import Health, operation_id
 from agentgo_cli.server.openapi import install as install_openapi
-from agentgo_cli.server.openapi import operation_id
 
 if TYPE_CHECKING:
     from agentgo_cli.backend.local import LocalBackend
@@ -184,7 +184,7 @@ def create_app(
             headers=headers,
         )
 
-    @app.get("/healthz", tags=["health"], summary="The process is up.")
+    @app.get("/healthz", tags=["health"], summary="The process is up.", response_model=Health)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
@@ -192,7 +192,8 @@ def create_app(
         "/readyz",
         tags=["health"],
         summary="The store is open and the server takes requests.",
-        responses={503: {"description": "Starting or stopping."}},
+        response_model=Health,
+        responses={503: {"description": "Starting or stopping.", "model": Health}},
     )
     async def readyz() -> JSONResponse:
         if state.ready and not state.draining:

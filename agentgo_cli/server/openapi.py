@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from fastapi.dependencies.models import Dependant
     from fastapi.routing import APIRoute
-    from pydantic import BaseModel
     from pydantic.json_schema import JsonSchemaMode
 
     from agentgo_cli.backend.views import IntentView
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AGENT_CARD_PATH",
     "BEARER",
+    "Health",
     "OPENAPI_FILE",
+    "TAGS",
     "TRACEPARENT_PATTERN",
     "install",
     "intent_document",
@@ -78,6 +81,24 @@ _AGENT_CARD: dict[str, Any] = {
 }
 
 
+TAGS = [
+    {"name": "health", "description": "Liveness and readiness, read without a token."},
+    {"name": "manifests", "description": "Validate manifests and plan workflows."},
+    {"name": "jobs", "description": "Start, follow, steer and read jobs."},
+    {"name": "catalog", "description": "The intents of the catalog and their documents."},
+    {"name": "calls", "description": "Call intents through the call lifecycle."},
+    {"name": "models", "description": "The models in use, and a tiny call to one."},
+    {"name": "a2a", "description": "The A2A 1.0 protocol (its bindings are in the card)."},
+]
+"""The document's tags, in the order a reader meets them."""
+
+
+class Health(BaseModel):
+    """What ``/healthz`` and ``/readyz`` answer."""
+
+    status: Literal["ok", "ready", "starting", "stopping"]
+
+
 def operation_id(route: APIRoute) -> str:
     """A route's operationId: its endpoint's name (``jobs_list``, ``catalog_show``), short
     and stable, where FastAPI's default would add the path and the method."""
@@ -94,6 +115,7 @@ def install(app: FastAPI) -> None:
             doc = build()
             _secure(doc, app)
             doc["info"]["description"] = DESCRIPTION
+            doc["tags"] = TAGS
             doc["paths"][AGENT_CARD_PATH] = {"get": _AGENT_CARD}
         return app.openapi_schema or {}
 

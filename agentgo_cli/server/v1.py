@@ -166,9 +166,12 @@ async def jobs_submit(
 async def jobs_list(
     who: Authed,
     backend: Local,
-    status: Annotated[v.JobStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
-    principal: Annotated[str | None, Query()] = None,
+    status: Annotated[v.JobStatus | None, Query(description="Only jobs in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many jobs.")] = 50,
+    principal: Annotated[
+        str | None,
+        Query(description="Only this principal's jobs (another's needs agentgo:admin)."),
+    ] = None,
 ) -> list[v.JobView]:
     if not who.admin:
         if principal is not None and principal != who.principal:
@@ -202,7 +205,9 @@ async def jobs_wait(
     job_id: str,
     who: Authed,
     backend: Local,
-    within: Annotated[float, Query(alias="timeout", gt=0, le=300)] = 30.0,
+    within: Annotated[
+        float, Query(alias="timeout", gt=0, le=300, description="Seconds to wait at most.")
+    ] = 30.0,
 ) -> JSONResponse:
     await _own_job(backend, who, job_id)
     try:
@@ -255,7 +260,10 @@ async def jobs_interrupt(job_id: str, who: Authed, backend: Local) -> v.JobDetai
 
 @router.get("/jobs/{job_id}/logs", tags=["jobs"], summary="A job's stored log.")
 async def jobs_logs(
-    job_id: str, who: Authed, backend: Local, after: Annotated[int, Query(ge=0)] = 0
+    job_id: str,
+    who: Authed,
+    backend: Local,
+    after: Annotated[int, Query(ge=0, description="Only log lines after this seq.")] = 0,
 ) -> list[v.EventView]:
     await _own_job(backend, who, job_id)
     return await backend.logs(v.LogsRequest(job_id=job_id, after=after))
@@ -263,7 +271,12 @@ async def jobs_logs(
 
 @router.get("/jobs/{job_id}/trace", tags=["jobs"], summary="A job's trace as a tree.")
 async def jobs_trace(
-    job_id: str, who: Authed, backend: Local, step: Annotated[str | None, Query()] = None
+    job_id: str,
+    who: Authed,
+    backend: Local,
+    step: Annotated[
+        str | None, Query(description="Only the subtree of this step (a trace path).")
+    ] = None,
 ) -> v.TraceNode:
     await _own_job(backend, who, job_id)
     return await backend.trace(v.TraceRequest(job_id=job_id, step=step))
@@ -326,8 +339,8 @@ async def _sse(events: AsyncIterator[v.EventView]) -> AsyncIterator[bytes]:
 async def completions(
     who: Authed,
     backend: Local,
-    what: Annotated[str, Query(pattern="^(workflow|intent|job)$")],
-    incomplete: str = "",
+    what: Annotated[str, Query(pattern="^(workflow|intent|job)$", description="What to complete.")],
+    incomplete: Annotated[str, Query(description="What has been typed so far.")] = "",
 ) -> list[str]:
     if what == "job":
         query = v.JobsQuery(limit=50, principal=None if who.admin else who.principal)

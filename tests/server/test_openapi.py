@@ -117,10 +117,14 @@ def test_every_operation_is_named_summarised_and_tagged() -> None:
     assert found == V1_OPERATIONS
     ids = [op["operationId"] for _, _, op in operations(doc)]
     assert len(ids) == len(set(ids))
+    declared = {tag["name"] for tag in doc["tags"]}
     for method, path, op in operations(doc):
         assert re.fullmatch(r"[a-z][a-z0-9_]*", op["operationId"]), (method, path)
         assert op.get("summary", "").strip(), (method, path)
-        assert op.get("tags"), (method, path)
+        assert op.get("tags") and set(op["tags"]) <= declared, (method, path)
+        for parameter in op.get("parameters", []):
+            if parameter["in"] != "path":
+                assert parameter.get("description"), (method, path, parameter["name"])
 
 
 def test_bearer_is_required_everywhere_but_the_health_checks(served: Served) -> None:
