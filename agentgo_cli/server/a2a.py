@@ -168,7 +168,10 @@ def _card_route(state: ServerState) -> Route:
             "skills": [{"id": "-", "name": "-", "description": "-", "tags": ["-"]}],
         }
     )
-    (route,) = create_agent_card_routes(placeholder, card_modifier=current, card_url=CARD_PATH)
+    # no-cache: clients revalidate it by its ETag each time (the catalog may have changed)
+    (route,) = create_agent_card_routes(
+        placeholder, card_modifier=current, card_url=CARD_PATH, cache_control="no-cache"
+    )
     inner: _Endpoint = route.endpoint
 
     async def endpoint(request: Request) -> Response:

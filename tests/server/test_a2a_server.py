@@ -131,6 +131,14 @@ async def test_the_card_lists_every_intent_as_a_skill_with_both_bindings(url: st
     greet = next(s for s in card.skills if s.id == "greet.hello")
     assert list(greet.examples) == ["Ada"]
 
+    async with httpx.AsyncClient() as http:  # revalidated by its ETag, never kept stale
+        answer = await http.get(f"{url}/.well-known/agent-card.json")
+        assert answer.headers["cache-control"] == "no-cache"
+        again = await http.get(
+            f"{url}/.well-known/agent-card.json", headers={"If-None-Match": answer.headers["etag"]}
+        )
+        assert again.status_code == 304
+
 
 @pytest.mark.parametrize("binding", BINDINGS)
 async def test_a_message_to_a_skill_is_a_call_whose_task_is_a_job(
