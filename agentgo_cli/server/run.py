@@ -81,7 +81,10 @@ def bind(host: str, port: int) -> socket.socket:
     """A socket listening on ``host:port`` for uvicorn to serve on. Raises ConfigError when
     the address is in use or cannot be had, telling what to do."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on connections whose
+    # socket says TCP, and without it an answer written in two pieces (uvicorn's headers,
+    # then its body) waits for the client's delayed ACK: 40 ms per keep-alive request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
