@@ -6,7 +6,8 @@ completed, failed → failed, cancelled → canceled. Its history is the user's 
 from the job's inputs) and, once it ended, the agent's answer, which is also the status
 message: the output (a text part for text, else a data part), or the error as text. A
 succeeded job's output is the Task's one artifact, ``output``: a data part holding the
-value, and a text part too when the value is text.
+value, and a text part too when the value is text. An ended task's metadata says what it
+spent: ``usage`` ``{tokens, cost_usd}``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def task_of(job: v.JobView, *, history_length: int | None = None, artifacts: boo
     ref = intent_of(job.workflow) or ""
     skill, _, version = ref.partition("@")
     task.metadata.update({"skill": skill, "version": version, "workflow": job.workflow})
+    if job.status in TERMINAL:  # what it spent, for a caller that adds up its costs
+        task.metadata.update({"usage": {"tokens": job.tokens, "cost_usd": job.cost_usd}})
     history = [_user_message(job, context_id)]
     if task.status.HasField("message"):
         history.append(task.status.message)

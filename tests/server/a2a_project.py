@@ -30,6 +30,7 @@ kind: Agent
 metadata: {name: researcher}
 spec:
   model: scripted:researcher
+  usage: {input_tokens: 120, output_tokens: 40}
   script:
     - reply: {summary: "Three sources agree."}
 ---
