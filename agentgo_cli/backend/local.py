@@ -67,6 +67,8 @@ class LocalBackend:
         self._store: JobStore | None = None
         self._hub: ModelHub | None = None
         self._engines: Engines | None = None
+        self._stamps: dict[tuple[str, ...], tuple[tuple[object, ...], ...]] = {}
+        """The files of each set ``call`` loaded, as they were then (``_current_engine``)."""
         self._opening = asyncio.Lock()
         self._tasks: dict[str, asyncio.Future[JobRecord]] = {}
         self._leases: dict[str, Lease] = {}
@@ -213,6 +215,22 @@ class LocalBackend:
                 "profile of agentgo.yaml"
             )
         return paths
+
+    async def _current_engine(self, paths: list[str]) -> Engine:
+        """The engine of the set at ``paths`` as its files are now: the one made before while
+        no file was added, removed or changed since, else the set loaded again. A server
+        answers call after call without parsing the set each time."""
+        from agentgo_cli.manifests.loader import files_stamp
+
+        engines = await self._get_engines()
+        key, stamp = tuple(paths), files_stamp(paths)  # before loading: an edit made
+        if stamp is not None and self._stamps.get(key) == stamp:  # while it loads shows
+            return engines.get(paths)  # up next time
+        self._stamps.pop(key, None)
+        engine = engines.put(paths, self._load(paths))
+        if stamp is not None:
+            self._stamps[key] = stamp
+        return engine
 
     def _workflow_set(self, ref: str) -> tuple[str, list[str], ManifestSet]:
         """Resolve ``run``'s argument to (workflow name, manifest paths, manifest set)."""
@@ -419,8 +437,7 @@ class LocalBackend:
         paths = [str(p) for p in self.config().manifest_paths()]
         if not paths:
             raise UsageError("no manifests to call into: set 'manifests:' in agentgo.yaml")
-        mset = self._load(paths)
-        engine = (await self._get_engines()).put(paths, mset)
+        engine = await self._current_engine(paths)
         scopes = frozenset(request.scopes)
         entry = engine.catalog.lookup(request.intent)
         value = _resolve.call_input(request, entry.intent.input)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = [
     "Document",
     "LoadResult",
     "Pos",
+    "files_stamp",
     "iter_yaml_files",
     "load_paths",
     "load_text",
@@ -437,3 +439,35 @@ def load_paths(paths: Iterable[str | Path]) -> LoadResult:
             result.errors.extend(one.errors)
             result.files.append(shown)
     return result
+
+
+SETTLE_NS = 2_000_000_000
+"""How old (ns) a file's last change must be for ``files_stamp`` to vouch for it."""
+
+
+def files_stamp(paths: Iterable[str | Path]) -> tuple[tuple[object, ...], ...] | None:
+    """What the files ``load_paths`` would read look like now: each one's path, modification
+    and change times, size and inode (``None`` for a path that is missing or cannot be
+    looked at). Equal stamps mean the set would load the same, so a long-lived process
+    (``agentgo serve``) keeps what it made of the set until a file is added, removed or
+    changed, at the cost of a stat per file instead of parsing them all.
+
+    ``None`` while a file was modified less than ``SETTLE_NS`` ago: a file system's clock
+    ticks coarsely, so a second edit of the same size within one tick would leave the same
+    stamp. (An mtime set back by hand still changes the change time, which the stamp has.)
+    """
+    stamp: list[tuple[object, ...]] = []
+    settled = time.time_ns() - SETTLE_NS
+    for raw in paths:
+        path = Path(raw)
+        files = iter_yaml_files(path) if path.is_dir() else iter([path])
+        for file in files:
+            try:
+                info = os.stat(file)
+            except OSError:
+                stamp.append((str(file), None))
+                continue
+            if info.st_mtime_ns > settled:
+                return None
+            stamp.append((str(file), info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino))
+    return tuple(stamp)
