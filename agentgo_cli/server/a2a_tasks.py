@@ -333,7 +333,9 @@ class JobTasks(RequestHandler):
             limit = self._state.settings.request_timeout
             try:
                 async with asyncio.timeout(limit):
-                    await self._guarded(caller, self._backend().wait(job.job_id))
+                    # shielded: the answer running out of time (or its client leaving)
+                    # must not cancel the job it waits for
+                    await self._guarded(caller, asyncio.shield(self._backend().wait(job.job_id)))
             except TimeoutError:
                 pass  # answered as it is now: working; GetTask tells the rest
             job = await self._guarded(caller, self._backend().job(job.job_id))

@@ -124,7 +124,11 @@ def _digest(token: str) -> str:
 
 
 def write_project(
-    root: Path, *, default_skill: str | None = None, anonymous_tasks: bool = False
+    root: Path,
+    *,
+    default_skill: str | None = None,
+    anonymous_tasks: bool = False,
+    request_timeout: float | None = None,
 ) -> Path:
     """The project's files under ``root``; its agentgo.yaml."""
     (root / "manifests").mkdir(parents=True, exist_ok=True)
@@ -139,6 +143,8 @@ def write_project(
         serve.append(f"  default_skill: {default_skill}")
     if anonymous_tasks:
         serve.append("  anonymous_tasks: true")
+    if request_timeout is not None:
+        serve.append(f"  request_timeout: {request_timeout}")
     config = root / "agentgo.yaml"
     config.write_text(
         "profile: local\n"

@@ -136,3 +136,22 @@ async def test_anonymous_tasks_lets_callers_without_a_token_see_anonymous_tasks(
         async with httpx.AsyncClient(timeout=30) as http:
             anonymous = await _client(http, defaulted.url, binding)
             await anonymous.get_task(GetTaskRequest(id=hers.id))
+
+
+async def test_a_blocking_send_that_runs_out_of_time_leaves_its_task_running(
+    tmp_path: Path,
+) -> None:
+    served = Served(write_project(tmp_path, request_timeout=0.5))
+    try:
+        async with httpx.AsyncClient(headers=headers(ALICE), timeout=30) as http:
+            client = await _client(http, served.url, "JSONRPC")
+            task = await _send(client, "slowly", "plod.along")  # 2 s; the server waits 0.5 s
+            assert _state(task) == "TASK_STATE_WORKING"
+            deadline = time.monotonic() + 30
+            seen = await client.get_task(GetTaskRequest(id=task.id))
+            while _state(seen) == "TASK_STATE_WORKING" and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                seen = await client.get_task(GetTaskRequest(id=task.id))
+    finally:
+        served.stop()
+    assert _state(seen) == "TASK_STATE_COMPLETED"  # the answer's timeout did not stop it
