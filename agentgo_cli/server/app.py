@@ -29,7 +29,7 @@ from agentgo_cli import __version__
 from agentgo_cli.backend.wire import error_body, status_of
 from agentgo_cli.errors import AgentGoError, NotFoundError, UsageError
 from agentgo_cli.server.auth import Denied, TokenTable, Unauthenticated
-from agentgo_cli.server.openapi import Health, operation_id
+from agentgo_cli.server.openapi import OPEN, Health, operation_id
 from agentgo_cli.server.openapi import install as install_openapi
 
 if TYPE_CHECKING:
@@ -184,7 +184,13 @@ def create_app(
             headers=headers,
         )
 
-    @app.get("/healthz", tags=["health"], summary="The process is up.", response_model=Health)
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="The process is up.",
+        response_model=Health,
+        openapi_extra=OPEN,
+    )
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
@@ -194,6 +200,7 @@ def create_app(
         summary="The store is open and the server takes requests.",
         response_model=Health,
         responses={503: {"description": "Starting or stopping.", "model": Health}},
+        openapi_extra=OPEN,
     )
     async def readyz() -> JSONResponse:
         if state.ready and not state.draining:

@@ -12,7 +12,6 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from fastapi.dependencies.models import Dependant
     from fastapi.routing import APIRoute
     from pydantic.json_schema import JsonSchemaMode
 
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AGENT_CARD_PATH",
     "BEARER",
+    "OPEN",
     "Health",
     "OPENAPI_FILE",
     "TAGS",
@@ -105,43 +105,28 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+OPEN: dict[str, Any] = {"security": []}
+"""``openapi_extra`` of a route read without a token (the document requires the bearer
+token of every other operation)."""
+
+
 def install(app: FastAPI) -> None:
-    """Make ``app.openapi()`` answer the finished document: FastAPI's, plus the bearer
-    scheme required by every operation but those that read no token (``security: []``)."""
+    """Make ``app.openapi()`` answer the finished document: FastAPI's (made again when
+    routes are added), plus the bearer scheme every operation needs but those marked
+    ``OPEN``, the tags, and the A2A agent card's route."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            doc = build()
-            _secure(doc, app)
+        doc = build()
+        if "security" not in doc:
+            doc.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = BEARER
+            doc["security"] = [{"bearer": []}]
             doc["info"]["description"] = DESCRIPTION
             doc["tags"] = TAGS
             doc["paths"][AGENT_CARD_PATH] = {"get": _AGENT_CARD}
-        return app.openapi_schema or {}
+        return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _secure(doc: dict[str, Any], app: FastAPI) -> None:
-    from fastapi.routing import APIRoute
-
-    from agentgo_cli.server.v1 import caller
-
-    doc.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = BEARER
-    doc["security"] = [{"bearer": []}]
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
-            continue
-        if _depends_on(route.dependant, caller):
-            continue
-        for method in route.methods or ():
-            operation = doc["paths"].get(route.path_format, {}).get(method.lower())
-            if operation is not None:
-                operation["security"] = []
-
-
-def _depends_on(dependant: Dependant, call: object) -> bool:
-    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
 
 
 def server_document() -> dict[str, Any]:

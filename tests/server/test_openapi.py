@@ -472,3 +472,21 @@ def test_a_traceparent_header_that_is_not_valid_is_ignored(served: Served) -> No
     refused = post(served, "/v1/calls", {**body, "traceparent": ":o"})
     assert refused.status_code == 400
     assert refused.json()["error"]["message"].startswith("--traceparent: a traceparent is ")
+
+
+def test_a_route_added_later_is_in_the_finished_document() -> None:
+    from agentgo_cli.config import LoadedConfig
+    from agentgo_cli.server.app import create_app
+
+    app = create_app(LoadedConfig(None, None, None, []))
+    assert "/v1/later" not in app.openapi()["paths"]
+
+    @app.get("/v1/later", summary="Added after the document was made.")
+    async def later() -> dict[str, str]:
+        return {}
+
+    doc = app.openapi()
+    assert doc["paths"]["/v1/later"]["get"]["operationId"] == "later"
+    assert doc["security"] == [{"bearer": []}]
+    assert AGENT_CARD_PATH in doc["paths"]
+    assert doc["paths"]["/healthz"]["get"]["security"] == []
