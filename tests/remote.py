@@ -39,6 +39,7 @@ __all__ = [
     "ServedProjects",
     "remote_config_text",
     "served_project",
+    "served_variant",
 ]
 
 TOKEN_ENV = "AG_REMOTE_TEST_TOKEN"
@@ -332,3 +333,25 @@ def served_project(agentgo: Path, root: Path, env: dict[str, str]) -> Iterator[S
     finally:
         server.stop()
         path.write_text(original, encoding="utf-8")
+
+
+def served_variant(
+    kind: str, node: Any, root: Path, setenv: Callable[[str, str], None]
+) -> Iterator[str]:
+    """The body of a module's ``backend_kind`` fixture for tests of the installed command:
+    for ``remote``, the project at ``root`` (its agentgo.yaml written) is served by a real
+    ``agentgo serve`` for the test and its default profile sends every command there. A
+    test marked ``local_only("why")`` is skipped remotely, saying why."""
+    import pytest
+
+    if kind == "local":
+        yield kind
+        return
+    marker = node.get_closest_marker("local_only")
+    if marker is not None:
+        pytest.skip(f"local only: {marker.args[0] if marker.args else 'no reason given'}")
+    from tests.e2e.test_worker import AGENTGO, _env
+
+    setenv(TOKEN_ENV, secrets.token_urlsafe(24))
+    with served_project(AGENTGO, root, _env()):
+        yield kind

@@ -27,6 +27,7 @@ from agentgo_cli.backend.convert import (
 from agentgo_cli.errors import ManifestSetError, NotFoundError, UsageError
 from agentgo_cli.observer import Observer, Observers
 from agentgo_cli.store.base import (
+    JOB_DONE,
     JobRecord,
     JobStore,
     Lease,
@@ -319,10 +320,17 @@ class LocalBackend:
             self._start(job, engine.run(job, stream=request.stream))
         return job_view(job)
 
-    async def watch(self, job_id: str) -> AsyncIterator[v.EventView]:
+    async def watch(
+        self, job_id: str, *, ended_from_store: bool = False
+    ) -> AsyncIterator[v.EventView]:
+        """See Backend.watch. ``ended_from_store``: a job that has ended is read from the
+        store even if it ran here, as a watch in another process reads it (a server: what
+        a client sees of an ended job does not depend on which process ran it)."""
         store = await self._get_store()
         job = await _get(store, job_id)
         feed = self._feeds.get(job_id)
+        if ended_from_store and job.status in JOB_DONE:
+            feed = None
         if feed is not None:  # it runs here: the observer's events, as they happen
             async for event in feed.follow():
                 yield event

@@ -330,7 +330,9 @@ _SSE = {
 )
 async def jobs_events(job_id: str, who: Authed, backend: Local) -> StreamingResponse:
     await _own_job(backend, who, job_id)
-    return StreamingResponse(_sse(backend.watch(job_id)), media_type="text/event-stream")
+    # An ended job reads as in a local watch from another shell, though it ran here.
+    events = backend.watch(job_id, ended_from_store=True)
+    return StreamingResponse(_sse(events), media_type="text/event-stream")
 
 
 async def _sse(events: AsyncIterator[v.EventView]) -> AsyncIterator[bytes]:

@@ -324,3 +324,19 @@ def test_cancel_ends_an_abandoned_job_at_once_and_nothing_runs_it_later(
         "cancelled on request (no live process was running it)",
     )
     assert data["steps"] == []
+
+
+def test_watch_json_of_an_ended_job_is_each_step_as_it_ended(project: Write) -> None:
+    """A job that has ended is watched from its records, wherever it ran: through a server
+    that ran it too, not from that server's live feed (with each step's start)."""
+    job_id = run("broken")
+    code, out, err = invoke("jobs", "watch", job_id, "-o", "json")
+    assert (code, err) == (1, "")
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [(e["kind"], e["message"]) for e in events] == [
+        ("step", "ok (tool) succeeded"),
+        ("step", "bad failed: tool 'boom' raised ValueError: x"),  # its log line
+        ("step", "bad (tool) failed"),
+        ("job", "failed: step 'bad' failed: tool 'boom' raised ValueError: x"),
+        ("end", "failed: step 'bad' failed: tool 'boom' raised ValueError: x"),
+    ]

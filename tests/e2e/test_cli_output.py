@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import secrets
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from tests.e2e.test_worker import AGENTGO, _env, agentgo
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
-from tests.remote import TOKEN_ENV, served_project
+from tests.remote import served_variant
 
 Write = Callable[[str, str], Path]
 
@@ -60,12 +59,7 @@ def backend_kind(
 ) -> Iterator[str]:
     """Each test twice: the project run here, and sent to an ``agentgo serve`` of it (a
     child process) through a remote profile, with the same assertions."""
-    if request.param == "local":
-        yield "local"
-        return
-    monkeypatch.setenv(TOKEN_ENV, secrets.token_urlsafe(24))
-    with served_project(AGENTGO, workdir, _env()):
-        yield "remote"
+    yield from served_variant(request.param, request.node, workdir, monkeypatch.setenv)
 
 
 def sh(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:

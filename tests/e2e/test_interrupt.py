@@ -10,13 +10,14 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_worker import AGENTGO, _env, agentgo, show
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
+from tests.remote import served_variant
 
 Write = Callable[[str, str], Path]
 
@@ -56,6 +57,19 @@ def project(write: Write) -> Write:
     write("m/sleepy.yaml", SLEEPY)
     workflow(write, STEPS, name="nap")
     return write
+
+
+@pytest.fixture(params=["local", "remote"], autouse=True)
+def backend_kind(
+    request: pytest.FixtureRequest,
+    project: Write,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """Each test twice: the project run here, and sent to an ``agentgo serve`` of it (a
+    child process) through a remote profile, with the same assertions. A worker runs
+    beside the store (``-p p``), as it would on the server's machine."""
+    yield from served_variant(request.param, request.node, workdir, monkeypatch.setenv)
 
 
 def wait_in_step(workdir: Path, key: str, since: float = 0.0) -> str:
@@ -134,7 +148,7 @@ def test_ctrl_c_gives_the_job_up_and_it_is_finished_at_once(
         assert done.returncode == 0, done.stderr
         assert done.stdout == "said: rested\n"
     else:
-        done = agentgo(workdir, "worker", "--once", "--poll", "0.05")
+        done = agentgo(workdir, "-p", "p", "worker", "--once", "--poll", "0.05")
         assert done.returncode == 0, done.stderr
         assert done.stderr.splitlines()[-1] == "worker ran 1 job"
     job = show(workdir, job_id)

@@ -9,7 +9,7 @@ import re
 import select
 import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.test_interrupt import SLEEPY, STEPS, wait_in_step
 from tests.e2e.test_worker import AGENTGO, _env, agentgo, detach
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
+from tests.remote import served_variant
 
 Write = Callable[[str, str], Path]
 
@@ -43,6 +44,19 @@ def project(write: Write) -> Write:
     return write
 
 
+@pytest.fixture(params=["local", "remote"], autouse=True)
+def backend_kind(
+    request: pytest.FixtureRequest,
+    project: Write,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """Each test twice: the project run here, and sent to an ``agentgo serve`` of it (a
+    child process) through a remote profile, with the same assertions. A worker runs
+    beside the store (``-p p``), as it would on the server's machine."""
+    yield from served_variant(request.param, request.node, workdir, monkeypatch.setenv)
+
+
 STEP_LINE = r"✓ {} \({}\) succeeded \d+\.\d\ds"
 
 
@@ -51,7 +65,7 @@ def test_watch_shows_the_steps_of_a_job_a_worker_runs_until_it_ends(
 ) -> None:
     job_id = detach(workdir, "nap")
     worker = subprocess.Popen(
-        [str(AGENTGO), "worker", "--poll", "0.05"],
+        [str(AGENTGO), "-p", "p", "worker", "--poll", "0.05"],
         cwd=workdir,
         env=_env(),
         stdout=subprocess.DEVNULL,
