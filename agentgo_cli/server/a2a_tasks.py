@@ -310,7 +310,9 @@ class JobTasks(RequestHandler):
                 break
             if not working and event.kind == "step":
                 working = True
-                yield status_event(await backend.job(job_id))
+                now = await backend.job(job_id)
+                if now.status not in TERMINAL:  # an end is told once, below
+                    yield status_event(now)
         job = await backend.job(job_id)
         if job.status not in TERMINAL:  # the feed ended early (the server stops)
             yield status_event(job)

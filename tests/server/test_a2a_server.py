@@ -201,6 +201,8 @@ async def test_a_streamed_task_reports_working_then_its_artifact_then_completed(
     assert artifact.task_id == first.task.id
     assert get_data_parts(artifact.artifact.parts) == [{"summary": "Three sources agree."}]
     assert _state(events[-1].status_update) == "TASK_STATE_COMPLETED"
+    states = [_state(e.status_update) for e in events[1:] if e.HasField("status_update")]
+    assert states.count("TASK_STATE_COMPLETED") == 1  # the end is told once
 
 
 @pytest.mark.parametrize("binding", BINDINGS)
