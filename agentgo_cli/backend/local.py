@@ -457,10 +457,10 @@ class LocalBackend:
         return v.CallResult(**outcome.as_dict())
 
     async def profile_engine(self) -> tuple[list[str], Engine]:
-        """The active profile's manifest paths and their engine, loaded once and kept (a
-        worker's reload swaps in a new one): a server's A2A tasks are jobs of it."""
+        """The active profile's manifest paths and their engine, as its files are now
+        (``_current_engine``): a server's A2A card lists its intents, its tasks are jobs of it."""
         paths = self._profile_paths("serve")
-        return paths, (await self._get_engines()).get(paths)
+        return paths, await self._current_engine(paths)
 
     def run_here(self, job: JobRecord, engine: Engine) -> None:
         """Run a job just made under this process's lease (``Engine.submit`` with

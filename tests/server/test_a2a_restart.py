@@ -155,3 +155,28 @@ async def test_a_blocking_send_that_runs_out_of_time_leaves_its_task_running(
     finally:
         served.stop()
     assert _state(seen) == "TASK_STATE_COMPLETED"  # the answer's timeout did not stop it
+
+
+async def test_an_intent_added_while_the_server_runs_is_a_skill_at_once(tmp_path: Path) -> None:
+    served = Served(write_project(tmp_path))
+    try:
+        async with httpx.AsyncClient(headers=headers(ALICE), timeout=30) as http:
+            before = await A2ACardResolver(http, served.url).get_agent_card()
+            (tmp_path / "manifests" / "more.yaml").write_text(
+                "apiVersion: agentgo/v1\n"
+                "kind: Agent\n"
+                "metadata: {name: newcomer}\n"
+                "spec:\n"
+                "  model: scripted:newcomer\n"
+                "  script:\n"
+                "    - reply: 'new here'\n"
+            )
+            after = await A2ACardResolver(http, served.url).get_agent_card()
+            client = await _client(http, served.url, "HTTP+JSON")
+            task = await _send(client, "hi", "newcomer.run")
+    finally:
+        served.stop()
+    assert "newcomer.run" not in [s.id for s in before.skills]
+    assert "newcomer.run" in [s.id for s in after.skills]
+    assert _state(task) == "TASK_STATE_COMPLETED"
+    assert task.status.message.parts[0].text == "new here"
