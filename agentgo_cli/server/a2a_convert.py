@@ -98,7 +98,7 @@ def task_of(job: v.JobView, *, history_length: int | None = None, artifacts: boo
     if task.status.HasField("message"):
         history.append(task.status.message)
     if history_length is not None:
-        history = history[len(history) - history_length :] if history_length else []
+        history = history[max(0, len(history) - history_length) :] if history_length else []
     task.history.extend(history)
     if artifacts and job.status == "succeeded":
         task.artifacts.append(_artifact(job))

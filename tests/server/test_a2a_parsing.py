@@ -1,13 +1,14 @@
-"""What the A2A routes parse from a client: ListTasks page tokens and a message's input.
-Property-based: any token is a position or InvalidParams, never a crash; any JSON value or
-text a client sends comes out as the value the skill is called with."""
+"""What the A2A routes parse from a client and show it: ListTasks page tokens, a message's
+input, a job as a Task. Property-based: any token is a position or InvalidParams, never a
+crash; any JSON value or text a client sends comes out as the value the skill is called
+with; any job is the Task of its status, with at most the history asked for."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from a2a.helpers.proto_helpers import new_data_part, new_text_part
+from a2a.helpers.proto_helpers import get_data_parts, new_data_part, new_text_part
 from a2a.types.a2a_pb2 import Message, Part
 from a2a.utils.errors import ContentTypeNotSupportedError, InvalidParamsError
 from hypothesis import given
@@ -98,3 +99,61 @@ def test_a_message_without_text_or_data_is_refused() -> None:
     files = Message(message_id="m", parts=[Part(url="file:///x.txt", media_type="text/plain")])
     with pytest.raises(ContentTypeNotSupportedError, match="not files"):
         message_input(files, None)
+
+
+jobs = st.builds(
+    lambda status, output, error, kind, history: (
+        {
+            "job_id": "j-1",
+            "workflow": "a2a:greet.hello@1.0.0",
+            "status": status,
+            "created_at": 1.0,
+            "updated_at": 2.5,
+            "duration_s": 1.5,
+            "inputs": {"input": "Ada", "input_kind": kind, "message_id": "m-1", "context_id": "c"},
+            "outputs": {"output": output} if status == "succeeded" else None,
+            "error": error if status in ("failed", "cancelled") else None,
+        },
+        history,
+    ),
+    st.sampled_from(["queued", "running", "succeeded", "failed", "cancelled"]),
+    json_values,
+    st.text(min_size=1),
+    st.sampled_from(["data", "text"]),
+    st.none() | st.integers(0, 5),
+)
+
+
+@given(jobs)
+def test_a_job_is_the_task_of_its_status(case: tuple[dict[str, Any], int | None]) -> None:
+    from a2a.types.a2a_pb2 import TaskState
+
+    from agentgo_cli.backend.views import JobView
+    from agentgo_cli.server.a2a_convert import task_of
+
+    fields, history = case
+    job = JobView(**fields)
+
+    task = task_of(job, history_length=history)
+
+    state = {
+        "queued": "TASK_STATE_SUBMITTED",
+        "running": "TASK_STATE_WORKING",
+        "succeeded": "TASK_STATE_COMPLETED",
+        "failed": "TASK_STATE_FAILED",
+        "cancelled": "TASK_STATE_CANCELED",
+    }[job.status]
+    assert (task.id, task.context_id, TaskState.Name(task.status.state)) == ("j-1", "c", state)
+    assert task.status.timestamp.ToNanoseconds() == 2_500_000_000
+    ended = job.status in ("succeeded", "failed", "cancelled")
+    assert task.status.HasField("message") == ended
+    assert len(task.artifacts) == (job.status == "succeeded")
+    if job.status == "succeeded":
+        (artifact,) = task.artifacts
+        assert _same(get_data_parts(artifact.parts)[0], fields["outputs"]["output"])
+    if job.status == "failed":
+        assert task.status.message.parts[0].text == job.error
+    full = 1 + ended
+    assert len(task.history) == (full if history is None else min(history, full))
+    if len(task.history) == full:  # all of it: the user's message first
+        assert task.history[0].message_id == "m-1"
