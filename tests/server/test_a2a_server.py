@@ -374,3 +374,33 @@ async def test_a_targets_endpoint_serves_its_card_and_its_skills(url: str) -> No
         assert missing.status_code == 404
         elsewhere = await http.post(f"{url}/a2a/rest/nothing", json={})
         assert elsewhere.status_code == 404
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+async def test_list_tasks_filters_by_context_and_state(binding: str, connect: Any) -> None:
+    alice = await connect(binding, ALICE)
+    context = uuid.uuid4().hex
+    first = _message("greet.hello", "one")
+    first.context_id = context
+    done = await alice.task(first)
+    second = _message("slow.wait", "two")
+    second.context_id = context
+    running = await alice.task(second, immediately=True)
+    try:
+        assert done.context_id == running.context_id == context  # kept as the client sent it
+        in_context = await alice.client.list_tasks(ListTasksRequest(context_id=context))
+        assert [t.id for t in in_context.tasks] == [running.id, done.id]  # newest update first
+        assert in_context.total_size == 2
+        working = await alice.client.list_tasks(
+            ListTasksRequest(context_id=context, status=TaskState.TASK_STATE_WORKING)
+        )
+        assert [t.id for t in working.tasks] == [running.id]
+        with_artifacts = await alice.client.list_tasks(
+            ListTasksRequest(
+                context_id=context, status=TaskState.TASK_STATE_COMPLETED, include_artifacts=True
+            )
+        )
+        (listed,) = with_artifacts.tasks
+        assert listed.id == done.id and len(listed.artifacts) == 1
+    finally:
+        await alice.client.cancel_task(CancelTaskRequest(id=running.id))
