@@ -42,6 +42,7 @@ __all__ = [
     "message_input",
     "status_event",
     "task_of",
+    "working_event",
 ]
 
 STATES: dict[str, TaskState] = {
@@ -111,6 +112,15 @@ def status_event(job: v.JobView) -> TaskStatusUpdateEvent:
     return TaskStatusUpdateEvent(
         task_id=job.job_id, context_id=context_id, status=_status(job, context_id)
     )
+
+
+def working_event(job: v.JobView, at: float) -> TaskStatusUpdateEvent:
+    """The update a job's first step makes: working, at ``at`` (whatever it is by now, so
+    that every stream of the task tells the same events)."""
+    context_id = str(job.inputs.get("context_id") or job.job_id)
+    status = TaskStatus(state=TaskState.TASK_STATE_WORKING)
+    status.timestamp.FromNanoseconds(int(at * 1e9))
+    return TaskStatusUpdateEvent(task_id=job.job_id, context_id=context_id, status=status)
 
 
 def artifact_event(job: v.JobView) -> TaskArtifactUpdateEvent:

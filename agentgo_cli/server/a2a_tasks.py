@@ -66,6 +66,7 @@ from agentgo_cli.server.a2a_convert import (
     message_input,
     status_event,
     task_of,
+    working_event,
 )
 
 if TYPE_CHECKING:
@@ -300,19 +301,18 @@ class JobTasks(RequestHandler):
             "send a new message without a taskId"
         )
 
-    async def _follow(self, job_id: str) -> AsyncIterator[Event]:
-        """A running job's task events: working once it starts, then its artifact (if it
-        succeeded) and its final status."""
+    async def _follow(self, job: v.JobView) -> AsyncIterator[Event]:
+        """A running job's task events, the same for every stream of it: working when its
+        first step starts, then its artifact (if it succeeded) and its final status."""
         backend = self._backend()
+        job_id = job.job_id
         working = False
         async for event in backend.watch(job_id):
             if event.kind == "end":
                 break
             if not working and event.kind == "step":
                 working = True
-                now = await backend.job(job_id)
-                if now.status not in TERMINAL:  # an end is told once, below
-                    yield status_event(now)
+                yield working_event(job, event.time)
         job = await backend.job(job_id)
         if job.status not in TERMINAL:  # the feed ended early (the server stops)
             yield status_event(job)
@@ -353,7 +353,7 @@ class JobTasks(RequestHandler):
         yield task_of(job)
         if job.status in TERMINAL:  # a message sent again, for a task that has ended
             return
-        async for event in _guarded_stream(caller, self._follow(job.job_id)):
+        async for event in _guarded_stream(caller, self._follow(job)):
             yield event
 
     @validate_request_params
@@ -367,7 +367,7 @@ class JobTasks(RequestHandler):
                 message=f"task {params.id} has ended ({job.status}); GetTask shows it"
             )
         yield task_of(job)
-        async for event in _guarded_stream(caller, self._follow(job.job_id)):
+        async for event in _guarded_stream(caller, self._follow(job)):
             yield event
 
     @validate_request_params

@@ -404,3 +404,33 @@ async def test_list_tasks_filters_by_context_and_state(binding: str, connect: An
         assert listed.id == done.id and len(listed.artifacts) == 1
     finally:
         await alice.client.cancel_task(CancelTaskRequest(id=running.id))
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+async def test_every_stream_of_a_task_tells_the_same_events(binding: str, connect: Any) -> None:
+    alice = await connect(binding, ALICE, streaming=True)
+    plain = await connect(binding, ALICE)
+    task = await plain.task(_message("plod.along", "together"), immediately=True)
+
+    async def events() -> list[tuple[str | None, str]]:
+        stream = alice.client.subscribe(SubscribeToTaskRequest(id=task.id))
+        seen = [event async for event in stream][1:]  # after the task as it was
+        return [
+            (
+                e.WhichOneof("payload"),
+                _state(e.status_update) if e.HasField("status_update") else "",
+            )
+            for e in seen
+        ]
+
+    first, second = await asyncio.gather(events(), events())
+
+    assert (
+        first
+        == second
+        == [
+            ("status_update", "TASK_STATE_WORKING"),
+            ("artifact_update", ""),
+            ("status_update", "TASK_STATE_COMPLETED"),
+        ]
+    )
