@@ -129,21 +129,24 @@ def _authed(
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="agentgo"'}
 
 
+_ERROR_INFO = {
+    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+    "reason": "UNAUTHENTICATED",
+    "domain": "a2a-protocol.org",
+    "metadata": {},
+}
+"""What an A2A error carries in its details (JSON-RPC: ``data``), as the sdk writes it."""
+
+
 def _jsonrpc_refusal(exc: Unauthenticated) -> Response:
-    body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32040, "message": str(exc)}}
+    error = {"code": -32040, "message": str(exc), "data": [_ERROR_INFO]}
+    body = {"jsonrpc": "2.0", "id": None, "error": error}
     return JSONResponse(body, status_code=401, headers=_CHALLENGE)
 
 
 def _rest_refusal(exc: Unauthenticated) -> Response:
-    info = {
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        "reason": "UNAUTHENTICATED",
-        "domain": "a2a-protocol.org",
-        "metadata": {},
-    }
-    body = {
-        "error": {"code": 401, "status": "UNAUTHENTICATED", "message": str(exc), "details": [info]}
-    }
+    error = {"code": 401, "status": "UNAUTHENTICATED", "message": str(exc)}
+    body = {"error": {**error, "details": [_ERROR_INFO]}}
     return JSONResponse(body, status_code=401, headers=_CHALLENGE)
 
 

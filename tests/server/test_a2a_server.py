@@ -323,6 +323,7 @@ async def test_refusals_carry_the_http_status_and_error_code_of_the_binding(url:
         assert wrong.status_code == 401
         assert wrong.headers["www-authenticate"].startswith("Bearer")
         assert wrong.json()["error"]["code"] == -32040
+        assert wrong.json()["error"]["data"][0]["reason"] == "UNAUTHENTICATED"
         rest_wrong = await http.post(
             "/a2a/rest/message:send",
             json={"message": message},
@@ -330,6 +331,7 @@ async def test_refusals_carry_the_http_status_and_error_code_of_the_binding(url:
         )
         assert rest_wrong.status_code == 401
         assert rest_wrong.json()["error"]["status"] == "UNAUTHENTICATED"
+        assert rest_wrong.json()["error"]["details"][0]["reason"] == "UNAUTHENTICATED"
 
         anonymous = await http.post("/a2a/jsonrpc", json=rpc, headers=version)
         assert anonymous.status_code == 200
