@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/concurrent_jobs.py
 	$(BIN)/python bench/call_lifecycle.py
 	$(BIN)/python bench/serve_http.py
+	$(BIN)/python bench/a2a_http.py
 	$(BIN)/python bench/trace_overhead.py
 	$(BIN)/python bench/team_overhead.py
 	$(BIN)/python bench/todo_claims.py
