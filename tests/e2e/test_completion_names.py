@@ -92,3 +92,11 @@ def test_completion_with_a_broken_config_offers_nothing_and_says_nothing(
     assert complete(workdir, line) == (0, [], "")
     write("agentgo.yaml", "profile: missing\nprofiles: {p: {manifests: [./nowhere]}}\n")
     assert complete(workdir, line) == (0, [], "")
+
+
+def test_serve_and_its_options_complete(workdir: Path) -> None:
+    """The checked-in scripts ask the command itself, so `serve` completes like the rest."""
+    assert complete(workdir, "agentgo se") == (0, ["serve"], "")
+    code, options, err = complete(workdir, "agentgo serve --")
+    assert (code, err) == (0, "")
+    assert {"--host", "--port", "--workers", "--log-level"} <= set(options)
