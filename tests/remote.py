@@ -336,12 +336,17 @@ def served_project(agentgo: Path, root: Path, env: dict[str, str]) -> Iterator[S
 
 
 def served_variant(
-    kind: str, node: Any, root: Path, setenv: Callable[[str, str], None]
+    kind: str,
+    node: Any,
+    root: Path,
+    setenv: Callable[[str, str], None],
+    env: Callable[[], dict[str, str]] | None = None,
 ) -> Iterator[str]:
     """The body of a module's ``backend_kind`` fixture for tests of the installed command:
     for ``remote``, the project at ``root`` (its agentgo.yaml written) is served by a real
     ``agentgo serve`` for the test and its default profile sends every command there. A
-    test marked ``local_only("why")`` is skipped remotely, saying why."""
+    test marked ``local_only("why")`` is skipped remotely, saying why. ``env``: the
+    server's environment (default: tests.e2e.test_worker's, with PYTHONPATH)."""
     import pytest
 
     if kind == "local":
@@ -353,5 +358,5 @@ def served_variant(
     from tests.e2e.test_worker import AGENTGO, _env
 
     setenv(TOKEN_ENV, secrets.token_urlsafe(24))
-    with served_project(AGENTGO, root, _env()):
+    with served_project(AGENTGO, root, (env or _env)()):
         yield kind

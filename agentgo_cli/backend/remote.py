@@ -103,7 +103,11 @@ class RemoteBackend:
         except httpx.HTTPError as exc:
             raise AgentGoError(f"cannot reach the server {self.server}: {_reason(exc)}") from None
         if response.status_code >= 400:
-            raise error_from_body(response.status_code, _json(response))
+            body = _json(response)
+            located = body.get("error", {}).get("errors") if isinstance(body, dict) else None
+            if isinstance(located, list):
+                self._shown_errors(located)
+            raise error_from_body(response.status_code, body)
         return response
 
     async def _model(self, model: type[M], method: str, url: str, **kw: Any) -> M:
@@ -137,6 +141,27 @@ class RemoteBackend:
             )
         return full.relative_to(root).as_posix() or "."
 
+    def _shown(self, file: str, given: dict[str, str] | None = None) -> str:
+        """A file the server names (relative to its project's folder, where it works) as a
+        command here names it: under a path the command was given (``given``: as sent to
+        as given), spelled from that path; else relative to this working folder when
+        inside it."""
+        if not file or Path(file).is_absolute():
+            return file
+        from agentgo_cli.manifests.loader import display_path
+
+        for sent, named in (given or {}).items():
+            if sent == ".":
+                return display_path(Path(named) / file)
+            if file == sent or file.startswith(sent + "/"):
+                return display_path(Path(named + file[len(sent) :]))
+        return display_path(self._root() / file)
+
+    def _shown_errors(self, errors: list[Any]) -> None:
+        for error in errors:
+            if isinstance(error, dict) and isinstance(error.get("file"), str):
+                error["file"] = self._shown(error["file"])
+
     def _workflow(self, ref: str) -> str:
         return self._relative(ref) if Path(ref).is_file() else ref
 
@@ -153,13 +178,20 @@ class RemoteBackend:
     # -- manifests -------------------------------------------------------------------------
 
     async def validate(self, request: v.ValidateRequest) -> v.ValidationReport:
-        body = v.ValidateRequest(paths=[self._relative(p) for p in request.paths])
-        return await self._model(v.ValidationReport, "POST", "/v1/validate", body=body)
+        given = {self._relative(p): p for p in request.paths}
+        body = v.ValidateRequest(paths=list(given))
+        report = await self._model(v.ValidationReport, "POST", "/v1/validate", body=body)
+        report.file_names = [self._shown(f, given) for f in report.file_names]
+        for error in report.errors:
+            error.file = self._shown(error.file, given)
+        return report
 
     async def plan(self, request: v.PlanRequest) -> v.PlanView:
         body = request.model_copy(update={"workflow": self._workflow(request.workflow)})
         self._input_data(body)
-        return await self._model(v.PlanView, "POST", "/v1/plan", body=body)
+        view = await self._model(v.PlanView, "POST", "/v1/plan", body=body)
+        view.file = self._shown(view.file)
+        return view
 
     # -- jobs ------------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from agentgo_cli.cli._output import handle_errors, run_async
@@ -90,6 +92,10 @@ def register(app: typer.Typer) -> None:
             changes["workers"] = workers
         settings = settings.model_copy(update=changes)
 
+        if config.path is not None:
+            # It works in its project's folder: the files its answers name are relative to
+            # it, and a client shows them from its own working folder (RemoteBackend).
+            os.chdir(config.path.parent)
         from agentgo_cli.server.run import serve_forever
 
         run_async(serve_forever(config, settings, log_level=log_level))

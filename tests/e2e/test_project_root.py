@@ -12,10 +12,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.remote import served_variant
 
 AGENTGO = Path(sys.executable).with_name("agentgo")
 
@@ -70,22 +73,25 @@ spec:
 """
 
 
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def agentgo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The installed command, without PYTHONPATH (the point of these tests)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(
         [str(AGENTGO), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env,
+        env=_env(),
         timeout=60,
         check=False,
     )
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def project_files(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     (root / "manifests").mkdir(parents=True)
     (root / "agentgo.yaml").write_text(CONFIG)
@@ -93,6 +99,17 @@ def project(tmp_path: Path) -> Path:
     (root / "manifests" / "lookup.yaml").write_text(TOOLS)
     (root / "jobs" / "deeper").mkdir(parents=True)
     return root
+
+
+@pytest.fixture(params=["local", "remote"])
+def project(
+    request: pytest.FixtureRequest, project_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """The project, run here and sent to an ``agentgo serve`` of it (a child process, with
+    no PYTHONPATH either) through a remote profile, with the same assertions."""
+    root = project_files
+    for _ in served_variant(request.param, request.node, root, monkeypatch.setenv, _env):
+        yield root
 
 
 def _run_json(cwd: Path, customer: str) -> dict[str, Any]:

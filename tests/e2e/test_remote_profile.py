@@ -48,15 +48,16 @@ class Output:
     stderr: str
 
 
-def _normalise(outputs: list[tuple[str, int, str, str]]) -> list[Output]:
-    """Job ids become J1, J2, … in order of first appearance; times and durations N."""
+def _normalise(outputs: list[tuple[str, int, str, str]], root: Path) -> list[Output]:
+    """Job ids become J1, J2, … in order of first appearance; times and durations N; the
+    project's folder ROOT."""
     ids: dict[str, str] = {}
 
     def job(m: re.Match[str]) -> str:
         return ids.setdefault(m.group(0), f"J{len(ids) + 1}")
 
     def norm(text: str) -> str:
-        text = _JOB_ID.sub(job, text)
+        text = _JOB_ID.sub(job, text.replace(str(root), "ROOT"))
         for pattern, replacement in _TIMES:
             text = pattern.sub(replacement, text)
         return text
@@ -80,15 +81,16 @@ def _project(root: Path) -> None:
     workflow(write, DIGEST, name="digest")
     workflow(write, SLOW, name="slow")
     write("inputs.yaml", "topic: batteries\n")
+    write("broken/wf.yaml", "kind: Workflow\napiVersion: agentgo/v1\nmetadata: {name: bad}\n")
 
 
 def _session(root: Path) -> list[Output]:
     """Every command of the comparison, in order, in the project at ``root``."""
     seen: list[tuple[str, int, str, str]] = []
 
-    def do(*args: str) -> subprocess.CompletedProcess[str]:
-        done = agentgo(root, *args)
-        seen.append((" ".join(args), done.returncode, done.stdout, done.stderr))
+    def do(*args: str, cwd: str = ".") -> subprocess.CompletedProcess[str]:
+        done = agentgo(root / cwd, *args)
+        seen.append((f"({cwd}) {' '.join(args)}", done.returncode, done.stdout, done.stderr))
         return done
 
     do("validate")
@@ -114,7 +116,13 @@ def _session(root: Path) -> list[Output]:
     do("models", "list")
     do("jobs", "show", "j-00000000nope")
     do("run", "nope")
-    return _normalise(seen)
+    # Files named from a subfolder, and in errors: as this shell names them.
+    do("validate", cwd="m")
+    do("plan", "digest", cwd="m")
+    do("run", "broken/wf.yaml")
+    do("run", "../broken/wf.yaml", cwd="m")
+    do("validate", "../broken", cwd="m")
+    return _normalise(seen, root)
 
 
 def test_every_command_prints_through_a_remote_profile_what_it_prints_locally(
@@ -144,5 +152,5 @@ def test_every_command_prints_through_a_remote_profile_what_it_prints_locally(
     for there, here_ in zip(remote, local, strict=True):
         assert there == here_, here_.command
     codes = {o.command: o.code for o in local}
-    assert (codes["run digest"], codes["call text.summarize -i nope=1"]) == (0, 5)
+    assert (codes["(.) run digest"], codes["(.) call text.summarize -i nope=1"]) == (0, 5)
     assert not (tmp_path / "here" / "agentgo.yaml").read_text().count("server:")
