@@ -213,7 +213,8 @@ def intent_document(view: IntentView, *, server_url: str) -> dict[str, Any]:
                         "required": True,
                         "content": {
                             "application/json": {
-                                "schema": {"$ref": "#/components/schemas/CallRequest"}
+                                "schema": {"$ref": "#/components/schemas/CallRequest"},
+                                **_examples(view, name),
                             }
                         },
                     },
@@ -246,6 +247,18 @@ def intent_document(view: IntentView, *, server_url: str) -> dict[str, Any]:
 TRACEPARENT_PATTERN = "^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$"
 """A W3C ``traceparent`` the server takes: version (not ff), trace id and parent span id
 (not all zeros), flags."""
+
+
+def _examples(view: IntentView, name: str) -> dict[str, Any]:
+    """The intent's examples as examples of the request (``{}`` when it has none)."""
+    examples = {}
+    for n, example in enumerate(view.examples, 1):
+        shown: dict[str, Any] = {"value": {"intent": name, "input": example.get("input")}}
+        if example.get("description"):
+            shown["summary"] = example["description"]
+        examples[f"example-{n}"] = shown
+    return {"examples": examples} if examples else {}
+
 
 _TRACEPARENT = {
     "name": "traceparent",

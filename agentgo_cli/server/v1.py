@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, params
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from agentgo_cli.backend import views as v
@@ -51,8 +52,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 """The error answers every /v1 route may give, each with the error body (``backend.wire``)."""
 
-router = APIRouter(responses=ERRORS)
-
 
 def _state(request: Request) -> ServerState:
     state: ServerState = request.app.state.agentgo
@@ -72,6 +71,38 @@ async def caller(
 
 
 Authed = Annotated[Caller, Depends(caller)]
+
+
+async def _known_query(request: Request, who: Authed) -> None:
+    """Refuse a query parameter the route does not take (422), as a body's unknown field
+    is: ``?stauts=failed`` would otherwise list every job. After the token (401 first)."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    known = _QUERY_NAMES.get(id(route))
+    if known is None:
+        from fastapi.dependencies.utils import get_flat_params
+
+        dependant = getattr(route, "dependant", None)
+        flat = get_flat_params(dependant) if dependant is not None else []
+        known = _QUERY_NAMES[id(route)] = frozenset(
+            f.alias for f in flat if isinstance(f.field_info, params.Query)
+        )
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": f"not a parameter of this route (it takes {takes})"}
+                for name in unknown
+            ]
+        )
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+"""The query parameters of each route (by the route's id), found once."""
+
+router = APIRouter(responses=ERRORS, dependencies=[Depends(_known_query)])
 
 
 async def _backend(request: Request) -> LocalBackend:

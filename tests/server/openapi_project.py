@@ -62,6 +62,11 @@ spec:
         required: [area]
         properties: {area: {type: number}, unit: {type: string}}
       prompt: "The area of a ${{ input.shape.kind }}."
+      examples:
+        - input: {shape: {kind: square, size: 2}}
+          output: {area: 4}
+          description: A square of side 2.
+        - input: {shape: {kind: circle, size: 1}, note: unit}
 """
 
 

@@ -255,6 +255,23 @@ def test_an_intent_document_is_valid_with_its_schemas_embedded(served: Served) -
     assert operation["operationId"] == "call_shapes_area"
     assert doc["security"] == [{"bearer": []}]
     assert set(operation["responses"]) >= {"200", "401", "403", "404", "422", "429"}
+    assert operation["requestBody"]["content"]["application/json"]["examples"] == {
+        "example-1": {
+            "summary": "A square of side 2.",
+            "value": {
+                "intent": "shapes.area@2.0.0",
+                "input": {"shape": {"kind": "square", "size": 2}},
+            },
+        },
+        "example-2": {
+            "value": {
+                "intent": "shapes.area@2.0.0",
+                "input": {"shape": {"kind": "circle", "size": 1}, "note": "unit"},
+            }
+        },
+    }
+    for example in operation["requestBody"]["content"]["application/json"]["examples"].values():
+        validator(doc, "CallRequest").validate(example["value"])
 
 
 VALID_INPUTS = [
@@ -490,3 +507,19 @@ def test_a_route_added_later_is_in_the_finished_document() -> None:
     assert doc["security"] == [{"bearer": []}]
     assert AGENT_CARD_PATH in doc["paths"]
     assert doc["paths"]["/healthz"]["get"]["security"] == []
+
+
+def test_a_query_parameter_the_route_does_not_take_is_refused(served: Served) -> None:
+    answer = get(served, "/v1/jobs?stauts=failed")
+    assert answer.status_code == 422
+    assert answer.json()["error"] == {
+        "type": "UsageError",
+        "message": "invalid request: query.stauts: not a parameter of this route (it takes "
+        "limit, principal, status)",
+        "exit_code": 2,
+    }
+    assert get(served, "/v1/models?verbose=1").json()["error"]["message"] == (
+        "invalid request: query.verbose: not a parameter of this route (it takes none)"
+    )
+    assert get(served, "/v1/jobs?stauts=failed", headers={}).status_code == 401
+    assert get(served, "/v1/jobs?status=failed&limit=3").status_code == 200
