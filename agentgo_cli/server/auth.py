@@ -74,7 +74,10 @@ class Caller:
 
     def bind(self, principal: str | None, scopes: list[str]) -> tuple[str, list[str]]:
         """The principal and scopes a job or call it asks for runs with: its own, unless it
-        may impersonate; asked-for scopes must be among its own unless it may."""
+        may impersonate; asked-for scopes must be among its own unless it may. Principals
+        are compared as the grammar reads them, lowered: ``--as User:Alice`` is alice."""
+        if principal is not None and _lowered(principal) == _lowered(self.principal):
+            principal = self.principal
         if principal is not None and principal != self.principal and not self.impersonate:
             raise Denied(
                 f"this token runs as {self.principal}; acting as {principal} (--as) needs "
@@ -92,6 +95,17 @@ class Caller:
         with ``agentgo:admin``, or with ``agentgo:impersonate`` (which may start a job as
         anyone, so must follow it)."""
         return self.admin or self.impersonate or job_principal == self.principal
+
+
+def _lowered(principal: str) -> str:
+    """A principal as the grammar reads it (lowered); a text outside the grammar as it is
+    (the backend refuses it with the message a local run gives)."""
+    from agentgo_cli.principal import InvalidPrincipal, parse_principal
+
+    try:
+        return str(parse_principal(principal))
+    except InvalidPrincipal:
+        return principal
 
 
 class TokenTable:
