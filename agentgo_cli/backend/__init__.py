@@ -163,7 +163,6 @@ def backend_for(
 
     Raises ConfigError for a profile the config does not define.
     """
-    from agentgo_cli.backend.local import LocalBackend
     from agentgo_cli.config import load_config
 
     config = load_config(profile)
@@ -177,4 +176,6 @@ def backend_for(
         from agentgo_cli.backend.remote import RemoteBackend
 
         return RemoteBackend(config)
+    from agentgo_cli.backend.local import LocalBackend  # not imported by a remote command
+
     return LocalBackend(config)
