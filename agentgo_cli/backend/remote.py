@@ -319,8 +319,12 @@ def _token(config: LoadedConfig) -> str | None:
 
 def _verify(config: LoadedConfig) -> ssl.SSLContext | bool:
     """How the server's certificate is checked: against the profile's ``ca_certs``, else
-    the system's CAs. Raises ConfigError for a bundle that cannot be read."""
+    the system's CAs; not at all for an ``http://`` server, which has none (the client
+    then loads no CA bundle: 20-50 ms of every command). Raises ConfigError for a bundle
+    that cannot be read."""
     profile = config.profile()
+    if profile is not None and profile.server and profile.server.lower().startswith("http://"):
+        return False  # only this server's URLs are requested, and redirects are not followed
     if profile is None or profile.ca_certs is None:
         return True
     import ssl
