@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from agentgo_cli.backend import views as v
-from agentgo_cli.backend.wire import error_from_body
+from agentgo_cli.backend.wire import dumps, error_from_body, read_model
 from agentgo_cli.errors import AgentGoError, ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class RemoteBackend:
         params: dict[str, Any] | None = None,
         within: float | None = None,
     ) -> httpx.Response:
-        content = None if body is None else body.model_dump_json(exclude_unset=False)
+        content = None if body is None else dumps(body.model_dump(mode="json"))
         headers = {"Content-Type": "application/json"} if content is not None else None
         try:
             response = await self._http().request(
@@ -113,14 +113,15 @@ class RemoteBackend:
     async def _model(self, model: type[M], method: str, url: str, **kw: Any) -> M:
         response = await self._send(method, url, **kw)
         try:
-            return model.model_validate_json(response.content)
+            return read_model(model, response.content)
         except ValueError:
             raise AgentGoError(f"{self.server} answered {url} with an unexpected body") from None
 
     async def _list(self, model: type[M], method: str, url: str, **kw: Any) -> list[M]:
         response = await self._send(method, url, **kw)
         try:
-            return TypeAdapter(list[model]).validate_json(response.content)  # type: ignore[valid-type]
+            items = json.loads(response.content)
+            return TypeAdapter(list[model]).validate_python(items)  # type: ignore[valid-type]
         except ValueError:
             raise AgentGoError(f"{self.server} answered {url} with an unexpected body") from None
 
@@ -208,7 +209,7 @@ class RemoteBackend:
                 params={"timeout": WAIT_SECONDS},
                 within=WAIT_SECONDS + 30,
             )
-            job = v.JobView.model_validate_json(response.content)
+            job = read_model(v.JobView, response.content)
             if response.status_code != 202:
                 return job
 
@@ -237,7 +238,7 @@ class RemoteBackend:
                     elif line.startswith("data:"):
                         if kind == "end":
                             return
-                        yield v.EventView.model_validate_json(line.partition(":")[2])
+                        yield read_model(v.EventView, line.partition(":")[2])
                     elif not line:
                         kind = "message"
         except httpx.HTTPError as exc:

@@ -8,7 +8,8 @@ code are the same through a server as in process.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,10 +20,36 @@ __all__ = [
     "STATUS_BY_EXIT",
     "ErrorBody",
     "ErrorDetail",
+    "dumps",
     "error_body",
     "error_from_body",
+    "read_model",
     "status_of",
 ]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def dumps(data: Any) -> bytes:
+    """Plain data as the JSON bytes that cross HTTP: UTF-8, except that a text holding a
+    lone surrogate (which UTF-8 cannot encode; a tool or a model may give one) is written
+    with JSON escapes (\\udXXX) instead, so that it reads back exactly."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        escaped = json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        return escaped.encode("ascii")
+
+
+def read_model(model: type[M], content: bytes | str) -> M:
+    """A view from JSON that ``dumps`` wrote. Raises ValueError for a body that is not one.
+    (pydantic's own parser refuses a lone surrogate's escape, so that is read by json.)"""
+    try:
+        return model.model_validate_json(content)
+    except ValueError:
+        return model.model_validate(json.loads(content))
+
 
 STATUS_BY_EXIT = {
     e.EXIT_FAILED: 422,

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from agentgo_cli.backend import views as v
-from agentgo_cli.backend.wire import ErrorBody
+from agentgo_cli.backend.wire import ErrorBody, dumps
 from agentgo_cli.errors import NotFoundError, UsageError
 from agentgo_cli.server.auth import Caller
 
@@ -102,7 +102,18 @@ async def _known_query(request: Request, who: Authed) -> None:
 _QUERY_NAMES: dict[int, frozenset[str]] = {}
 """The query parameters of each route (by the route's id), found once."""
 
-router = APIRouter(responses=ERRORS, dependencies=[Depends(_known_query)])
+
+class WireJSON(JSONResponse):
+    """A JSON answer written by ``wire.dumps``: a text with a lone surrogate (a tool or a
+    model may give one) is sent escaped, and reads back exactly, instead of failing."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+router = APIRouter(
+    default_response_class=WireJSON, responses=ERRORS, dependencies=[Depends(_known_query)]
+)
 
 
 async def _backend(request: Request) -> LocalBackend:
@@ -250,7 +261,7 @@ async def jobs_wait(
             done = await asyncio.shield(backend.wait(job_id))
     except TimeoutError:
         now = await backend.job(job_id)
-        return JSONResponse(v.JobView(**_job_fields(now)).model_dump(mode="json"), 202)
+        return WireJSON(v.JobView(**_job_fields(now)).model_dump(mode="json"), 202)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is None or task.cancelling():
@@ -262,7 +273,7 @@ async def jobs_wait(
             f"the server is stopping: job {job_id} was given up, to be resumed by the next "
             f"server or worker ('agentgo jobs watch {job_id}' follows it there)"
         ) from None
-    return JSONResponse(done.model_dump(mode="json"))
+    return WireJSON(done.model_dump(mode="json"))
 
 
 def _job_fields(detail: v.JobDetailView) -> dict[str, Any]:
@@ -368,7 +379,7 @@ async def jobs_events(job_id: str, who: Authed, backend: Local) -> StreamingResp
 
 async def _sse(events: AsyncIterator[v.EventView]) -> AsyncIterator[bytes]:
     async for event in events:
-        yield b"data: " + event.model_dump_json().encode() + b"\n\n"
+        yield b"data: " + dumps(event.model_dump(mode="json")) + b"\n\n"
     yield b"event: end\ndata: {}\n\n"
 
 

@@ -11,13 +11,14 @@ import struct
 import subprocess
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_worker import AGENTGO, _env
 from tests.engine.engine_tools import COMMON, CONFIG, workflow
+from tests.remote import served_variant
 
 Write = Callable[[str, str], Path]
 
@@ -55,6 +56,18 @@ def project(write: Write) -> Write:
         name="story",
     )
     return write
+
+
+@pytest.fixture(params=["local", "remote"], autouse=True)
+def backend_kind(
+    request: pytest.FixtureRequest,
+    project: Write,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """Each test twice: the project run here, and sent to an ``agentgo serve`` of it (a
+    child process) through a remote profile, with the same assertions."""
+    yield from served_variant(request.param, request.node, workdir, monkeypatch.setenv)
 
 
 def _on_a_terminal(cwd: Path, *args: str) -> tuple[int, str, str]:

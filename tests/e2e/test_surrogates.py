@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_worker import AGENTGO, agentgo, show
 from tests.engine.engine_tools import CONFIG, workflow
+from tests.remote import served_variant
 
 Write = Callable[[str, str], Path]
 
@@ -90,6 +91,18 @@ def project(write: Write) -> Write:
         name="inputs",
     )
     return write
+
+
+@pytest.fixture(params=["local", "remote"], autouse=True)
+def backend_kind(
+    request: pytest.FixtureRequest,
+    project: Write,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """Each test twice: the project run here, and sent to an ``agentgo serve`` of it (a
+    child process) through a remote profile, with the same assertions."""
+    yield from served_variant(request.param, request.node, workdir, monkeypatch.setenv)
 
 
 def _run(workdir: Path, *args: str) -> dict[str, object]:
