@@ -65,12 +65,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 def get(served: Served, path: str, **kwargs: Any) -> httpx.Response:
     kwargs.setdefault("headers", served.headers)
-    return httpx.get(served.url + path, timeout=30, **kwargs)
+    return httpx.get(served.url + path, timeout=30, trust_env=False, **kwargs)
 
 
 def post(served: Served, path: str, body: Any, **kwargs: Any) -> httpx.Response:
     kwargs.setdefault("headers", served.headers)
-    return httpx.post(served.url + path, json=body, timeout=30, **kwargs)
+    return httpx.post(served.url + path, json=body, timeout=30, trust_env=False, **kwargs)
 
 
 def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -203,7 +203,9 @@ def test_unknown_routes_and_wrong_methods_answer_the_error_body(served: Served) 
         }
     }
     errors.validate(answer.json())
-    answer = httpx.delete(served.url + "/v1/jobs", headers=served.headers, timeout=30)
+    answer = httpx.delete(
+        served.url + "/v1/jobs", headers=served.headers, timeout=30, trust_env=False
+    )
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, POST"
     assert answer.json() == {
