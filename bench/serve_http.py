@@ -14,7 +14,9 @@ target is a scripted agent with no latency: no network beyond 127.0.0.1. The cli
    one after another, so a slow answer delays none of the next sends and queueing shows up
    in the latency. Latency runs from the scheduled send time to the answer, so the client's
    own lateness counts against the server. The same schedule against `/healthz` first gives
-   the floor of HTTP and the client alone.
+   the floor of HTTP and the client alone. Other sessions share this machine: the budget is
+   judged on the calls of the seconds in which other processes kept at most NOISY_CORES
+   busy (at least MIN_QUIET_CALLS of them), and is not judged otherwise.
 2. Closed loop: N clients (8 and 32), each sending its next call as soon as the last one is
    answered, for a few seconds: the calls per second sustained, with p50 and p99 at that
    load, and the CPU time the server and the client each used.
@@ -24,8 +26,8 @@ target is a scripted agent with no latency: no network beyond 127.0.0.1. The cli
    `LocalBackend.jobs`, in this process).
 
 Run: .venv/bin/python bench/serve_http.py [--rate 200] [--seconds 10] [--json]
-Exit status: 0 when the open-loop p99 of calls is within budget, 1 otherwise (or when a call
-fails or answers the wrong output).
+Exit status: 0 when the quiet seconds' p99 is within budget, 1 otherwise: missed, not
+judged (too few quiet seconds), or a call failed or answered the wrong output.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import secrets
@@ -51,7 +54,10 @@ from call_lifecycle import MANIFESTS
 
 BUDGET_P99_MS = 5.0
 NOISY_CORES = 0.25
-"""Other processes' CPU (in cores) during the open loop above which a note says so."""
+"""Other processes' CPU (in cores) in a second of the open loop above which that second is
+not quiet: the budget is judged on the quiet seconds' calls."""
+MIN_QUIET_CALLS = 400
+"""Fewer calls than this in quiet seconds, and the budget cannot be judged."""
 INTENT = "research.summarize@^1"
 EXPECTED = {"summary": "Three sources agree."}
 TOKEN_ENV = "AGENTGO_BENCH_TOKEN"
@@ -254,30 +260,56 @@ class Caller:
             self.failures[-1] = f"{problem} (and more)"
 
 
+class OpenLoop:
+    """The figures of one open-loop run: each send's latency from its scheduled time and
+    its lateness, by the second of the schedule it belongs to, and for each second how
+    many cores other processes kept busy (``quiet``: the seconds they left alone)."""
+
+    def __init__(self) -> None:
+        self.latencies: list[tuple[int, float]] = []
+        self.lateness: list[float] = []
+        self.others: list[float] = []
+
+    def all(self) -> list[float]:
+        return [latency for _, latency in self.latencies]
+
+    def quiet(self) -> tuple[list[float], int]:
+        """The latencies of the quiet seconds, and how many seconds were quiet."""
+        calm = {i for i, other in enumerate(self.others) if other <= NOISY_CORES}
+        return [latency for second, latency in self.latencies if second in calm], len(calm)
+
+
 async def open_loop(
-    send: Callable[[], Awaitable[None]], rate: float, seconds: float
-) -> tuple[list[float], list[float]]:
-    """Send on a fixed schedule; (latency from the scheduled time, lateness of the send)."""
+    send: Callable[[], Awaitable[None]], rate: float, seconds: float, server_pid: int
+) -> OpenLoop:
+    """Send on a fixed schedule, measuring from the scheduled time of each send."""
     count = max(1, int(rate * seconds))
-    latencies: list[float] = []
-    lateness: list[float] = []
+    run = OpenLoop()
     loop = asyncio.get_running_loop()
+    start = time.perf_counter() + 0.05
 
     async def one(scheduled: float) -> None:
-        lateness.append(time.perf_counter() - scheduled)
+        run.lateness.append(time.perf_counter() - scheduled)
         await send()
-        latencies.append(time.perf_counter() - scheduled)
+        run.latencies.append((int(scheduled - start), time.perf_counter() - scheduled))
 
+    async def watch() -> None:  # the machine's load, second by second of the schedule
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
+        for second in range(int(math.ceil(count / rate))):
+            meter = CpuMeter(server_pid)
+            await asyncio.sleep(max(0.0, start + second + 1 - time.perf_counter()))
+            run.others.append(meter.read()["other_cores"])
+
+    watcher = loop.create_task(watch())
     tasks = []
-    start = time.perf_counter() + 0.05
     for i in range(count):
         scheduled = start + i / rate
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(loop.create_task(one(scheduled)))
-    await asyncio.gather(*tasks)
-    return latencies, lateness
+    await asyncio.gather(*tasks, watcher)
+    return run
 
 
 async def closed_loop(
@@ -322,15 +354,19 @@ async def measure_calls(
         await closed_loop(caller.call, max(loads), 1.0)
         figures: dict[str, Any] = {"rate": rate, "seconds": seconds}
 
-        floor, _ = await open_loop(caller.health, rate, min(seconds, 5.0))
-        figures["healthz"] = _summary(floor)
+        floor = await open_loop(caller.health, rate, min(seconds, 5.0), server.proc.pid)
+        figures["healthz"] = _summary(floor.all())
 
         meter = CpuMeter(server.proc.pid)
-        latencies, lateness = await open_loop(caller.call, rate, seconds)
-        figures["calls"] = _summary(latencies)
-        figures["calls"]["count"] = len(latencies)
+        calls = await open_loop(caller.call, rate, seconds, server.proc.pid)
+        figures["calls"] = _summary(calls.all())
+        figures["calls"]["count"] = len(calls.latencies)
         figures["calls"].update(meter.read())
-        figures["send_lateness"] = _summary(lateness)
+        figures["send_lateness"] = _summary(calls.lateness)
+        quiet, calm = calls.quiet()
+        figures["quiet"] = {"seconds": calm, "of": len(calls.others), "count": len(quiet)}
+        if len(quiet) >= MIN_QUIET_CALLS:
+            figures["quiet"].update(_summary(quiet))
 
         figures["closed"] = []
         for clients in loads:
@@ -499,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  machine check: {machine_check(home)}")
 
     report(calls, listing)
-    ok = calls["calls"]["p99_ms"] <= BUDGET_P99_MS and not calls["failures"]
+    ok = _verdict(calls) == "MET" and not calls["failures"]
     if args.json:
         print(json.dumps({"calls": calls, "jobs_list": listing, "budget_met": ok}, indent=2))
     return 0 if ok else 1
@@ -528,6 +564,13 @@ def report(calls: dict[str, Any], listing: dict[str, Any]) -> None:
         f"  CPU per call: server {open_loop['server_cores'] * per_call:.2f} ms, "
         f"client {open_loop['client_cores'] * per_call:.2f} ms"
     )
+    quiet = calls["quiet"]
+    print(
+        f"  quiet seconds (other processes <= {NOISY_CORES:g} cores): {quiet['seconds']} of "
+        f"{quiet['of']}, {quiet['count']:,} calls"
+    )
+    if "p99_ms" in quiet:
+        print(_line("POST /v1/calls, quiet s", quiet))
     print("closed loop, N clients each sending the next call once answered:")
     for row in calls["closed"]:
         print(
@@ -543,18 +586,26 @@ def report(calls: dict[str, Any], listing: dict[str, Any]) -> None:
         print(f"FAIL: {len(calls['failures'])}+ calls went wrong:")
         for problem in calls["failures"]:
             print(f"  {problem}")
-    busy = open_loop["other_cores"]
-    if busy > NOISY_CORES:
-        print(
-            f"note: other processes kept {busy:.2f} cores busy during the open loop: the "
-            "latencies are not comparable with a quiet machine's"
+    verdict = _verdict(calls)
+    judged = calls["quiet"].get("p99_ms")
+    shown = f"p99 {judged:.2f} ms in the quiet seconds" if judged is not None else "-"
+    if verdict == "UNJUDGED":
+        shown = (
+            f"fewer than {MIN_QUIET_CALLS} calls fell in quiet seconds: the machine was busy; "
+            "run it again"
         )
-    p99 = calls["calls"]["p99_ms"]
-    verdict = "MET" if p99 <= BUDGET_P99_MS else "MISSED"
     print(
         f"budget: call over HTTP p99 <= {BUDGET_P99_MS:g} ms at {rate:g} calls/s: {verdict} "
-        f"(p99 {p99:.2f} ms)"
+        f"({shown}; p99 of all calls {calls['calls']['p99_ms']:.2f} ms)"
     )
+
+
+def _verdict(calls: dict[str, Any]) -> str:
+    """MET or MISSED, judged on the calls of the quiet seconds; UNJUDGED without enough."""
+    judged = calls["quiet"].get("p99_ms")
+    if judged is None:
+        return "UNJUDGED"
+    return "MET" if judged <= BUDGET_P99_MS else "MISSED"
 
 
 if __name__ == "__main__":
