@@ -37,15 +37,19 @@ def _error(description: str) -> dict[str, Any]:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("A usage mistake: bad arguments, a path outside the project."),
+    400: _error("A usage mistake: bad arguments, a path outside the project, a bad config."),
     401: _error("No bearer token, or one the server does not know."),
     403: _error("The token may not do this (ACL, --as without impersonation)."),
     404: _error("No such job, intent or workflow (or not the caller's)."),
     409: _error("The idempotency key was used before with another input."),
     413: _error("The request body is too large."),
-    422: _error("Invalid request body or manifests, or a failed step or call."),
+    422: _error(
+        "The request breaks this document (a body or query value of another type, a field "
+        "or parameter the route does not take), invalid manifests, a call's input that "
+        "breaks the intent's input schema (exit 5), or a failed step."
+    ),
     429: _error("The intent's rate limit refused the call."),
-    500: _error("The store failed."),
+    500: _error("The store failed, or the server did (its log has more)."),
     502: _error("A call's target failed or answered invalid output."),
     503: _error("The server is starting or stopping, or a model provider failed."),
     504: _error("The request took longer than the server allows."),
