@@ -620,7 +620,16 @@ def _orphaned(job: JobRecord) -> bool:
 
 
 async def _get(store: JobStore, job_id: str) -> JobRecord:
-    job = await store.get_job(job_id)
+    # An id a store cannot hold (a lone surrogate: a non-UTF-8 byte typed) is no job's.
+    job = await store.get_job(job_id) if _encodable(job_id) else None
     if job is None:
         raise NotFoundError(f"no job '{job_id}'")
     return job
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

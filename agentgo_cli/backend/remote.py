@@ -21,7 +21,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from agentgo_cli.backend import views as v
 from agentgo_cli.backend.wire import dumps, error_from_body, read_model
-from agentgo_cli.errors import AgentGoError, ConfigError, UsageError
+from agentgo_cli.errors import AgentGoError, ConfigError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     import ssl
@@ -270,6 +270,10 @@ class RemoteBackend:
         return await self._list(v.EventView, "GET", url, params={"after": request.after})
 
     async def trace(self, request: v.TraceRequest) -> v.TraceNode:
+        if request.step is not None:
+            from agentgo_cli.backend.trace_tree import parse_path
+
+            parse_path(request.step)  # a malformed path is refused before any request
         url = f"/v1/jobs/{_q(request.job_id)}/trace"
         return await self._model(v.TraceNode, "GET", url, params={"step": request.step})
 
@@ -341,10 +345,15 @@ def _verify(config: LoadedConfig) -> ssl.SSLContext | bool:
         ) from None
 
 
-def _q(part: str) -> str:
+def _q(job_id: str) -> str:
+    """A job id as a part of a URL. An id that UTF-8 cannot encode (a lone surrogate: a
+    non-UTF-8 byte typed) is no job's, here as on any server."""
     from urllib.parse import quote
 
-    return quote(part, safe="")
+    try:
+        return quote(job_id, safe="")
+    except UnicodeEncodeError:
+        raise NotFoundError(f"no job '{job_id}'") from None
 
 
 def _json(response: httpx.Response) -> Any:

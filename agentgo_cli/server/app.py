@@ -31,6 +31,7 @@ from agentgo_cli.errors import AgentGoError, NotFoundError, UsageError
 from agentgo_cli.server.auth import Denied, TokenTable, Unauthenticated
 from agentgo_cli.server.openapi import OPEN, Health, operation_id
 from agentgo_cli.server.openapi import install as install_openapi
+from agentgo_cli.server.v1 import WireJSON
 
 if TYPE_CHECKING:
     from agentgo_cli.backend.local import LocalBackend
@@ -152,11 +153,11 @@ def create_app(
     @app.exception_handler(AgentGoError)
     async def _agentgo_error(request: Request, exc: AgentGoError) -> JSONResponse:
         if isinstance(exc, Unauthenticated):
-            return JSONResponse(
+            return WireJSON(
                 error_body(exc), status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
         status = 403 if isinstance(exc, Denied) else getattr(exc, "http_status", status_of(exc))
-        return JSONResponse(error_body(exc), status_code=status)
+        return WireJSON(error_body(exc), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -164,21 +165,21 @@ def create_app(
             f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}"
             for err in exc.errors()[:5]
         )
-        return JSONResponse(error_body(UsageError(f"invalid request: {problems}")), 422)
+        return WireJSON(error_body(UsageError(f"invalid request: {problems}")), 422)
 
     @app.exception_handler(Exception)
     async def _server_error(request: Request, exc: Exception) -> JSONResponse:
         # A bug of ours: answered with the error body (the server's log keeps the
         # traceback, written by the server after this answer); never the exception's text.
         failed = AgentGoError(f"the server failed ({type(exc).__name__}); its log has more")
-        return JSONResponse(error_body(failed), status_code=500)
+        return WireJSON(error_body(failed), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed(request)
-        return JSONResponse(
+        return WireJSON(
             error_body(_route_error(request, exc, headers)),
             status_code=exc.status_code,
             headers=headers,

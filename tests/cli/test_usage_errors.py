@@ -137,3 +137,38 @@ def test_head_reads_the_first_line_and_nothing_complains(project: Write, workdir
     assert lines[0].startswith(f"job {ids[0]}  workflow numbered")
     assert lines[1].startswith("JOB ")
     assert done.stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("jobs", "show", "j-\udcff"), (3, "error: no job 'j-\\udcff'\n")),
+        (("jobs", "cancel", "j-\udcff"), (3, "error: no job 'j-\\udcff'\n")),
+        (
+            ("run", "numbered\udcff", "-q"),
+            (
+                3,
+                "error: no workflow file or workflow named 'numbered\\udcff' (did you mean "
+                "'numbered'?)\n",
+            ),
+        ),
+        (("call", "x\udcff.run"), (3, "error: no intent 'x\\udcff.run' in the catalog\n")),
+        (("catalog", "show", "a\udcff"), (3, "error: no intent 'a\\udcff' in the catalog\n")),
+    ],
+)
+def test_a_name_with_a_non_utf8_byte_is_not_found(
+    project: Write, args: tuple[str, ...], expected: tuple[int, str]
+) -> None:
+    """A non-UTF-8 byte typed in a name or id (a lone surrogate to Python) names nothing:
+    not found, never a traceback (through a server too, where it crosses HTTP escaped)."""
+    code, out, err = invoke(*args)
+    assert (code, err) == expected
+    assert out == ""
+
+
+def test_a_trace_path_with_a_non_utf8_byte_is_a_usage_error(project: Write) -> None:
+    _, out, _ = invoke("run", "numbered", "-q", "-o", "json")
+    job_id = json.loads(out)["job_id"]
+    code, out, err = invoke("jobs", "trace", job_id, "--step", "a\udcff")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --step: 'a\\udcff' is not a node path: ")
