@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import math
 import os
@@ -520,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
             f"research.summarize (schemas, ACL, quota, idempotency key), scripted target with "
             f"no latency; client and server share the {os.cpu_count()} CPUs"
         )
-        print(f"  machine check: {machine_check(home)}")
+        parser_name = "httptools" if importlib.util.find_spec("httptools") else "h11"
+        print(f"  uvicorn parses HTTP with {parser_name}; machine check: {machine_check(home)}")
         asyncio.run(make_jobs(project, args.jobs))
         server = Server(agentgo, project, env)
         try:
