@@ -4,8 +4,8 @@
 loads the config as a command would, starts (once, on first use) ``create_app`` for it on
 uvicorn, on a free loopback port in a thread of this process, and answers a
 ``RemoteBackend`` pointed at it. The token stands for the principal a local run has
-(``user:<login>``), with ``agentgo:admin`` (a local user reads every job of the store, so
-the remote one does too) and ``agentgo:impersonate`` (``--as`` works as it does locally).
+(``user:<login>``) with ``agentgo:impersonate`` (``--as`` works as it does locally), not
+``agentgo:admin``: the server shows it only its own jobs, and the tests still see theirs.
 
 ``ServeProcess`` is the installed ``agentgo serve`` as a child process, for the tests that
 drive the installed command.
@@ -56,12 +56,12 @@ def _principal() -> str:
 
 def _settings(token: str) -> Any:
     from agentgo_cli.manifests.models.config import ServeSettings, ServeToken
-    from agentgo_cli.server.auth import ADMIN, IMPERSONATE
+    from agentgo_cli.server.auth import IMPERSONATE
 
     entry = ServeToken(
         sha256=hashlib.sha256(token.encode()).hexdigest(),
         principal=_principal(),
-        scopes=[ADMIN, IMPERSONATE],
+        scopes=[IMPERSONATE],
     )
     # drain=0: a test's server, stopped at the test's end, gives a job still running up at
     # once instead of waiting (up to 30 s) for its step in flight, as a local run's does.
@@ -246,13 +246,13 @@ def remote_config_text(config_text: str, url: str | None) -> str:
     commands there, made the default."""
     import yaml
 
-    from agentgo_cli.server.auth import ADMIN, IMPERSONATE
+    from agentgo_cli.server.auth import IMPERSONATE
 
     data = yaml.safe_load(config_text) or {}
     token = {
         "token": f"${{env:{TOKEN_ENV}}}",
         "principal": _principal(),
-        "scopes": [ADMIN, IMPERSONATE],
+        "scopes": [IMPERSONATE],
     }
     data["serve"] = {"tokens": [token]}
     if url is not None:
