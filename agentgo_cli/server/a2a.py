@@ -67,8 +67,9 @@ def mount_a2a(app: FastAPI, state: ServerState) -> None:
     handler = JobTasks(state)
     contexts = _Contexts()
     routes: list[BaseRoute] = []
-    for rpc in create_jsonrpc_routes(handler, JSONRPC_PATH, context_builder=contexts):
-        routes.append(_authed(rpc, state, _jsonrpc_refusal))
+    for path in (JSONRPC_PATH, JSONRPC_PATH + "/"):  # '<url>/' too: the A2A TCK posts there
+        for rpc in create_jsonrpc_routes(handler, path, context_builder=contexts):
+            routes.append(_authed(rpc, state, _jsonrpc_refusal))
     for rest in create_rest_routes(handler, context_builder=contexts, path_prefix=REST_PATH):
         if isinstance(rest, Route):  # tenants (the /{tenant}/… mount) are not served
             routes.append(_authed(rest, state, _rest_refusal))
