@@ -47,9 +47,12 @@ _TEXT = "text/plain"
 
 
 def agent_cards(catalog: Catalog, *, base_url: str, agentgo_version: str) -> list[dict[str, Any]]:
-    """One A2A 1.0 AgentCard per target of the catalog, ordered by target."""
+    """One A2A 1.0 AgentCard per target of the catalog, ordered by target. Intents served by
+    a remote A2A agent (``a2a:`` targets) are that agent's to publish, not ours."""
     by_target: dict[str, dict[str, list[CatalogEntry]]] = {}
     for entry in catalog.entries():  # by name, then version (newest last)
+        if entry.target_kind == "a2a":
+            continue
         by_target.setdefault(entry.target, {}).setdefault(entry.name, []).append(entry)
     return [
         _card(target, intents, base_url=base_url, agentgo_version=agentgo_version)

@@ -122,3 +122,11 @@ def test_any_url_text_validates_or_is_refused_with_a_located_error(
     fine = re.match(TARGET_PATTERN, target) is not None and remote_url_problem(url) is None
     assert (errors == []) == fine, errors
     assert all(re.match(rf"{re.escape(str(tmp_path / 'm.yaml'))}:\d+:\d+: ", e) for e in errors)
+
+
+def test_a_remote_agents_intents_are_not_exported_as_our_cards(tmp_path: Path) -> None:
+    from agentgo_cli.a2a.a2a_card import agent_cards
+
+    mset = validate_files({"m.yaml": card("a2a:https://agents.partner.invalid/a2a")}, tmp_path)
+    catalog = Catalog.from_set(mset)
+    assert agent_cards(catalog, base_url="http://127.0.0.1:1", agentgo_version="0") == []
