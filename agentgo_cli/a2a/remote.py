@@ -17,7 +17,8 @@ client (A2A protocol 1.0):
    final status message's); failures become CallErrors (``REMOTE_FAILURES``).
 
 A remote call costs 0 tokens and $0 here, unless the remote task reports usage in its
-metadata: ``{"usage": {"input_tokens": …, "output_tokens": …, "cost_usd": …}}``.
+metadata: ``{"usage": {"tokens": …, "costUsd": …}}`` (what agentgo serve reports), or
+``inputTokens``/``outputTokens`` (also snake_case) for the tokens.
 
 Numbers cross A2A data parts as doubles (``google.protobuf.Value``): whole numbers come
 back as integers here, so an output schema's ``integer`` holds for them.
@@ -322,6 +323,9 @@ def _whole(value: Any) -> Any:
     return value
 
 
+_TOKEN_KEYS = ("inputTokens", "outputTokens", "input_tokens", "output_tokens")
+
+
 def _usage(task: Task) -> tuple[int, float]:
     """Tokens and dollars the remote reports in the task's metadata (``usage``), else 0."""
     from a2a.types.a2a_pb2 import Part
@@ -331,11 +335,12 @@ def _usage(task: Task) -> tuple[int, float]:
     found = _output_of([Part(data={"struct_value": task.metadata["usage"]})])
     usage = found if isinstance(found, dict) else {}
     tokens = 0
-    for key in ("input_tokens", "output_tokens"):
+    keys = ("tokens",) if "tokens" in usage else _TOKEN_KEYS
+    for key in keys:
         number = usage.get(key)
         if isinstance(number, int | float) and number >= 0:
             tokens += int(number)
-    cost = usage.get("cost_usd")
+    cost = usage.get("costUsd", usage.get("cost_usd"))
     return tokens, float(cost) if isinstance(cost, int | float) and cost >= 0 else 0.0
 
 

@@ -7,7 +7,7 @@ from the job's inputs) and, once it ended, the agent's answer, which is also the
 message: the output (a text part for text, else a data part), or the error as text. A
 succeeded job's output is the Task's one artifact, ``output``: a data part holding the
 value, and a text part too when the value is text. An ended task's metadata says what it
-spent: ``usage`` ``{tokens, cost_usd}``.
+spent: ``usage`` ``{tokens, costUsd}`` (camelCase, as A2A's JSON is).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def task_of(job: v.JobView, *, history_length: int | None = None, artifacts: boo
     skill, _, version = ref.partition("@")
     task.metadata.update({"skill": skill, "version": version, "workflow": job.workflow})
     if job.status in TERMINAL:  # what it spent, for a caller that adds up its costs
-        task.metadata.update({"usage": {"tokens": job.tokens, "cost_usd": job.cost_usd}})
+        task.metadata.update({"usage": {"tokens": job.tokens, "costUsd": job.cost_usd}})
     history = [_user_message(job, context_id)]
     if task.status.HasField("message"):
         history.append(task.status.message)

@@ -35,7 +35,7 @@ SKILLS = (
     "partner.slow",
 )
 SLOW_SECONDS = 5.0
-USAGE = {"input_tokens": 7, "output_tokens": 5, "cost_usd": 0.25}
+USAGE = {"inputTokens": 7, "outputTokens": 5, "costUsd": 0.25}
 
 
 @dataclass

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -195,8 +196,8 @@ def test_usage_the_remote_reports_is_counted(partner: FakeAgent) -> None:
     code, out, err = invoke("call", "partner.usage", "--input", "{}", "-o", "json")
     assert code == 0, err
     record = json.loads(out)
-    tokens = USAGE["input_tokens"] + USAGE["output_tokens"]
-    assert (record["tokens"], record["cost_usd"]) == (tokens, USAGE["cost_usd"])
+    tokens = USAGE["inputTokens"] + USAGE["outputTokens"]
+    assert (record["tokens"], record["cost_usd"]) == (tokens, USAGE["costUsd"])
 
 
 def test_the_intents_timeout_ends_a_slow_remote_call(partner: FakeAgent) -> None:
@@ -234,3 +235,23 @@ def test_an_agent_that_is_not_listening_is_a_failed_call(
     code, _, err = invoke("call", "partner.fail", "--input", "{}", "--as", "user:x")
     assert code == 1, err
     assert f"cannot read the A2A agent card at http://127.0.0.1:{port}" in err
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        ({"tokens": 160, "costUsd": 0.5}, (160, 0.5)),  # what agentgo serve reports
+        ({"inputTokens": 7, "outputTokens": 5, "costUsd": 0.25}, (12, 0.25)),
+        ({"input_tokens": 7, "output_tokens": 5, "cost_usd": 0.25}, (12, 0.25)),
+        ({"tokens": -1, "costUsd": "free"}, (0, 0.0)),
+    ],
+)
+def test_usage_a_remote_task_reports_is_counted(usage: dict[str, Any], expected: Any) -> None:
+    from a2a.types.a2a_pb2 import Task
+    from google.protobuf.struct_pb2 import Struct
+
+    from agentgo_cli.a2a.remote import _usage
+
+    metadata = Struct()
+    metadata.update({"usage": usage})
+    assert _usage(Task(id="t", metadata=metadata)) == expected

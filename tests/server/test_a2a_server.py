@@ -150,7 +150,7 @@ async def test_a_message_to_a_skill_is_a_call_whose_task_is_a_job(
     assert _state(task) == "TASK_STATE_COMPLETED"
     assert _output(task) == {"summary": "Three sources agree."}
     assert task.metadata["skill"] == "research.summarize"
-    assert dict(task.metadata["usage"]) == {"tokens": 160, "cost_usd": 0}
+    assert dict(task.metadata["usage"]) == {"tokens": 160, "costUsd": 0}
     user, agent = task.history
     assert user.role == Role.ROLE_USER and get_data_parts(user.parts) == [
         {"topic": "batteries", "depth": 2.0}
