@@ -244,8 +244,9 @@ async def test_a_job_id_collision_takes_a_new_id(
     [
         (ops.OLDEST_QUEUED, (), "jobs_by_status"),
         (ops.OLDEST_EXPIRED, (0.0,), "jobs_by_lease"),
-        (ops.LIST_JOBS, (50,), "jobs_by_created"),
-        (ops.LIST_JOBS_BY_STATUS, ("queued", 50), "jobs_by_status"),
+        (ops.LIST_JOBS[False, False], (50,), "jobs_by_created"),
+        (ops.LIST_JOBS[True, False], ("queued", 50), "jobs_by_status"),
+        (ops.LIST_JOBS[False, True], ("user:alice", 50), "jobs_by_principal"),
         (ops.EVENTS, ("j", 0), "events_by_job"),
     ],
 )
