@@ -5,8 +5,10 @@ An A2A task is a job of the synthetic workflow ``a2a:<intent>@<version>``
 one (through the same call lifecycle as ``agentgo call``: input schema, ACL, quota,
 principal binding, output schema), GetTask and ListTasks read jobs, CancelTask cancels
 one, SendStreamingMessage and SubscribeToTask follow one's events. The message's
-``messageId`` is its idempotency key: a message sent again (same id, same content, same
-principal) answers the task the first one made, and makes no second job.
+``messageId`` with the message's skill and input is its idempotency key: a message sent
+again (same id, same content, same principal) answers the task the first one made, and makes
+no second job; another message under a used id is a message of its own (the A2A TCK sends
+several under one id, and A2A does not make an id a promise about content).
 
 A caller sees only its own tasks; another's, and any job that is not an A2A task, is
 TaskNotFound. A caller without a token (``anonymous``) may call public skills and gets
@@ -23,7 +25,7 @@ import binascii
 import json
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from a2a.server.request_handlers.request_handler import RequestHandler, validate_request_params
 from a2a.types.a2a_pb2 import (
@@ -251,13 +253,14 @@ class JobTasks(RequestHandler):
         engine.check_target(entry.target)
         ttl = entry.intent.idempotency_ttl.seconds if entry.intent.idempotency_ttl else _TTL
         idem = self._idem(engine.store)
+        content = {"skill": entry.name, "input": value}
         begun = await idem.begin(
             f"a2a-task|{caller.principal}",
-            message.message_id,
-            {"skill": entry.name, "input": value},
+            f"{message.message_id}|{_digest(content)}",
+            content,
             ttl,
         )
-        if begun.action == "conflict":
+        if begun.action == "conflict":  # only if two contents' digests ever collide
             raise InvalidParamsError(
                 message=f"messageId '{message.message_id}' was sent before with another "
                 "message; a new message needs a new messageId"
@@ -541,3 +544,11 @@ def _cursor(token: str) -> tuple[float, str]:
         raise InvalidParamsError(
             message=f"pageToken '{token}' is not one this server made"
         ) from None
+
+
+def _digest(content: dict[str, Any]) -> str:
+    """A short digest of a message's skill and input, part of its idempotency key."""
+    import hashlib
+
+    text = json.dumps(content, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
