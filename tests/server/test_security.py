@@ -51,6 +51,7 @@ def _error(response: httpx.Response) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer not-a-token-of-this-server", f"Basic {TOKENS['alice']}", "Bearer", "Token x"],
+    ids=["none", "unknown", "basic-scheme", "no-token", "other-scheme"],  # no token in an id
 )
 def test_no_known_token_is_401_with_a_bearer_challenge(
     served: ThreadServer, authorization: str | None
